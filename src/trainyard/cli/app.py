@@ -1,0 +1,62 @@
+"""The root Typer app: composes the command groups and turns user errors into one line."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import typer
+from typer.core import TyperGroup
+
+from trainyard.errors import TrainyardError, TrainyardWarning
+
+
+class TrainyardGroup(TyperGroup):
+    """Runs a command; a ``TrainyardError`` becomes ``error: ...`` on stderr and exit 2."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TrainyardWarning)
+                try:
+                    return super().invoke(ctx)
+                finally:
+                    for warning in caught:
+                        if issubclass(warning.category, TrainyardWarning):
+                            typer.echo(f"note: {warning.message}", err=True)
+        except TrainyardError as err:
+            if (ctx.obj or {}).get("debug") or os.environ.get("TRAINYARD_DEBUG"):
+                raise
+            typer.echo(f"error: {err}", err=True)
+            ctx.exit(2)
+
+
+app = typer.Typer(
+    cls=TrainyardGroup,
+    help="trainyard: give it a table and a target; it reads, cleans, trains, validates and explains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error."),
+) -> None:
+    ctx.obj = {"debug": debug}
+
+
+def _register() -> None:
+    from trainyard.cli import demo, profile
+
+    profile.register(app)
+    demo.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,33 @@
+"""Options shared by several commands, declared once so every command spells them the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+Source = Annotated[str, typer.Argument(help="A file, a glob, a directory of same-shaped files, or a SQL query (DuckDB).")]
+Target = Annotated[Optional[str], typer.Option("--target", "-t", help="The column to predict.")]
+Task = Annotated[Optional[str], typer.Option("--task", help="Override the inferred task: regression, binary or multiclass.")]
+Format = Annotated[Optional[str], typer.Option("--format", help="Override the format the suffix implies (csv, parquet, json, jsonl, excel, sqlite, feather).")]
+Sheet = Annotated[Optional[str], typer.Option("--sheet", help="Excel: the sheet to read (name or 0-based number).")]
+Table = Annotated[Optional[str], typer.Option("--table", help="SQLite: the table to read.")]
+Query = Annotated[Optional[str], typer.Option("--query", help="SQLite: a query to run instead of reading a table.")]
+SourceColumn = Annotated[Optional[str], typer.Option("--source-column", help="For several files: a column naming the file each row came from.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+Seed = Annotated[int, typer.Option("--seed", help="The one seed that drives every random choice.")]
+OutDir = Annotated[Path, typer.Option("--out", "-o", help="Where to write the output.")]
+
+
+def read_options(format: str | None, sheet: str | None, table: str | None, query: str | None,
+                 source_column: str | None) -> dict[str, Any]:
+    """Collect the reader options a command received into ``read()``'s keywords."""
+    options: dict[str, Any] = {"format": format, "source_column": source_column}
+    if sheet is not None:
+        options["sheet"] = int(sheet) if sheet.isdigit() else sheet
+    if table is not None:
+        options["table"] = table
+    if query is not None:
+        options["query"] = query
+    return {k: v for k, v in options.items() if v is not None}

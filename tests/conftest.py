@@ -1,0 +1,35 @@
+"""Shared fixtures: real data from ../shared/data (skipped when absent) and the demo market."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trainyard.data.synthetic import used_car_market
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+AS_OF = dt.date(2026, 11, 27)
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data, skipping the test when the folder is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (a fresh clone has no ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cars_small() -> pd.DataFrame:
+    """3,000 real rows of the UK used-car data, across all makes."""
+    files = sorted(shared("uk_used_cars").glob("*.csv"))
+    frames = [pd.read_csv(f).sample(frac=1, random_state=0).head(350) for f in files]
+    return pd.concat(frames, ignore_index=True).head(3000)
+
+
+@pytest.fixture(scope="session")
+def market() -> pd.DataFrame:
+    return used_car_market(4_000, seed=7, as_of=AS_OF)
