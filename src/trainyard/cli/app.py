@@ -49,9 +49,10 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import demo, profile
+    from trainyard.cli import demo, prep, profile
 
     profile.register(app)
+    prep.register(app)
     demo.register(app)
 
 

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from trainyard.errors import SchemaError
-from trainyard.prep.parse import parse_numbers, parse_share
 
 SCHEMA_VERSION = 1
 TASKS = ("regression", "binary", "multiclass")
@@ -159,6 +158,8 @@ def profile(df: pd.DataFrame, target: str | None = None, *, task: str | None = N
 
 def target_values(y: pd.Series) -> pd.Series:
     """The target as the model will see it: numbers parsed out of text when it holds them."""
+    from trainyard.prep.parse import parse_numbers, parse_share  # prep imports schema: import late
+
     if _is_text(y) and parse_share(y) >= 0.95:
         return parse_numbers(y)
     return y
@@ -253,6 +254,8 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
         if float(parsed.notna().mean()) >= 0.95:
             return Role.DATETIME, "text that parses as dates", _date_details(parsed.dropna())
+    from trainyard.prep.parse import parse_share  # prep imports schema: import late
+
     if parse_share(sample) >= 0.95 and unique > 3:
         return Role.NUMBER_IN_TEXT, f"text that holds numbers (e.g. {str(sample.iloc[0]).strip()!r})", {}
     ratio = unique / len(present)

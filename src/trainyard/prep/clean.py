@@ -1,0 +1,219 @@
+"""Cleaning steps that run before encoding: missing tokens, coalescing, numbers in text,
+and dropping columns with a reason. Each learns only in ``fit``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trainyard.prep.base import FrameTransformer, check_columns
+from trainyard.prep.parse import extract_named, parse_numbers
+
+DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
+
+
+class MissingTokens(FrameTransformer):
+    """Turn cells that only say "missing" ("", "NA", "N/A", "null", "-", "?") into NaN.
+
+    Columns in ``keep`` (tri-state columns whose vocabulary has a "not available"
+    level) are left alone, so that level stays a value.
+    """
+
+    def __init__(self, *, tokens: tuple[str, ...] = DEFAULT_MISSING_TOKENS, keep: tuple[str, ...] = ()):
+        self.tokens = tokens
+        self.keep = keep
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        self.text_columns_ = [c for c in X.columns if c not in self.keep and _is_text(X[c])]
+        self.feature_names_out_ = list(X.columns)
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X).copy()
+        lowered = {t.strip().lower() for t in self.tokens}
+        for column in self.text_columns_:
+            values = X[column]
+            mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
+            if mask.any():
+                X[column] = values.mask(mask)
+        return X
+
+
+class Coalesce(FrameTransformer):
+    """Merge columns that hold the same quantity into one.
+
+    ``groups={"mileage": ["mileage", "mileage2"]}``. Where only one member has a
+    value, it wins. Where several do, the member whose values there look most
+    like the quantity (compared with rows where a single member is filled) wins:
+    scraped tables such as the unclean UK files shift columns, so that on some
+    rows ``engine size`` holds the tax and ``engine size2`` the engine size. The
+    preference is learned in ``fit`` (``order_``). Numbers in text are parsed first.
+    """
+
+    def __init__(self, *, groups: dict[str, list[str]] | None = None):
+        self.groups = groups
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        groups = self.groups or {}
+        for name, columns in groups.items():
+            check_columns(X, list(columns), f"coalesce {name!r}")
+        merged = {c for columns in groups.values() for c in columns}
+        self.numeric_ = {name: all(_parses(X[c]) for c in columns) for name, columns in groups.items()}
+        self.order_ = {name: _preference(self._members(X, name, columns), self.numeric_[name])
+                       for name, columns in groups.items()}
+        out = [c for c in X.columns if c not in merged]
+        self.feature_names_out_ = out + [n for n in groups if n not in out]
+        return self
+
+    def _members(self, X: pd.DataFrame, name: str, columns: list[str]) -> dict[str, pd.Series]:
+        return {c: parse_numbers(X[c]) if self.numeric_[name] else X[c] for c in columns}
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        merged = {}
+        for name, columns in (self.groups or {}).items():
+            members = self._members(X, name, columns)
+            value = members[self.order_[name][0]]
+            for column in self.order_[name][1:]:
+                value = value.where(value.notna(), members[column])
+            merged[name] = value
+        keep = [c for c in self.feature_names_out_ if c not in merged]
+        return pd.concat([X[keep], pd.DataFrame(merged, index=X.index)], axis=1)[self.feature_names_out_]
+
+
+def _preference(members: dict[str, pd.Series], numeric: bool) -> list[str]:
+    """Order the members by how well they agree with the quantity where they overlap."""
+    names = list(members)
+    present = pd.DataFrame({c: s.notna() for c, s in members.items()})
+    alone = present.sum(axis=1) == 1
+    overlap = present.sum(axis=1) > 1
+    if not alone.any() or not overlap.any():
+        return names
+    reference = pd.concat([members[c][alone & present[c]] for c in names])
+    if numeric:
+        centre = float(np.log1p(reference.abs().median()))
+
+        def score(c: str) -> float:  # distance of the medians on a log scale: lower is better
+            return abs(float(np.log1p(members[c][overlap].abs().median())) - centre)
+    else:
+        known = set(reference.astype("string").dropna())
+
+        def score(c: str) -> float:  # share of values never seen alone: lower is better
+            values = members[c][overlap].dropna().astype("string")
+            return 1.0 - float(values.isin(known).mean()) if len(values) else 1.0
+    return sorted(names, key=lambda c: (score(c), names.index(c)))
+
+
+class ParseNumbers(FrameTransformer):
+    """Parse numbers hidden in text (" £8,000" -> 8000.0) in the named columns."""
+
+    def __init__(self, *, columns: tuple[str, ...] = (), decimal_comma: bool = False):
+        self.columns = columns
+        self.decimal_comma = decimal_comma
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        check_columns(X, list(self.columns), "parse numbers")
+        self.feature_names_out_ = list(X.columns)
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X).copy()
+        for column in self.columns:
+            X[column] = parse_numbers(X[column], decimal_comma=self.decimal_comma)
+        return X
+
+
+class ExtractNumbers(FrameTransformer):
+    """Named extraction where one cell holds several numbers: "300.0HP 3.7L V6" -> hp, litres.
+
+    ``patterns={"engine": {"hp": r"([\\d.]+)\\s*HP", "litres": r"([\\d.]+)\\s*L\\b"}}``
+    replaces column ``engine`` with ``engine_hp`` and ``engine_litres``.
+    """
+
+    def __init__(self, *, patterns: dict[str, dict[str, str]] | None = None):
+        self.patterns = patterns
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        patterns = self.patterns or {}
+        check_columns(X, list(patterns), "extract numbers")
+        out = []
+        for column in X.columns:
+            out += [f"{column}_{name}" for name in patterns[column]] if column in patterns else [column]
+        self.feature_names_out_ = out
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        parts = []
+        for column in X.columns:
+            if column in (self.patterns or {}):
+                extracted = extract_named(X[column], self.patterns[column])
+                parts.append(extracted.add_prefix(f"{column}_"))
+            else:
+                parts.append(X[[column]])
+        return pd.concat(parts, axis=1)
+
+
+class DropColumns(FrameTransformer):
+    """Drop columns, each with its reason, deciding on the training rows only.
+
+    ``columns`` maps a column to a fixed reason (id, constant, free text: from the
+    Schema); ``max_missing`` drops any column whose missing share on the rows seen
+    in ``fit`` is above it (0 reproduces the notes' "drop all the columns with
+    missing values"); columns that are constant on those rows are dropped too.
+    """
+
+    def __init__(self, *, columns: dict[str, str] | None = None, max_missing: float | None = None,
+                 drop_constant: bool = True):
+        self.columns = columns
+        self.max_missing = max_missing
+        self.drop_constant = drop_constant
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        fixed = self.columns or {}
+        check_columns(X, list(fixed), "drop")
+        reasons = dict(fixed)
+        for column in X.columns:
+            if column in reasons:
+                continue
+            share = float(X[column].isna().mean())
+            if self.max_missing is not None and share > self.max_missing:
+                reasons[column] = f"{share:.1%} missing (above {self.max_missing:.0%})"
+            elif self.drop_constant and X[column].nunique(dropna=True) <= 1:
+                reasons[column] = "constant on the training rows"
+        self.dropped_ = reasons
+        self.feature_names_out_ = [c for c in X.columns if c not in reasons]
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        return X[self.feature_names_out_]
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
+
+
+def _parses(series: pd.Series) -> bool:
+    present = series.dropna()
+    return present.empty or bool(parse_numbers(present).notna().mean() >= 0.95)
+
+
+def coalesce_candidates(columns: list[str]) -> dict[str, list[str]]:
+    """Pairs like ``mileage`` / ``mileage2`` or ``fuel type`` / ``fuel type2``."""
+    groups: dict[str, list[str]] = {}
+    names = set(columns)
+    for column in columns:
+        stripped = column.rstrip("0123456789").rstrip(" _")
+        if stripped != column and stripped in names:
+            groups.setdefault(stripped, [stripped]).append(column)
+    return groups
+
+
+__all__ = ["MissingTokens", "Coalesce", "ParseNumbers", "ExtractNumbers", "DropColumns",
+           "coalesce_candidates", "DEFAULT_MISSING_TOKENS"]

@@ -1,0 +1,91 @@
+"""Encoders for roles scikit-learn has no encoder for: tri-state fields and kept free text.
+
+One-hot (with rare levels grouped), ordinal and cross-fitted target encoding are
+scikit-learn's own; ``build.py`` configures them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from trainyard.data.schema import TRISTATE_NEGATIVE, TRISTATE_NEUTRAL, TRISTATE_POSITIVE
+from trainyard.errors import SchemaError
+from trainyard.prep.base import FrameTransformer
+
+DEFAULT_VOCABULARY = {
+    **{word: 1 for word in TRISTATE_POSITIVE},
+    **{word: -1 for word in TRISTATE_NEGATIVE},
+    **{word: 0 for word in TRISTATE_NEUTRAL},
+}
+
+
+def _normalise(value: object) -> str:
+    return re.sub(r"[\s_\-]", "", str(value)).lower()
+
+
+class TriStateEncoder(FrameTransformer):
+    """ON / OFF / NotAvailable -> 1 / -1 / 0, with a configurable vocabulary.
+
+    The vocabulary maps normalised words (lower case, no spaces, hyphens or
+    underscores) to 1, -1 or 0. Missing cells become 0 (not available); a value
+    outside the vocabulary seen at predict time also becomes 0 and is counted in
+    ``unknown_counts_`` of the last transform.
+    """
+
+    def __init__(self, *, vocabulary: dict[str, int] | None = None):
+        self.vocabulary = vocabulary
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        vocabulary = {_normalise(k): int(v) for k, v in (self.vocabulary or DEFAULT_VOCABULARY).items()}
+        bad = {k: v for k, v in vocabulary.items() if v not in (-1, 0, 1)}
+        if bad:
+            raise ValueError(f"tri-state vocabulary values must be 1, -1 or 0, got {bad}")
+        for column in X.columns:
+            seen = {_normalise(v) for v in X[column].dropna().unique()}
+            unknown = sorted(seen - set(vocabulary))
+            if unknown:
+                raise SchemaError(f"column {column!r} has values outside the tri-state vocabulary: {', '.join(unknown[:5])}")
+        self.vocabulary_ = vocabulary
+        self.feature_names_out_ = list(X.columns)
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        out = {}
+        self.unknown_counts_ = {}
+        for column in X.columns:
+            words = X[column].map(lambda v: None if pd.isna(v) else _normalise(v))
+            codes = words.map(self.vocabulary_)
+            self.unknown_counts_[column] = int((words.notna() & codes.isna()).sum())
+            out[column] = codes.fillna(0).astype("float64")
+        return pd.DataFrame(out, index=X.index)
+
+
+class TextTfidf(FrameTransformer):
+    """Free text, when kept, as TF-IDF weights of its most frequent terms (dense columns)."""
+
+    def __init__(self, *, max_features: int = 50):
+        self.max_features = max_features
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        self.vectorizers_ = {}
+        names = []
+        for column in X.columns:
+            vectorizer = TfidfVectorizer(max_features=self.max_features, stop_words="english")
+            vectorizer.fit(X[column].fillna("").astype(str))
+            self.vectorizers_[column] = vectorizer
+            names += [f"{column}__{term}" for term in vectorizer.get_feature_names_out()]
+        self.feature_names_out_ = names
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        blocks = [self.vectorizers_[c].transform(X[c].fillna("").astype(str)).toarray() for c in self.vectorizers_]
+        data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
+        return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)

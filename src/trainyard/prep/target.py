@@ -1,0 +1,48 @@
+"""The target: rows without one, and a log transform of a positive target inverted at predict time."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import TransformedTargetRegressor
+
+from trainyard.data.schema import Schema, target_values
+from trainyard.errors import SchemaError, TrainyardWarning
+from trainyard.prep.recipe import Recipe
+
+
+def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows that have a target, and the target as the model sees it (numbers parsed from text)."""
+    if schema.target is None:
+        raise SchemaError("no target: pass the column to predict (--target)")
+    y = target_values(df[schema.target])
+    missing = y.isna()
+    if missing.any():
+        if strict:
+            raise SchemaError(f"target {schema.target!r} is missing in {int(missing.sum())} rows (--strict)")
+        warnings.warn(f"target {schema.target!r} is missing in {int(missing.sum())} rows; dropped them",
+                      TrainyardWarning, stacklevel=2)
+        df, y = df[~missing.to_numpy()], y[~missing]
+    if y.nunique() < 2:
+        raise SchemaError(f"target {schema.target!r} has a single value ({y.iloc[0]!r}); there is nothing to learn")
+    return df.reset_index(drop=True), y.reset_index(drop=True)
+
+
+def wants_log(schema: Schema, recipe: Recipe, y: pd.Series) -> bool:
+    """Whether the recipe asks for (or, on auto, the data calls for) a log target."""
+    if schema.task != "regression" or recipe.target.transform == "none":
+        return False
+    positive = bool((y > 0).all())
+    if recipe.target.transform == "log":
+        if not positive:
+            raise SchemaError(f"target {schema.target!r} has values <= 0, so it cannot be log-transformed; "
+                              "set [target] transform = \"none\"")
+        return True
+    return positive and any(f.code == "skewed_target" for f in schema.findings)
+
+
+def log_target(model) -> TransformedTargetRegressor:
+    """Fit on log(y), predict exp(.): a price model never predicts a negative price."""
+    return TransformedTargetRegressor(regressor=model, func=np.log, inverse_func=np.exp, check_inverse=False)
