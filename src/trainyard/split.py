@@ -53,7 +53,7 @@ def split_rows(df: pd.DataFrame, schema: Schema, spec: SplitSpec | None = None, 
     """Split ``df`` (target rows already present) into train, test and fresh sets."""
     spec = spec or SplitSpec()
     positions = np.arange(len(df))
-    date_column = _date_column(df, schema, spec)
+    date_column = resolve_date_column(df, schema, spec)
     fresh = np.array([], dtype=int)
     period = None
     if date_column is not None and spec.fresh_months > 0:
@@ -154,7 +154,7 @@ def cv_folds(df: pd.DataFrame, y: pd.Series, schema: Schema, split: Split, *, fo
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n)))
 
 
-def _date_column(df: pd.DataFrame, schema: Schema, spec: SplitSpec) -> str | None:
+def resolve_date_column(df: pd.DataFrame, schema: Schema, spec: SplitSpec) -> str | None:
     if spec.date_column in (None, "", "none"):
         return None
     if spec.date_column == "auto":

@@ -49,10 +49,11 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import demo, prep, profile
+    from trainyard.cli import demo, prep, profile, train
 
     profile.register(app)
     prep.register(app)
+    train.register(app)
     demo.register(app)
 
 

@@ -194,6 +194,8 @@ def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
     if is_target:
         return ColumnProfile(role=Role.TARGET, reason="the column you want to predict", **base)
     role, reason, details = _assign_role(series, present, unique, len(series))
+    if role in (Role.CATEGORICAL, Role.TRISTATE) and unique <= 500:
+        details["levels"] = sorted(map(str, present.unique()))  # new rows are checked against these
     return ColumnProfile(role=role, reason=reason, details=details, **base)
 
 

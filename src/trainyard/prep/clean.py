@@ -3,6 +3,8 @@ and dropping columns with a reason. Each learns only in ``fit``."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -215,5 +217,23 @@ def coalesce_candidates(columns: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-__all__ = ["MissingTokens", "Coalesce", "ParseNumbers", "ExtractNumbers", "DropColumns",
-           "coalesce_candidates", "DEFAULT_MISSING_TOKENS"]
+
+
+class SafeNames(FrameTransformer):
+    """Rename columns to letters, digits and underscores (unique), for models that reject
+    other characters in feature names (XGBoost: ``[ ] <``; LightGBM: JSON characters)."""
+
+    def fit(self, X, y=None):
+        X = self._start_fit(X)
+        seen: dict[str, int] = {}
+        names = []
+        for column in X.columns:
+            name = re.sub(r"[^0-9A-Za-z_]+", "_", str(column)).strip("_") or "f"
+            seen[name] = seen.get(name, 0) + 1
+            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        self.feature_names_out_ = names
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        return X.set_axis(self.feature_names_out_, axis=1)

@@ -1,0 +1,149 @@
+"""``trainyard train`` and ``trainyard predict``: a leaderboard and a saved run; predictions on new rows."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from trainyard.cli import options as opt
+from trainyard.data.readers import read
+from trainyard.io import atomic_path
+from trainyard.leaderboard import to_frame
+from trainyard.metrics import primary_metric
+from trainyard.runs import load_run, predict, save_run
+from trainyard.train import TrainResult, train
+
+Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
+TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", help="Wall-clock seconds for the whole run.")]
+
+
+def train_command(
+    source: opt.Source,
+    target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="auto, notes-basic, notes-winning or a TOML file.")] = "auto",
+    models: Models = None,
+    time_limit: TimeLimit = None,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Folds fitted at once in threads (default 1: each fit uses all cores, which measured faster on 2 cores).")] = None,
+    metric: Annotated[Optional[str], typer.Option("--metric", help="The ranking metric (default: r2, roc_auc or log_loss).")] = None,
+    task: opt.Task = None,
+    seed: opt.Seed = 0,
+    name: Annotated[Optional[str], typer.Option("--name", help="The run's name under runs/ (default: the data's name).")] = None,
+    runs: Annotated[Path, typer.Option("--runs", help="Where runs are kept.")] = Path("runs"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run.")] = False,
+    no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
+    no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
+) -> None:
+    """Train the catalog side by side, validate honestly, rank the models and save the run.
+
+    Example: trainyard train cars.csv --target price --time-limit 120
+    """
+    path = runs / (name or _default_name(source))
+    if path.exists() and not overwrite:
+        from trainyard.errors import DataError
+
+        raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
+    console = Console()
+    result = run_training(console, read(source), target, recipe=recipe, models=_names(models), time_limit=time_limit,
+                          folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
+                          ensemble=not no_ensemble)
+    print_leaderboard(console, result, metric)
+    save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
+    console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
+                  f"predict with: trainyard predict {path} NEW_ROWS.csv")
+
+
+def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task_id = bar.add_task("training", total=None)
+
+        def on_event(kind: str, info: dict) -> None:
+            if kind == "start":
+                bar.update(task_id, total=len(info["models"]))
+                for note in info["notes"]:
+                    console.print(f"[dim]{note}[/]")
+            elif kind == "model":
+                bar.update(task_id, description=f"training {info['model']}")
+            elif kind == "result":
+                bar.advance(task_id)
+                if info["status"] != "ok":
+                    console.print(f"[yellow]{info['model']}: {info['status']} — {info.get('message', '')}[/]")
+            elif kind == "trial":
+                bar.update(task_id, description=f"tuning {info['model']}")
+
+        return train(frame, target, progress=on_event, **kwargs)
+
+
+def print_leaderboard(console: Console, result: TrainResult, metric_name: str | None = None) -> None:
+    metric = primary_metric(result.schema.task, metric_name)
+    frame = to_frame(result.entries, metric)
+    table = Table(title=f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
+                  title_justify="left")
+    short = {f"cv_{metric.name}": f"CV {metric.name}", "cv_std": "±", f"test_{metric.name}": "test",
+             f"fresh_{metric.name}": "fresh", "fit_seconds": "fit s", "predict_ms_per_1000": "ms/1k rows",
+             "size_kb": "KB", "status": "status"}
+    for column in frame.columns:
+        table.add_column(short.get(column, column), justify="left" if column in ("model", "status", "flags") else "right",
+                         no_wrap=column == "model")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
+    console.print(table)
+    fresh = f"fresh set: {len(result.split.fresh):,} rows ({result.split.fresh_period})" if len(result.split.fresh) else "no fresh set (no date column)"
+    console.print(f"train {len(result.split.train):,} / test {len(result.split.test):,} rows; {fresh}; "
+                  f"{result.seconds:.0f} s in all")
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def _names(models: str | None) -> list[str] | None:
+    return [m.strip() for m in models.split(",") if m.strip()] if models else None
+
+
+def _default_name(source: str) -> str:
+    stem = Path(source.split("*")[0].rstrip("/")).name or "run"
+    return Path(stem).stem.split(".")[0] or "run"
+
+
+def predict_command(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
+    source: opt.Source,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write predictions to this CSV or Parquet file.")] = None,
+) -> None:
+    """Predict new rows with a saved run, after checking them against its Schema.
+
+    Example: trainyard predict runs/cars new_listings.csv -o predictions.csv
+    """
+    loaded = load_run(run)
+    frame = read(source)
+    predictions, notes = predict(loaded, frame)
+    console = Console(stderr=True)
+    for note in notes:
+        console.print(f"note: {note}")
+    if out is None:
+        typer.echo(predictions.to_csv(index=False), nl=False)
+        return
+    with atomic_path(out) as tmp:
+        if out.suffix == ".parquet":
+            predictions.to_parquet(tmp, index=False)
+        else:
+            predictions.to_csv(tmp, index=False)
+    console.print(f"wrote {len(predictions):,} predictions to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("predict")(predict_command)

@@ -1,0 +1,75 @@
+"""Greedy ensemble selection (Caruana et al., 2004) over the models' out-of-fold predictions.
+
+Kept only when it beats the best single model on the cross-validation folds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from trainyard.fitting import metric_value, scores_of
+from trainyard.metrics import primary_metric
+
+ROUNDS = 25
+
+
+def _fold_mean(trainer, output: np.ndarray, metric_name: str) -> tuple[float, list[float]]:
+    job = trainer.job
+    scores = [metric_value(job.task, metric_name, job.y[v], output[v], job.n_classes) for _, v in job.folds]
+    return float(np.mean(scores)), scores
+
+
+def greedy_ensemble(trainer) -> dict[str, float] | None:
+    metric = primary_metric(trainer.job.task, trainer.job.metric)
+    candidates = {n: o for n, o in trainer.oof.items() if n != "dummy" and not np.isnan(o).any()}
+    if len(candidates) < 2:
+        return None
+    best_single = max((r["cv_mean"] for n, r in trainer.results.items() if n in candidates),
+                      key=lambda s: s if metric.greater_is_better else -s)
+    chosen: Counter[str] = Counter()
+    total = None
+    best_score, best_counts = None, None
+    for _ in range(ROUNDS):
+        trial_scores = {}
+        for name, output in candidates.items():
+            blend = output if total is None else (total + output)
+            n = sum(chosen.values()) + 1
+            trial_scores[name] = _fold_mean(trainer, blend / n, metric.name)[0]
+        pick = max(trial_scores, key=lambda k: trial_scores[k] if metric.greater_is_better else -trial_scores[k])
+        chosen[pick] += 1
+        total = candidates[pick].copy() if total is None else total + candidates[pick]
+        score = trial_scores[pick]
+        if best_score is None or (score > best_score if metric.greater_is_better else score < best_score):
+            best_score, best_counts = score, Counter(chosen)
+    if best_counts is None or len(best_counts) < 2:
+        return None
+    wins = best_score > best_single if metric.greater_is_better else best_score < best_single
+    if not wins:
+        return None
+    weights = {n: c / sum(best_counts.values()) for n, c in best_counts.items()}
+    _record(trainer, weights, metric)
+    return weights
+
+
+def _record(trainer, weights: dict[str, float], metric) -> None:
+    job = trainer.job
+    oof = sum(w * trainer.oof[n] for n, w in weights.items())
+    mean, scores = _fold_mean(trainer, oof, metric.name)
+    test = sum(w * trainer.outputs[n]["test"] for n, w in weights.items())
+    fresh = (sum(w * trainer.outputs[n]["fresh"] for n, w in weights.items())
+             if all(trainer.outputs[n]["fresh"] is not None for n in weights) else None)
+    trainer.outputs["ensemble"] = {"test": test, "fresh": fresh}
+    trainer.oof["ensemble"] = oof
+    trainer.costs["ensemble"] = 10
+    members = [trainer.results[n] for n in weights]
+    trainer.results["ensemble"] = {
+        "status": "ok", "message": "", "params": {"weights": weights}, "cv_scores": scores, "cv_mean": mean,
+        "cv_std": float(np.std(scores)),
+        "test": scores_of(job.task, trainer.codes[trainer.split.test], test, job.n_classes),
+        "fresh": scores_of(job.task, trainer.codes[trainer.split.fresh], fresh, job.n_classes) if fresh is not None else {},
+        "fit_seconds": sum(m["fit_seconds"] for m in members),
+        "predict_ms_per_1000": sum(m["predict_ms_per_1000"] for m in members),
+        "size_bytes": sum(m["size_bytes"] for m in members),
+    }

@@ -1,0 +1,146 @@
+"""One model's work, as run inside a worker: cross-validate, refit, predict, time it.
+
+Kept apart from the Trainer's loop so that the worker's code is small and the
+loop reads as a loop (and a Dask worker could run the same function).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from trainyard.data.schema import Schema
+from trainyard.metrics import primary_metric, score, score_one
+from trainyard.models.catalog import catalog
+from trainyard.prep.build import build
+from trainyard.prep.clean import SafeNames
+from trainyard.prep.recipe import Recipe
+from trainyard.prep.target import log_target
+
+
+@dataclass
+class Job:
+    """Everything one model's fit needs; shared with the forked worker, not pickled."""
+
+    name: str
+    task: str
+    schema: Schema
+    recipe: Recipe
+    X: pd.DataFrame  # training rows
+    y: np.ndarray  # training target (class codes 0..k-1 for classifiers)
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    X_test: pd.DataFrame
+    X_fresh: pd.DataFrame
+    n_classes: int = 0
+    log_target: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    jobs: int = 1
+    metric: str | None = None
+    refit: bool = True
+
+
+def make_pipeline(job: Job, threads: int = 1) -> Pipeline:
+    spec = catalog(job.task)[job.name]
+    prep = build(job.schema, job.recipe, needs=spec.needs, seed=job.seed)
+    model = spec.make(seed=job.seed, threads=threads, **job.params)
+    if job.log_target and job.name != "dummy":  # the baseline stays the plain mean
+        model = log_target(model)
+    steps = [("prep", prep)] + ([("names", SafeNames())] if spec.safe_names else []) + [("model", model)]
+    return Pipeline(steps)
+
+
+def predict_output(pipeline: Pipeline, X: pd.DataFrame, task: str, n_classes: int) -> np.ndarray:
+    """Predictions for regression; class probabilities (columns 0..k-1) for classification."""
+    if task == "regression":
+        return np.asarray(pipeline.predict(X), dtype=float)
+    model = pipeline[-1]
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(pipeline.predict_proba(X), dtype=float)
+    else:  # a model without probabilities: one-hot of its labels
+        labels = np.asarray(pipeline.predict(X), dtype=int)
+        proba = np.eye(len(model.classes_))[np.searchsorted(model.classes_, labels)]
+    full = np.zeros((len(X), n_classes))
+    full[:, np.asarray(model.classes_, dtype=int)] = proba  # a fold may miss a rare class
+    return full
+
+
+def labels_of(output: np.ndarray, task: str) -> np.ndarray:
+    return output if task == "regression" else output.argmax(axis=1)
+
+
+def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> float:
+    """One metric only (the ensemble search calls this thousands of times)."""
+    if task == "regression":
+        return score_one(task, metric_name, y, output)
+    return score_one(task, metric_name, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
+
+
+def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
+    if task == "regression":
+        return score(task, y, output)
+    return score(task, y, output.argmax(axis=1), proba=output if task != "binary" else output,
+                 classes=list(range(n_classes)))
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Cross-validate on the folds, then (optionally) refit on all training rows and predict."""
+    threads = max(1, (os.cpu_count() or 1) // job.jobs)
+    warnings.filterwarnings("ignore")  # in the worker only: convergence chatter is not the user's business
+    # Folds run in parallel threads; OpenMP and BLAS pools per fit must not oversubscribe the cores
+    # (HistGradientBoosting went from 1 s to over 10 s on 800 rows without this).
+    with threadpool_limits(limits=threads):
+        return _run_job(job, threads)
+
+
+def _run_job(job: Job, threads: int) -> dict[str, Any]:
+    metric = primary_metric(job.task, job.metric)
+
+    def one_fold(train: np.ndarray, valid: np.ndarray):
+        pipeline = make_pipeline(job, threads).fit(job.X.iloc[train], job.y[train])
+        return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes)
+
+    def refit():
+        start = time.perf_counter()
+        pipeline = make_pipeline(job, threads).fit(job.X, job.y)
+        return pipeline, time.perf_counter() - start
+
+    tasks = [delayed(one_fold)(a, b) for a, b in job.folds] + ([delayed(refit)()] if job.refit else [])
+    results = Parallel(n_jobs=job.jobs, backend="threading")(tasks)
+    fold_results = results[: len(job.folds)]
+    oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
+    fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out in fold_results]
+    result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof,
+                              "cv_all": scores_of(job.task, job.y, oof, job.n_classes)}
+    if job.refit:
+        pipeline, fit_seconds = results[-1]
+        start = time.perf_counter()
+        test = predict_output(pipeline, job.X_test, job.task, job.n_classes)
+        predict_seconds = time.perf_counter() - start
+        fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
+        blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+        result.update(test=test, fresh=fresh, fit_seconds=fit_seconds, model=blob, size_bytes=len(blob),
+                      predict_ms_per_1000=1000 * predict_seconds / max(len(job.X_test), 1) * 1000)
+    return result
+
+
+def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:
+    oof = np.full(n, np.nan) if task == "regression" else np.full((n, n_classes), np.nan)
+    for valid, output in fold_results:
+        oof[valid] = output
+    return oof
+
+
+def load_pipeline(blob: bytes) -> Pipeline:
+    return pickle.load(io.BytesIO(blob))

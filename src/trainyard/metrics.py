@@ -1,0 +1,108 @@
+"""The metric registry: every score a task reports, and which one ranks the leaderboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+from trainyard.errors import SchemaError
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable  # (y_true, prediction) -> float; prediction is labels or probabilities
+    greater_is_better: bool
+    needs_proba: bool = False
+
+
+def _rmse(y, p):
+    return float(np.sqrt(skm.mean_squared_error(y, p)))
+
+
+def _rmsle(y, p):
+    if np.any(np.asarray(y) < 0):
+        return float("nan")
+    return float(np.sqrt(skm.mean_squared_log_error(y, np.clip(p, 0, None))))
+
+
+def _negatives(y, p):
+    return float(np.sum(np.asarray(p) < 0))
+
+
+def _roc_auc(y, proba, labels=None):
+    proba = np.asarray(proba)
+    if proba.ndim == 2 and proba.shape[1] == 2:
+        return float(skm.roc_auc_score(y, proba[:, 1]))
+    return float(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=labels))
+
+
+REGRESSION = {
+    "r2": Metric("r2", lambda y, p: float(skm.r2_score(y, p)), True),
+    "rmse": Metric("rmse", _rmse, False),
+    "mae": Metric("mae", lambda y, p: float(skm.mean_absolute_error(y, p)), False),
+    "mape": Metric("mape", lambda y, p: float(skm.mean_absolute_percentage_error(y, p)), False),
+    "rmsle": Metric("rmsle", _rmsle, False),
+    "negative_predictions": Metric("negative_predictions", _negatives, False),
+}
+CLASSIFICATION = {
+    "accuracy": Metric("accuracy", lambda y, p: float(skm.accuracy_score(y, p)), True),
+    "balanced_accuracy": Metric("balanced_accuracy", lambda y, p: float(skm.balanced_accuracy_score(y, p)), True),
+    "f1": Metric("f1", lambda y, p: float(skm.f1_score(y, p, average="macro")), True),
+    "log_loss": Metric("log_loss", None, False, needs_proba=True),  # needs the class order: see score()
+    "roc_auc": Metric("roc_auc", None, True, needs_proba=True),
+}
+PRIMARY = {"regression": "r2", "binary": "roc_auc", "multiclass": "log_loss"}
+
+
+def metrics_for(task: str) -> dict[str, Metric]:
+    return REGRESSION if task == "regression" else CLASSIFICATION
+
+
+def primary_metric(task: str, name: str | None = None) -> Metric:
+    table = metrics_for(task)
+    name = name or PRIMARY[task]
+    if name not in table:
+        raise SchemaError(f"metric {name!r} does not apply to {task}; choose one of {', '.join(table)}")
+    return table[name]
+
+
+def score(task: str, y_true, prediction, proba=None, classes=None) -> dict[str, float]:
+    """Every metric of the task. ``proba`` columns follow ``classes``."""
+    out: dict[str, float] = {}
+    for name, metric in metrics_for(task).items():
+        if metric.needs_proba and proba is None:
+            continue
+        out[name] = score_one(task, name, y_true, prediction, proba, classes)
+    return out
+
+
+def score_one(task: str, name: str, y_true, prediction, proba=None, classes=None) -> float:
+    metric = metrics_for(task)[name]
+    try:
+        if name == "log_loss":
+            return float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes))
+        if name == "roc_auc":
+            return _roc_auc(y_true, proba, labels=classes)
+        return metric.fn(y_true, prediction)
+    except ValueError:  # e.g. one class only in a small fresh set
+        return float("nan")
+
+
+def classification_details(y_true, prediction, classes) -> dict:
+    """The confusion matrix and the classification report, as plain data."""
+    return {
+        "classes": [str(c) for c in classes],
+        "confusion_matrix": skm.confusion_matrix(y_true, prediction, labels=classes).tolist(),
+        "report": skm.classification_report(y_true, prediction, labels=classes, output_dict=True, zero_division=0),
+    }
+
+
+def better(metric: Metric, a: float, b: float) -> bool:
+    """Whether score ``a`` beats score ``b`` under ``metric``."""
+    if np.isnan(b):
+        return not np.isnan(a)
+    return a > b if metric.greater_is_better else a < b

@@ -1,0 +1,250 @@
+"""The run directory: save, load, and predict on new rows after checking them.
+
+``runs/<name>/`` holds ``manifest.json`` (versions, seed, data fingerprint, recipe,
+command line), ``schema.json``, ``model.skops`` (the fitted pipeline, or the
+ensemble of pipelines, in skops' safe format), ``leaderboard.csv`` and ``.json``,
+``metrics.json``, ``plan.json``, and ``predictions/{test,fresh}.parquet``. It is
+written to a temporary directory beside it and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import platform
+import sys
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from sklearn.base import BaseEstimator
+
+from trainyard.data.schema import Role, Schema
+from trainyard.errors import DataError, SchemaError, TrainyardWarning
+from trainyard.io import atomic_directory
+from trainyard.leaderboard import to_frame
+from trainyard.metrics import classification_details, primary_metric
+from trainyard.prep.plan import explain
+
+TRUSTED_PREFIXES = ("trainyard.", "sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "collections.", "builtins.")
+VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
+
+
+class EnsembleModel(BaseEstimator):
+    """A weighted average of fitted pipelines' predictions (or class probabilities)."""
+
+    def __init__(self, members: list | None = None, weights: list[float] | None = None, task: str = "regression"):
+        self.members = members
+        self.weights = weights
+        self.task = task
+
+    def predict_output(self, X) -> np.ndarray:
+        from trainyard.fitting import predict_output
+
+        n_classes = 0 if self.task == "regression" else len(self.members[0][-1].classes_)
+        return sum(w * predict_output(m, X, self.task, n_classes) for m, w in zip(self.members, self.weights))
+
+
+@dataclass
+class Run:
+    path: Path
+    manifest: dict[str, Any]
+    schema: Schema
+    model: Any
+
+    @property
+    def classes(self) -> list | None:
+        return self.manifest.get("classes")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()[:16]
+
+
+def save_run(result, path: Path, *, seed: int, command: list[str] | None = None, overwrite: bool = False) -> Path:
+    """Write a finished training result as a run directory (atomically)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
+    metric = primary_metric(result.schema.task)
+    model = _final_model(result)
+    try:
+        with atomic_directory(path, overwrite=overwrite) as tmp:
+            sio.dump(model, tmp / "model.skops")
+            (tmp / "schema.json").write_text(result.schema.to_json())
+            manifest = {
+                "versions": versions(), "seed": seed, "command": command or sys.argv,
+                "data": {"rows": len(result.frame), "fingerprint": fingerprint(result.frame)},
+                "recipe": result.recipe.to_dict(), "task": result.schema.task, "target": result.schema.target,
+                "metric": metric.name, "best": result.best.name, "classes": _plain(result.classes),
+                "ensemble": result.ensemble, "seconds": round(result.seconds, 2), "notes": result.notes,
+                "split": result.split.report(),
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+            board = to_frame(result.entries, metric)
+            board.to_csv(tmp / "leaderboard.csv", index=False)
+            (tmp / "leaderboard.json").write_text(json.dumps([e.to_dict() for e in result.entries], indent=2, default=str))
+            (tmp / "metrics.json").write_text(json.dumps(_metrics(result), indent=2, default=str))
+            _write_predictions(result, tmp / "predictions")
+            _write_plan(result, tmp, model)
+    except FileExistsError as err:
+        raise DataError(f"{path}: the run exists; pass --overwrite to replace it") from err
+    return path
+
+
+def _final_model(result):
+    if result.best.name == "ensemble":
+        members = [pickle.loads(result.models[n]) for n in result.ensemble]
+        return EnsembleModel(members=members, weights=list(result.ensemble.values()), task=result.schema.task)
+    return pickle.loads(result.models[result.best.name])
+
+
+def _plain(values):
+    if values is None:
+        return None
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def _metrics(result) -> dict[str, Any]:
+    out: dict[str, Any] = {"best": result.best.name, "models": {}}
+    for entry in result.entries:
+        out["models"][entry.name] = {"status": entry.status, "cv_mean": entry.cv_mean, "cv_std": entry.cv_std,
+                                     "cv_scores": entry.cv_scores, "test": entry.test, "fresh": entry.fresh}
+    if result.classes is not None and result.best.name in result.outputs:
+        y = result.y.iloc[result.split.test].map({c: i for i, c in enumerate(result.classes)}).to_numpy()
+        predicted = result.outputs[result.best.name]["test"].argmax(axis=1)
+        details = classification_details(y, predicted, list(range(len(result.classes))))
+        details["classes"] = [str(c) for c in result.classes]
+        out["classification"] = details
+    return out
+
+
+def _write_predictions(result, folder: Path) -> None:
+    folder.mkdir()
+    for part in ("test", "fresh"):
+        rows = getattr(result.split, part)
+        output = result.outputs.get(result.best.name, {}).get(part)
+        if output is None or len(rows) == 0:
+            continue
+        frame = pd.DataFrame({"row": rows, "actual": result.y.iloc[rows].to_numpy()})
+        if result.classes is None:
+            frame["predicted"] = output
+        else:
+            frame["predicted"] = np.asarray(result.classes, dtype=object)[output.argmax(axis=1)]
+            for i, label in enumerate(result.classes):
+                frame[f"proba_{label}"] = output[:, i]
+        frame.to_parquet(folder / f"{part}.parquet", index=False)
+
+
+def _write_plan(result, folder: Path, model) -> None:
+    pipeline = model.members[0] if isinstance(model, EnsembleModel) else model
+    plan = explain(pipeline.named_steps["prep"], result.schema, result.recipe.name, result.split.report())
+    (folder / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, default=str))
+
+
+# --- loading and predicting ------------------------------------------------------------
+
+def load_run(path: Path | str) -> Run:
+    path = Path(path)
+    for name in ("manifest.json", "schema.json", "model.skops"):
+        if not (path / name).exists():
+            raise DataError(f"{path}: not a trainyard run (no {name}); train one with `trainyard train`")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        schema = Schema.from_json((path / "schema.json").read_text())
+    except (json.JSONDecodeError, TypeError, KeyError) as err:
+        raise DataError(f"{path}: the run is damaged ({err})") from err
+    _check_versions(path, manifest.get("versions", {}))
+    untrusted = sio.get_untrusted_types(file=path / "model.skops")
+    unsafe = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unsafe:
+        raise DataError(f"{path}: model.skops holds types trainyard does not trust: {', '.join(unsafe[:3])}")
+    try:
+        model = sio.load(path / "model.skops", trusted=untrusted)
+    except Exception as err:  # skops raises many kinds; the user needs one line
+        raise DataError(f"{path}: cannot load model.skops ({type(err).__name__}: {err})") from err
+    return Run(path=path, manifest=manifest, schema=schema, model=model)
+
+
+def _check_versions(path: Path, saved: dict[str, str]) -> None:
+    now = versions()
+    changed = [f"{k} {v} -> {now[k]}" for k, v in saved.items()
+               if k in now and k in ("scikit-learn", "xgboost-cpu", "lightgbm", "torch", "skops") and now[k] != v]
+    if changed:
+        warnings.warn(f"{path}: made with other library versions ({'; '.join(changed)}); "
+                      "predictions may differ — retrain to be sure", TrainyardWarning, stacklevel=3)
+
+
+@dataclass
+class Checked:
+    rows: pd.DataFrame
+    notes: list[str]
+    unseen: dict[str, int]
+    out_of_range: dict[str, int]
+
+
+def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
+    """Check new rows against the Schema: missing columns fail; the rest is counted and reported."""
+    features = [c for c in schema.columns if c.role is not Role.TARGET]
+    missing = [c.name for c in features if c.name not in frame.columns]
+    if missing:
+        raise SchemaError(f"the rows lack column(s) {', '.join(missing)} that the model was trained with")
+    notes = []
+    extra = [c for c in frame.columns if c not in {f.name for f in features} and c != schema.target]
+    if extra:
+        notes.append(f"ignored {len(extra)} extra column(s): {', '.join(map(str, extra[:5]))}")
+    unseen, out_of_range = {}, {}
+    for column in features:
+        values = frame[column.name]
+        if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
+            known = set(column.details["levels"])
+            count = int((~values.dropna().astype(str).isin(known)).sum())
+            if count:
+                unseen[column.name] = count
+        if column.role is Role.NUMERIC and "min" in column.details and pd.api.types.is_numeric_dtype(values):
+            count = int(((values < column.details["min"]) | (values > column.details["max"])).sum())
+            if count:
+                out_of_range[column.name] = count
+    if unseen:
+        notes.append("unseen categories: " + ", ".join(f"{k} ({v} rows)" for k, v in unseen.items()))
+    if out_of_range:
+        notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
+    return Checked(rows=frame[[f.name for f in features]], notes=notes, unseen=unseen, out_of_range=out_of_range)
+
+
+def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Predictions (and class probabilities) for new rows, after checking them."""
+    from trainyard.fitting import predict_output
+
+    checked = check_rows(frame, run.schema)
+    task = run.manifest["task"]
+    classes = run.classes
+    if isinstance(run.model, EnsembleModel):
+        output = run.model.predict_output(checked.rows)
+    else:
+        output = predict_output(run.model, checked.rows, task, len(classes or []))
+    result = pd.DataFrame(index=frame.index)
+    if classes is None:
+        result["prediction"] = output
+    else:
+        result["prediction"] = np.asarray(classes, dtype=object)[output.argmax(axis=1)]
+        for i, label in enumerate(classes):
+            result[f"proba_{label}"] = output[:, i]
+    return result, checked.notes

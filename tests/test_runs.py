@@ -1,0 +1,86 @@
+"""Runs: saved atomically, loaded safely, and predictions after checking new rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from trainyard.cli.app import app
+from trainyard.errors import DataError, SchemaError
+from trainyard.runs import check_rows, load_run, predict, save_run
+from trainyard.train import train
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def result(market: pd.DataFrame):
+    return train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
+
+
+def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) -> None:
+    path = save_run(result, tmp_path / "cars", seed=0)
+    assert {p.name for p in path.iterdir()} >= {"manifest.json", "schema.json", "model.skops", "leaderboard.csv",
+                                                "leaderboard.json", "metrics.json", "plan.json", "predictions"}
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["best"] == result.best.name and manifest["versions"]["scikit-learn"]
+    assert len(manifest["data"]["fingerprint"]) == 16
+    run = load_run(path)
+    rows = result.frame.iloc[result.split.test]
+    predictions, notes = predict(run, rows.drop(columns="price"))
+    expected = result.outputs[result.best.name]["test"]
+    assert predictions["prediction"].to_numpy() == pytest.approx(expected)
+    assert (path / "predictions" / "test.parquet").exists() and (path / "predictions" / "fresh.parquet").exists()
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_existing_run_is_not_overwritten(result, tmp_path: Path) -> None:
+    path = save_run(result, tmp_path / "cars", seed=0)
+    before = (path / "manifest.json").read_text()
+    with pytest.raises(DataError, match=r"the run exists; pass --overwrite"):
+        save_run(result, path, seed=0)
+    assert (path / "manifest.json").read_text() == before
+    save_run(result, path, seed=0, overwrite=True)
+
+
+def test_rows_are_checked_against_the_schema(result, market: pd.DataFrame) -> None:
+    rows = market.head(20).drop(columns="price").assign(extra=1)
+    rows.loc[0, "make"] = "tesla"
+    rows.loc[1, "mileage"] = 10_000_000
+    checked = check_rows(rows, result.schema)
+    assert checked.unseen == {"make": 1} and checked.out_of_range["mileage"] == 1
+    assert any("extra" in n for n in checked.notes)
+    with pytest.raises(SchemaError, match=r"the rows lack column\(s\) make, model"):
+        check_rows(rows.drop(columns=["make", "model"]), result.schema)
+
+
+def test_damaged_run(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    with pytest.raises(DataError, match=r"not a trainyard run \(no manifest.json\)"):
+        load_run(tmp_path / "run")
+
+
+def test_cli_train_and_predict(tmp_path: Path, market: pd.DataFrame) -> None:
+    data = tmp_path / "cars.csv"
+    market.head(1000).to_csv(data, index=False)
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["train", str(data), "-t", "price", "--models", "dummy,ridge", "--runs", str(runs),
+                                 "--no-tune"])
+    assert result.exit_code == 0, result.output
+    assert "leaderboard: price" in result.stdout and (runs / "cars" / "model.skops").exists()
+    again = runner.invoke(app, ["train", str(data), "-t", "price", "--runs", str(runs)])
+    assert again.exit_code == 2 and "the run exists" in again.stderr
+    new = tmp_path / "new.csv"
+    market.tail(10).drop(columns="price").to_csv(new, index=False)
+    out = tmp_path / "p.csv"
+    predicted = runner.invoke(app, ["predict", str(runs / "cars"), str(new), "-o", str(out)])
+    assert predicted.exit_code == 0, predicted.output
+    assert len(pd.read_csv(out)) == 10
+    bad = tmp_path / "bad.csv"
+    market.tail(5).drop(columns=["price", "year"]).to_csv(bad, index=False)
+    failed = runner.invoke(app, ["predict", str(runs / "cars"), str(bad)])
+    assert failed.exit_code == 2 and "lack column(s) year" in failed.stderr

@@ -1,0 +1,90 @@
+"""The Trainer: ranks honestly, keeps its time limit, repeats with a seed, refuses bad input."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trainyard
+from trainyard.engine import Stopped, run_with_deadline
+from trainyard.errors import SchemaError
+from trainyard.train import train
+
+from tests.conftest import shared
+
+
+def _sleep(seconds: float) -> str:
+    time.sleep(seconds)
+    return "done"
+
+
+def test_worker_is_stopped_at_its_deadline() -> None:
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        run_with_deadline(_sleep, 30, seconds=1.0)
+    assert time.monotonic() - started < 10
+    assert run_with_deadline(_sleep, 0, seconds=20) == "done"
+
+
+def test_regression_leaderboard(market: pd.DataFrame) -> None:
+    result = train(market.head(1500), "price", models=["dummy", "linear", "lightgbm"], tune=False, ensemble=False)
+    names = [e.name for e in result.entries]
+    assert names[-1] == "dummy" and result.best.name in ("linear", "lightgbm")
+    assert result.best.cv_mean > 0.8 and result.best.test["r2"] > 0.8 and "r2" in result.best.fresh
+    assert all(len(e.cv_scores) == 5 for e in result.entries)
+    assert sum(e.simplest for e in result.entries) == 1
+
+
+def test_a_model_no_better_than_dummy_is_flagged() -> None:
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400), "y": rng.normal(size=400)})
+    result = train(noise, "y", models=["dummy", "linear"], tune=False, ensemble=False)
+    linear = next(e for e in result.entries if e.name == "linear")
+    assert linear.below_dummy
+
+
+def test_same_seed_same_leaderboard(market: pd.DataFrame) -> None:
+    def board(seed):
+        result = train(market.head(800), "price", models=["ridge", "lightgbm", "mlp"], seed=seed, tune=False, ensemble=False)
+        return {e.name: round(e.cv_mean, 10) for e in result.entries}
+    assert board(1) == board(1)
+    assert board(1) != board(2)
+
+
+def test_time_limit_is_kept_and_overruns_are_stopped(market: pd.DataFrame) -> None:
+    started = time.monotonic()
+    result = train(market, "price", time_limit=8, models=["dummy", "svr_rbf", "random_forest", "mlp"], tune=False)
+    elapsed = time.monotonic() - started
+    assert elapsed < 8 * 1.1 + 3  # a generous bound; bench/tabular.py measures the real overrun
+    statuses = {e.name: e.status for e in result.entries}
+    assert statuses["dummy"] == "ok" and "stopped" in statuses.values()
+
+
+def test_classification_with_tuning_and_ensemble() -> None:
+    frame = trainyard.read(shared("german_credit", "german_credit.csv"))
+    result = train(frame, "credit_risk", models=["dummy", "logistic", "lightgbm", "naive_bayes"], time_limit=60)
+    assert result.schema.task == "binary" and result.classes == [0, 1]
+    assert result.best.test["roc_auc"] > 0.7
+    dummy = next(e for e in result.entries if e.name == "dummy")
+    assert dummy.cv_mean == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"target": "cost"}, r"target 'cost' is not a column"),
+    ({"target": "price", "time_limit": 1}, r"--time-limit 1 is too small for even the baseline"),
+    ({"target": "price", "models": ["svc_rbf"]}, r"unknown model\(s\) svc_rbf for regression"),
+])
+def test_bad_input(market: pd.DataFrame, kwargs, message) -> None:
+    with pytest.raises(SchemaError, match=message):
+        train(market.head(200), **kwargs)
+
+
+def test_constant_target_and_tiny_class(market: pd.DataFrame) -> None:
+    with pytest.raises(SchemaError, match=r"has a single value"):
+        train(market.head(100).assign(price=1.0), "price")
+    frame = market.head(300).assign(label=["a"] * 150 + ["b"] * 147 + ["c"] * 3)
+    with pytest.raises(SchemaError, match=r"class 'c' has \d training rows, fewer than the 5 folds"):
+        train(frame.drop(columns="price"), "label", models=["dummy"])
