@@ -84,3 +84,22 @@ def test_cli_train_and_predict(tmp_path: Path, market: pd.DataFrame) -> None:
     market.tail(5).drop(columns=["price", "year"]).to_csv(bad, index=False)
     failed = runner.invoke(app, ["predict", str(runs / "cars"), str(bad)])
     assert failed.exit_code == 2 and "lack column(s) year" in failed.stderr
+
+
+def test_interrupted_run_resumes(tmp_path: Path, market: pd.DataFrame) -> None:
+    from trainyard.runs import PartialRun
+
+    frame = market.head(600)
+    key = {"data": "x", "seed": 0}
+    first = PartialRun(tmp_path / "cars", key)
+    train(frame, "price", models=["dummy", "ridge"], tune=False, ensemble=False, checkpoint=first)
+    saved = json.loads((first.path / "leaderboard.json").read_text())
+    assert set(saved) == {"dummy", "ridge"}  # the leaderboard so far, after every model
+    events = []
+    again = train(frame, "price", models=["dummy", "ridge", "lasso"], tune=False, ensemble=False,
+                  checkpoint=PartialRun(tmp_path / "cars", key), resume=True,
+                  progress=lambda kind, info: events.append((kind, info.get("model"), info.get("message", ""))))
+    assert ("result", "ridge", "resumed: finished before") in events
+    assert {e.name for e in again.entries} == {"dummy", "ridge", "lasso"}
+    with pytest.raises(DataError, match="used other data, seed or recipe"):
+        train(frame, "price", models=["dummy"], checkpoint=PartialRun(tmp_path / "cars", {"data": "y"}), resume=True)

@@ -88,3 +88,8 @@ def test_constant_target_and_tiny_class(market: pd.DataFrame) -> None:
     frame = market.head(300).assign(label=["a"] * 150 + ["b"] * 147 + ["c"] * 3)
     with pytest.raises(SchemaError, match=r"class 'c' has \d training rows, fewer than the 5 folds"):
         train(frame.drop(columns="price"), "label", models=["dummy"])
+
+
+def test_all_rows_dropped(market: pd.DataFrame) -> None:
+    with pytest.raises(SchemaError, match=r"every row was dropped: target 'price' is missing"):
+        train(market.head(50).assign(price=np.nan), "price")

@@ -90,8 +90,7 @@ def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray,
 def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
     if task == "regression":
         return score(task, y, output)
-    return score(task, y, output.argmax(axis=1), proba=output if task != "binary" else output,
-                 classes=list(range(n_classes)))
+    return score(task, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
 
 
 def run_job(job: Job) -> dict[str, Any]:

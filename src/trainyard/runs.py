@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import platform
 import sys
@@ -248,3 +249,60 @@ def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         for i, label in enumerate(classes):
             result[f"proba_{label}"] = output[:, i]
     return result, checked.notes
+
+
+# --- the run in progress: saved after every model, so an interrupted run can resume -----
+
+class PartialRun:
+    """``runs/.<name>.partial/``: each finished model's record, arrays and fitted pipeline.
+
+    ``train`` writes here after every model; ``--resume`` reads it back and skips
+    what is done. It is removed once the finished run has been written.
+    """
+
+    def __init__(self, final: Path, key: dict[str, Any]):
+        self.path = Path(final).with_name(f".{Path(final).name}.partial")
+        self.key = key  # data fingerprint, seed, recipe: a resume must match them
+
+    def start(self, resume: bool) -> dict[str, dict]:
+        """Open the store; return the finished records when resuming."""
+        keyfile = self.path / "key.json"
+        if resume and keyfile.exists():
+            if json.loads(keyfile.read_text()) != json.loads(json.dumps(self.key, default=str)):
+                raise DataError(f"{self.path}: the interrupted run used other data, seed or recipe; "
+                                "train without --resume to start again")
+            return self.load()
+        if resume:
+            raise DataError(f"{self.path}: nothing to resume (no interrupted run of that name)")
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+        (self.path / "models").mkdir(parents=True)
+        keyfile.write_text(json.dumps(self.key, default=str))
+        return {}
+
+    def save(self, name: str, record: dict, arrays: dict[str, np.ndarray | None], model: bytes | None) -> None:
+        if model is not None:
+            (self.path / "models" / f"{name}.pkl").write_bytes(model)
+            np.savez(self.path / "models" / f"{name}.npz", **{k: v for k, v in arrays.items() if v is not None})
+        board = self.path / "leaderboard.json"
+        records = json.loads(board.read_text()) if board.exists() else {}
+        records[name] = record
+        tmp = board.with_suffix(".tmp")
+        tmp.write_text(json.dumps(records, default=float))
+        os.replace(tmp, board)
+
+    def load(self) -> dict[str, dict]:
+        board = self.path / "leaderboard.json"
+        records = json.loads(board.read_text()) if board.exists() else {}
+        for name, record in records.items():
+            if record.get("status") == "ok":
+                arrays = np.load(self.path / "models" / f"{name}.npz")
+                record["_arrays"] = {k: arrays[k] for k in arrays.files}
+                record["_model"] = (self.path / "models" / f"{name}.pkl").read_bytes()
+        return records
+
+    def remove(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -52,12 +52,13 @@ class TrainResult:
 def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict | Recipe | None = "auto",
           models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,
           jobs: int | None = None, metric: str | None = None, tune: bool = True, ensemble: bool = True,
-          progress: Callable[[str, dict], None] | None = None, done: dict[str, dict] | None = None,
+          progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
           test_data: Any = None) -> TrainResult:
     """Train the catalog side by side and rank it.
 
     ``test_data`` is an optional table of test rows (then every row of ``data``
-    trains); ``done`` holds finished results to resume from.
+    trains). ``checkpoint`` (a ``runs.PartialRun``) is written after every model;
+    with ``resume`` the models it holds are not trained again.
     """
     start = time.monotonic()
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
@@ -82,10 +83,12 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     job = Job(name="", task=schema.task, schema=schema, recipe=recipe,
               X=frame.iloc[split.train].drop(columns=[target]), y=codes[split.train], folds=fold_index,
               X_test=frame.iloc[split.test].drop(columns=[target]), X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
-              n_classes=len(classes or []), log_target=wants_log(schema, recipe, y), seed=seed,
+              n_classes=len(classes or []), log_target=wants_log(schema, recipe, y, metric), seed=seed,
               jobs=jobs or 1, metric=metric)
     specs, notes = select(schema.task, models, n_rows=len(split.train))
-    trainer = _Trainer(job, codes, split, deadline, emit, done or {})
+    trainer = _Trainer(job, codes, split, deadline, emit, checkpoint)
+    if checkpoint is not None:
+        trainer.restore(checkpoint.start(resume))
     emit("start", {"models": [s.name for s in specs], "notes": notes})
     for spec in specs:
         trainer.fit(spec)
@@ -137,19 +140,31 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
 class _Trainer:
     """The loop's state: results per model, the outputs kept, the fitted pipelines."""
 
-    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, done: dict[str, dict]):
+    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint=None):
         self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
-        self.results: dict[str, dict] = dict(done)
+        self.checkpoint = checkpoint
+        self.results: dict[str, dict] = {}
         self.outputs: dict[str, dict[str, np.ndarray | None]] = {}
         self.oof: dict[str, np.ndarray] = {}
         self.models: dict[str, bytes] = {}
         self.costs: dict[str, int] = {}
 
+    def restore(self, records: dict[str, dict]) -> None:
+        """Take back finished models from an interrupted run (stopped ones are tried again)."""
+        for name, record in records.items():
+            if record.get("status") != "ok":
+                continue
+            arrays = record.pop("_arrays")
+            self.models[name] = record.pop("_model")
+            self.outputs[name] = {"test": arrays["test"], "fresh": arrays.get("fresh")}
+            self.oof[name] = arrays["oof"]
+            self.results[name] = record
+
     def fit(self, spec: ModelSpec, params: dict | None = None, label: str | None = None) -> dict:
         name = label or spec.name
         self.costs[name] = spec.cost
-        if name in self.results and self.results[name].get("status") != "running":
-            self.emit("skip", {"model": name, "reason": "already finished (resumed)"})
+        if name in self.results:
+            self.emit("result", {"model": name, "status": "ok", "message": "resumed: finished before"})
             return self.results[name]
         self.emit("model", {"model": name})
         job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
@@ -163,6 +178,9 @@ class _Trainer:
             record = {"status": "failed", "message": str(err), "params": params or {}}
         record["seconds"] = time.monotonic() - started
         self.results[name] = record
+        if self.checkpoint is not None:
+            arrays = {"oof": self.oof.get(name), **self.outputs.get(name, {})} if record["status"] == "ok" else {}
+            self.checkpoint.save(name, record, arrays, self.models.get(name))
         self.emit("result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}})
         return record
 

@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from trainyard.prep import (
     AgeFromYear,
+    AsCategory,
     Coalesce,
     CorrelationFilter,
     DateParts,
@@ -47,6 +48,7 @@ CASES = [
     (ExtractNumbers(patterns={"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}}), ["engine"]),
     (DropColumns(columns={"comment": "free text"}, max_missing=0.2), None),
     (TriStateEncoder(), ["navigation"]),
+    (AsCategory(), ["navigation", "comment"]),
     (TextTfidf(max_features=5), ["comment"]),
     (AgeFromYear(as_of="2026-11-27"), ["year"]),
     (ExpFeatures(), ["year", "twin"]),
@@ -91,6 +93,13 @@ def test_values() -> None:
     assert list(dropped.dropped_) == ["single"]
     drop = DropColumns(columns={"comment": "free text"}, max_missing=0.2).fit(FRAME)
     assert set(drop.dropped_) == {"comment", "mileage", "mileage2"}  # navigation: 1 in 6 missing
+
+
+def test_as_category_fixes_levels_in_fit() -> None:
+    encoder = AsCategory().fit(pd.DataFrame({"make": ["ford", "bmw", None]}))
+    out = encoder.transform(pd.DataFrame({"make": ["bmw", "tesla", None]}))["make"]
+    assert list(out.cat.categories) == ["bmw", "ford"]
+    assert out.iloc[0] == "bmw" and pd.isna(out.iloc[1]) and pd.isna(out.iloc[2])
 
 
 def test_tristate_vocabulary_is_configurable() -> None:

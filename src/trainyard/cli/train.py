@@ -17,7 +17,7 @@ from trainyard.data.readers import read
 from trainyard.io import atomic_path
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import primary_metric
-from trainyard.runs import load_run, predict, save_run
+from trainyard.runs import PartialRun, fingerprint, load_run, predict, save_run
 from trainyard.train import TrainResult, train
 
 Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
@@ -38,6 +38,7 @@ def train_command(
     name: Annotated[Optional[str], typer.Option("--name", help="The run's name under runs/ (default: the data's name).")] = None,
     runs: Annotated[Path, typer.Option("--runs", help="Where runs are kept.")] = Path("runs"),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing run.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of the same name, data and seed.")] = False,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
 ) -> None:
@@ -51,11 +52,15 @@ def train_command(
 
         raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
     console = Console()
-    result = run_training(console, read(source), target, recipe=recipe, models=_names(models), time_limit=time_limit,
+    frame = read(source)
+    checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
+                                   "folds": folds, "metric": metric})
+    result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=time_limit,
                           folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
-                          ensemble=not no_ensemble)
+                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume)
     print_leaderboard(console, result, metric)
     save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
+    checkpoint.remove()
     console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
                   f"predict with: trainyard predict {path} NEW_ROWS.csv")
 

@@ -54,6 +54,7 @@ _THREADED = {"random_forest": "n_jobs", "extra_trees": "n_jobs", "xgboost": "n_j
 SCALED = ModelNeeds(scaled=True, imputed=True)
 TREES = ModelNeeds(scaled=False, imputed=True)
 NATIVE_MISSING = ModelNeeds(scaled=False, imputed=False)
+NATIVE_CATEGORIES = ModelNeeds(scaled=False, imputed=False, native_categorical=True)
 
 
 def _xgb(task: str) -> Callable[..., Any]:
@@ -61,7 +62,7 @@ def _xgb(task: str) -> Callable[..., Any]:
         import xgboost
 
         cls = xgboost.XGBRegressor if task == REG else xgboost.XGBClassifier
-        return cls(tree_method="hist", **params)
+        return cls(tree_method="hist", enable_categorical=True, max_cat_to_onehot=1, **params)
     return make
 
 
@@ -121,10 +122,10 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
                                                    "max_leaf_nodes": ("int", 15, 255)}, cost=4),
             ModelSpec("xgboost", (REG,), _xgb(REG), {"n_estimators": 600, "learning_rate": 0.05, "max_depth": 8,
                                                      "subsample": 0.8, "colsample_bytree": 0.8},
-                      needs=NATIVE_MISSING, space=_BOOST_SPACE, cost=4, safe_names=True),
+                      needs=NATIVE_CATEGORIES, space=_BOOST_SPACE, cost=4, safe_names=True),
             ModelSpec("lightgbm", (REG,), _lgbm(REG), {"n_estimators": 1000, "learning_rate": 0.05, "num_leaves": 63,
                                                        "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8},
-                      needs=NATIVE_MISSING, space=_LGBM_SPACE, cost=3, safe_names=True),
+                      needs=NATIVE_CATEGORIES, space=_LGBM_SPACE, cost=3, safe_names=True),
             ModelSpec("mlp", (REG,), _mlp(REG), {}, needs=SCALED, space={"lr": ("log", 1e-4, 1e-2),
                                                                          "dropout": ("float", 0.0, 0.3)}, cost=5,
                       description="a PyTorch MLP (AdamW, early stopping)"),
@@ -155,10 +156,10 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
                                                "max_leaf_nodes": ("int", 15, 255)}, cost=4),
         ModelSpec("xgboost", CLS, _xgb(BIN), {"n_estimators": 500, "learning_rate": 0.03, "max_depth": 5,
                                               "subsample": 0.8, "colsample_bytree": 0.8},
-                  needs=NATIVE_MISSING, space=_BOOST_SPACE, cost=4, safe_names=True),
+                  needs=NATIVE_CATEGORIES, space=_BOOST_SPACE, cost=4, safe_names=True),
         ModelSpec("lightgbm", CLS, _lgbm(BIN), {"n_estimators": 500, "learning_rate": 0.03, "num_leaves": 31,
                                                 "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8},
-                  needs=NATIVE_MISSING, space=_LGBM_SPACE, cost=3, safe_names=True),
+                  needs=NATIVE_CATEGORIES, space=_LGBM_SPACE, cost=3, safe_names=True),
         ModelSpec("mlp", CLS, _mlp(BIN), {}, needs=SCALED, space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
                   cost=5, description="a PyTorch MLP (AdamW, early stopping)"),
         # The notes' presets, selectable by name.

@@ -32,7 +32,7 @@ from sklearn.preprocessing import (
 from trainyard.data.schema import Role, Schema
 from trainyard.errors import SchemaError
 from trainyard.prep.clean import Coalesce, DropColumns, ExtractNumbers, MissingTokens, ParseNumbers, coalesce_candidates
-from trainyard.prep.encoders import TextTfidf, TriStateEncoder
+from trainyard.prep.encoders import AsCategory, TextTfidf, TriStateEncoder
 from trainyard.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
 from trainyard.prep.recipe import Recipe, load_recipe
 
@@ -45,6 +45,7 @@ class ModelNeeds:
 
     scaled: bool = False
     imputed: bool = True  # True: the model cannot take missing values
+    native_categorical: bool = False  # the model splits on pandas categories itself
 
 
 class Present:
@@ -162,19 +163,19 @@ def _encoder(recipe: Recipe, layout: Layout, needs: ModelNeeds, task: str | None
     scaler = _scaler(recipe, needs)
     impute = recipe.clean.impute is True or (recipe.clean.impute == "auto" and needs.imputed)
     branches: list[tuple[str, object, Present]] = []
-    numeric = [c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout) == "numeric"]
+    numeric = [c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout, needs) == "numeric"]
     branches += _numeric_branches(recipe, numeric, scaler, impute, kept)
     by_encoder: dict[str, list[str]] = {}
     for column, role in kept.items():
         if role is Role.NUMERIC and column in numeric:
             continue
-        by_encoder.setdefault(_encoder_name(recipe, column, role, layout), []).append(column)
+        by_encoder.setdefault(_encoder_name(recipe, column, role, layout, needs), []).append(column)
     for name, columns in by_encoder.items():
         branches.append((name, _categorical_pipeline(name, recipe, scaler, impute, task, seed), Present(columns)))
     return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=False)
 
 
-def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout) -> str:
+def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs: ModelNeeds) -> str:
     override = recipe.columns.get(column, {}).get("encoder")
     if override:
         return override
@@ -187,6 +188,8 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout) -> st
     if role is Role.DATETIME:
         return "parts"
     if recipe.encode.categorical == "auto":
+        if needs.native_categorical:
+            return "native"
         return "target" if layout.unique.get(column, 0) > recipe.encode.high_cardinality else "onehot"
     return recipe.encode.categorical
 
@@ -239,6 +242,8 @@ def _categorical_pipeline(name: str, recipe: Recipe, scaler, impute: bool, task:
                  else StratifiedKFold(5, shuffle=True, random_state=seed))
         encoder = TargetEncoder(target_type=target_type, cv=folds)
         return Pipeline([("target", encoder), ("scale", scaler)]) if scaler is not None else encoder
+    if name == "native":
+        return AsCategory()
     if name == "tristate":
         return TriStateEncoder()
     if name == "tfidf":

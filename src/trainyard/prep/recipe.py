@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-CATEGORICAL_ENCODERS = ("onehot", "ordinal", "target", "drop")
+CATEGORICAL_ENCODERS = ("onehot", "ordinal", "target", "native", "drop")
 COLUMN_ENCODERS = CATEGORICAL_ENCODERS + ("tristate", "tfidf", "parts", "numeric")
 SCALERS = ("auto", "standard", "robust", "minmax", "none")
 SPLITS = ("random", "stratified", "group")
@@ -69,7 +69,7 @@ class Features:
 
 @dataclass
 class Target:
-    transform: str = "auto"  # "auto": log when a positive target is heavily skewed
+    transform: str = "auto"  # "auto": log for a positive target when the metric is relative (rmsle, mape)
 
 
 @dataclass
