@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # with nothing changed skips the install.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 
-.PHONY: install demo test bench constraints clean
+.PHONY: install demo test bench constraints clean browser
 
 install: $(STAMP)
 
@@ -20,8 +20,15 @@ $(STAMP):
 demo: $(STAMP)
 	$(BIN)/trainyard demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The report test opens a real browser: Debian's chromium (never a browser download).
+# Installing needs root and apt; without them the test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		&& echo "installed Debian's chromium for the report test" \
+		|| echo "could not install chromium (needs root and apt): the browser test will skip"; }
 
 bench: $(STAMP)
 	$(BIN)/python bench/readers.py

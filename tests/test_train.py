@@ -49,7 +49,8 @@ def test_a_model_no_better_than_dummy_is_flagged() -> None:
 def test_same_seed_same_leaderboard(market: pd.DataFrame) -> None:
     def board(seed):
         result = train(market.head(800), "price", models=["ridge", "lightgbm", "mlp"], seed=seed, tune=False, ensemble=False)
-        return {e.name: round(e.cv_mean, 10) for e in result.entries}
+        # six decimals: two torch threads may sum in another order (a 1e-9 wobble); the board shows four
+        return {e.name: round(e.cv_mean, 6) for e in result.entries}
     assert board(1) == board(1)
     assert board(1) != board(2)
 

@@ -104,6 +104,7 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
             (tmp / "leaderboard.json").write_text(json.dumps([e.to_dict() for e in result.entries], indent=2, default=str))
             (tmp / "metrics.json").write_text(json.dumps(_metrics(result), indent=2, default=str))
             _write_predictions(result, tmp / "predictions")
+            _write_samples(result, tmp / "samples")
             _write_plan(result, tmp, model)
     except FileExistsError as err:
         raise DataError(f"{path}: the run exists; pass --overwrite to replace it") from err
@@ -152,6 +153,25 @@ def _write_predictions(result, folder: Path) -> None:
             for i, label in enumerate(result.classes):
                 frame[f"proba_{label}"] = output[:, i]
         frame.to_parquet(folder / f"{part}.parquet", index=False)
+
+
+SAMPLE_ROWS = 20_000  # rows of features kept for the report (importance, errors by segment)
+TRAIN_SAMPLE_ROWS = 5_000  # training rows kept for the regularisation paths
+
+
+def _write_samples(result, folder: Path) -> None:
+    """Raw feature rows the report needs: the first test and fresh rows (aligned with the
+    prediction files) and a random sample of training rows with the target."""
+    folder.mkdir()
+    target = result.schema.target
+    for part in ("test", "fresh"):
+        rows = getattr(result.split, part)[:SAMPLE_ROWS]
+        if len(rows):
+            result.frame.iloc[rows].drop(columns=[target]).to_parquet(folder / f"{part}_rows.parquet", index=False)
+    train = result.split.train
+    chosen = np.random.default_rng(0).choice(train, min(len(train), TRAIN_SAMPLE_ROWS), replace=False)
+    sample = result.frame.iloc[chosen].drop(columns=[target]).assign(**{target: result.y.iloc[chosen].to_numpy()})
+    sample.to_parquet(folder / "train_rows.parquet", index=False)
 
 
 def _write_plan(result, folder: Path, model) -> None:

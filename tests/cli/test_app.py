@@ -69,11 +69,16 @@ def test_latin1_note_reaches_the_user(tmp_path: Path) -> None:
     assert "note:" in result.stderr and "latin-1" in result.stderr
 
 
-def test_demo_writes_and_profiles(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--rows", "500"])
+def test_demo_reproduces_the_notes_experiment(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--rows", "1500"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "used_cars.csv").exists()
     assert "the embedded used-car market" in result.stdout
+    assert "final results, shaped like the notes' (R²)" in result.stdout
+    for label in ("Simple Linear Regression", "Lasso Regression", "Random Forest", "XGBoost", "Deep learning"):
+        assert label in result.stdout
+    assert "leads on the fresh month with R²" in result.stdout
+    assert (tmp_path / "runs" / "notes-winning" / "model.skops").exists()
     assert not list(tmp_path.glob(".*.tmp"))
 
 

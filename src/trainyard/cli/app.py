@@ -49,11 +49,12 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import demo, prep, profile, train
+    from trainyard.cli import demo, prep, profile, report, train
 
     profile.register(app)
     prep.register(app)
     train.register(app)
+    report.register(app)
     demo.register(app)
 
 

@@ -14,6 +14,7 @@ from trainyard.cli.train import print_leaderboard, run_training
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.io import atomic_path
+from trainyard.report import write_report
 from trainyard.runs import save_run
 
 # The five models of the notes' "winning approach", and the R² the notes report for them.
@@ -47,6 +48,8 @@ def demo(
         save_run(result, out / "runs" / recipe, seed=seed, overwrite=True)
         results[recipe] = {e.name: e for e in result.entries}
     _final_table(console, results)
+    html, _ = write_report(out / "runs" / "notes-winning")
+    console.print(f"the winning run's report: [bold]{html}[/] (open it in a browser)")
 
 
 def _final_table(console: Console, results: dict) -> None:

@@ -41,6 +41,7 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run of the same name, data and seed.")] = False,
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and report.md.")] = False,
 ) -> None:
     """Train the catalog side by side, validate honestly, rank the models and save the run.
 
@@ -63,6 +64,11 @@ def train_command(
     checkpoint.remove()
     console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
                   f"predict with: trainyard predict {path} NEW_ROWS.csv")
+    if not no_report:
+        from trainyard.report import write_report
+
+        html, _ = write_report(path)
+        console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
 
 
 def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:

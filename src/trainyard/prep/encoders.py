@@ -108,5 +108,9 @@ class AsCategory(FrameTransformer):
 
     def transform(self, X):
         X = self._start_transform(X)
-        return pd.DataFrame({c: pd.Categorical(X[c].astype("string").astype(object).where(X[c].notna(), None),
-                                               categories=self.categories_[c]) for c in X.columns}, index=X.index)
+        out = {}
+        for column in X.columns:
+            values = X[column].astype("string").astype(object)
+            known = values.isin(self.categories_[column]) & X[column].notna()
+            out[column] = pd.Categorical(values.where(known, None), categories=self.categories_[column])
+        return pd.DataFrame(out, index=X.index)

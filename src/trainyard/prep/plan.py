@@ -86,6 +86,7 @@ def _describe_branch(branch: str, transformer: Any, columns: list[str], reasons:
         "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0", "AsCategory": "categories, split on by the model", "TextTfidf": "TF-IDF terms",
         "DateParts": "year, month, day of week, months since 2000", "AgeFromYear": "age from the year",
         "ExpFeatures": "add exp(-x / median)", "LogFeatures": "add log(1 + x)", "passthrough": "as is",
+        "FunctionTransformer": "as is",
     }
     steps = transformer.steps if isinstance(transformer, Pipeline) else [("", transformer)]
     for _, part in steps:

@@ -1,0 +1,26 @@
+"""``trainyard report``: one self-contained HTML page (and report.md) for a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from trainyard.report import write_report
+
+
+def report(
+    run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the HTML (default: RUN/report.html).")] = None,
+) -> None:
+    """Write the run's report: data, preprocessing, splits, leaderboard, pictures and explanation.
+
+    Example: trainyard report runs/cars -o cars-report.html
+    """
+    html, markdown = write_report(run, out)
+    typer.echo(f"wrote {html} and {markdown}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
