@@ -94,3 +94,40 @@ def test_constant_target_and_tiny_class(market: pd.DataFrame) -> None:
 def test_all_rows_dropped(market: pd.DataFrame) -> None:
     with pytest.raises(SchemaError, match=r"every row was dropped: target 'price' is missing"):
         train(market.head(50).assign(price=np.nan), "price")
+
+
+def _spawn_and_die(path: str) -> None:
+    """A caller that starts a long worker; the test kills it before the worker ends."""
+    run_with_deadline(_write_pid_and_sleep, path, seconds=60)
+
+
+def _write_pid_and_sleep(path: str) -> None:
+    import os
+    from pathlib import Path as P
+
+    P(path).write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+def test_worker_leaves_when_its_caller_dies(tmp_path) -> None:
+    import multiprocessing as mp
+    import os
+
+    pid_file = tmp_path / "worker.pid"
+    caller = mp.get_context("spawn").Process(target=_spawn_and_die, args=(str(pid_file),))
+    caller.start()
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    caller.kill()
+    caller.join()
+    for _ in range(50):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, 9)
+    raise AssertionError("the worker outlived its caller")

@@ -9,6 +9,8 @@ call a Dask cluster can take over through joblib's Dask backend.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -46,7 +48,7 @@ def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any
     deadline = time.monotonic() + seconds
     context = _context()
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, fn, args), daemon=True)
+    process = context.Process(target=_child, args=(send, fn, args, os.getpid()), daemon=True)
     process.start()
     send.close()
     try:
@@ -66,7 +68,10 @@ def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any
     return payload
 
 
-def _child(send, fn, args) -> None:
+def _child(send, fn, args, caller: int) -> None:
+    # The worker's parent is the fork server, so nothing would stop it if the caller
+    # died (a killed benchmark, a Ctrl-C): watch the caller and leave with it.
+    threading.Thread(target=_watch, args=(caller,), daemon=True).start()
     try:
         result = ("ok", fn(*args))
     except BaseException as err:  # report every failure to the parent in one line
@@ -74,3 +79,12 @@ def _child(send, fn, args) -> None:
         result = ("error", last)
     send.send(result)
     send.close()
+
+
+def _watch(caller: int) -> None:
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(caller, 0)
+        except ProcessLookupError:
+            os._exit(1)

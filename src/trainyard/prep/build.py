@@ -46,6 +46,7 @@ class ModelNeeds:
     scaled: bool = False
     imputed: bool = True  # True: the model cannot take missing values
     native_categorical: bool = False  # the model splits on pandas categories itself
+    one_hot: bool = False  # one-hot every categorical, however many levels (the MLP learns one weight each)
 
 
 class Present:
@@ -190,6 +191,8 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
     if recipe.encode.categorical == "auto":
         if needs.native_categorical:
             return "native"
+        if needs.one_hot:
+            return "onehot"
         return "target" if layout.unique.get(column, 0) > recipe.encode.high_cardinality else "onehot"
     return recipe.encode.categorical
 
