@@ -234,7 +234,9 @@ def _numeric_pipeline(steps: list, scaler, impute: bool):
 
 def _categorical_pipeline(name: str, recipe: Recipe, scaler, impute: bool, task: str | None, seed: int):
     if name == "onehot":
-        rare = recipe.encode.rare_share or None  # levels rarer than this share are grouped
+        share = recipe.encode.rare_share
+        # A share (< 1) or a row count (>= 1): levels rarer than this are grouped.
+        rare = None if not share else (int(share) if share >= 1 else share)
         return OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=rare, sparse_output=False)
     if name == "ordinal":
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)

@@ -93,7 +93,8 @@ def _describe_branch(branch: str, transformer: Any, columns: list[str], reasons:
         if type(part).__name__ == "OneHotEncoder" and not part.min_frequency:
             words["OneHotEncoder"] = "one-hot (unknown levels tolerated)"
         elif type(part).__name__ == "OneHotEncoder":
-            words["OneHotEncoder"] = f"one-hot (levels under {part.min_frequency:.0%} grouped, unknown levels tolerated)"
+            rare = f"{part.min_frequency} rows" if part.min_frequency >= 1 else f"{part.min_frequency:.0%}"
+            words["OneHotEncoder"] = f"one-hot (levels under {rare} grouped, unknown levels tolerated)"
     action = " -> ".join(words.get(p, p) for p in parts)
     reason = "; ".join(dict.fromkeys(reasons.get(c, "") for c in columns if reasons.get(c)))
     return PlanStep(branch, columns, action, reason[:200])

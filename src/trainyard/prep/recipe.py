@@ -46,7 +46,7 @@ class Clean:
 class Encode:
     categorical: str = "onehot"
     high_cardinality: int = 30  # above this many levels, auto uses target encoding
-    rare_share: float = 0.01  # one-hot groups levels rarer than this
+    rare_share: float = 10  # one-hot groups levels rarer than this: a share (< 1) or a row count (>= 1)
     tristate: str = "tristate"
     text: str = "drop"
     datetime: str = "parts"
