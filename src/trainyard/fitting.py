@@ -6,7 +6,6 @@ loop reads as a loop (and a Dask worker could run the same function).
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import time
@@ -31,7 +30,7 @@ from trainyard.prep.target import log_target
 
 @dataclass
 class Job:
-    """Everything one model's fit needs; shared with the forked worker, not pickled."""
+    """Everything one model's fit needs; pickled once to the worker process."""
 
     name: str
     task: str
@@ -74,10 +73,6 @@ def predict_output(pipeline: Pipeline, X: pd.DataFrame, task: str, n_classes: in
     full = np.zeros((len(X), n_classes))
     full[:, np.asarray(model.classes_, dtype=int)] = proba  # a fold may miss a rare class
     return full
-
-
-def labels_of(output: np.ndarray, task: str) -> np.ndarray:
-    return output if task == "regression" else output.argmax(axis=1)
 
 
 def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> float:
@@ -139,7 +134,3 @@ def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:
     for valid, output in fold_results:
         oof[valid] = output
     return oof
-
-
-def load_pipeline(blob: bytes) -> Pipeline:
-    return pickle.load(io.BytesIO(blob))

@@ -99,10 +99,3 @@ def classification_details(y_true, prediction, classes) -> dict:
         "confusion_matrix": skm.confusion_matrix(y_true, prediction, labels=classes).tolist(),
         "report": skm.classification_report(y_true, prediction, labels=classes, output_dict=True, zero_division=0),
     }
-
-
-def better(metric: Metric, a: float, b: float) -> bool:
-    """Whether score ``a`` beats score ``b`` under ``metric``."""
-    if np.isnan(b):
-        return not np.isnan(a)
-    return a > b if metric.greater_is_better else a < b

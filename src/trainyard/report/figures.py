@@ -114,14 +114,15 @@ def score_by_month(months: pd.Series, actual: np.ndarray, predicted: np.ndarray,
 # --- classification --------------------------------------------------------------------
 
 def _one_vs_rest(classes: list[str], actual: np.ndarray):
-    return [(i, str(label), (actual == label).astype(int)) for i, label in enumerate(classes)]
+    """(column, label, 0/1 truth) per class; a binary task shows only its positive class."""
+    pairs = [(i, str(label), (actual == label).astype(int)) for i, label in enumerate(classes)]
+    return pairs[1:] if len(classes) == 2 else pairs
 
 
 def roc_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
     title = "ROC curves (test set)"
     fig, ax = _figure("roc", title, "false positive rate", "true positive rate")
-    pairs = _one_vs_rest(classes, actual)[1:] if len(classes) == 2 else _one_vs_rest(classes, actual)
-    for i, label, truth in pairs:
+    for i, label, truth in _one_vs_rest(classes, actual):
         fpr, tpr, _ = skm.roc_curve(truth, proba[:, i])
         ax.plot(fpr, tpr, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
@@ -132,8 +133,7 @@ def roc_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Fig
 def pr_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
     title = "Precision-recall curves (test set)"
     fig, ax = _figure("pr", title, "recall", "precision")
-    pairs = _one_vs_rest(classes, actual)[1:] if len(classes) == 2 else _one_vs_rest(classes, actual)
-    for i, label, truth in pairs:
+    for i, label, truth in _one_vs_rest(classes, actual):
         precision, recall, _ = skm.precision_recall_curve(truth, proba[:, i])
         line, = ax.plot(recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, i]):.3f})")
         ax.axhline(truth.mean(), color=line.get_color(), ls="--", lw=1)
