@@ -45,3 +45,24 @@ def atomic_directory(path: Path | str, *, overwrite: bool = False) -> Iterator[P
             os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def copy_on_write(path: Path | str) -> Iterator[Path]:
+    """Yield a full copy of directory ``path``; on success it replaces ``path``, on failure it is dropped.
+
+    A change that fails half-way (a crash, a bad input found late) never touches the original.
+    """
+    path = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.rmdir()
+    shutil.copytree(path, tmp)
+    try:
+        yield tmp
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -49,13 +49,14 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import demo, prep, profile, report, train
+    from trainyard.cli import demo, prep, profile, report, search, train
 
     profile.register(app)
     prep.register(app)
     train.register(app)
     report.register(app)
     demo.register(app)
+    search.register(app)
 
 
 _register()
