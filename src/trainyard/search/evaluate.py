@@ -81,7 +81,7 @@ def read_qrels(path: Path | str) -> dict[str, dict[str, int]]:
         parts = line.split()
         if not parts:
             continue
-        if number == 1 and not _is_int(parts[-1]):
+        if number == 1 and len(parts) == 3 and not _is_int(parts[-1]):
             continue  # BEIR's header: query-id corpus-id score
         if len(parts) == 4:  # TREC: qid iteration doc rel
             qid, doc, grade = parts[0], parts[2], parts[3]

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from trainyard.errors import DataError, TrainyardWarning
+from trainyard.search.evaluate import align, evaluate, measure, paired_test, read_qrels, read_queries, summarize
+from tests.conftest import shared
+
+
+def test_cranfield_traps_are_handled():
+    queries = read_queries(shared("cranfield", "cran.qry"))
+    qrels = read_qrels(shared("cranfield", "cranqrel"))
+    assert list(queries)[:3] == ["001", "002", "004"]
+    assert sorted(qrels, key=int)[:3] == ["1", "2", "3"] and len(qrels) == 225
+    assert any(g == -1 for docs in qrels.values() for g in docs.values())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        judged = align(queries, qrels, {str(i) for i in range(1, 1401)})
+    assert "renumbered by position" in " ".join(str(w.message) for w in caught)
+    assert judged.queries["3"].startswith("what problems of heat conduction in composite slabs")  # was .I 004
+    assert all(g in (0, 1) for docs in judged.qrels.values() for g in docs.values())  # -1 -> 0, 1..4 -> 1
+    graded = align(queries, qrels, {str(i) for i in range(1, 1401)}, graded=True)
+    q1 = graded.qrels["1"]
+    assert q1["184"] == 3 and q1["12"] == 2  # code 2 -> gain 3, code 3 -> gain 2
+
+
+def test_measures_by_hand():
+    qrels = {"q": {"a": 1, "b": 1, "c": 0}}
+    run = {"q": {"a": 3.0, "x": 2.0, "b": 1.0}}
+    per_query = measure(run, qrels)
+    scores = summarize(per_query)
+    assert scores["MRR@10"] == pytest.approx(1.0)
+    assert scores["MAP"] == pytest.approx((1 + 2 / 3) / 2)
+    assert scores["Recall@100"] == pytest.approx(1.0)
+    ideal = 1 + 1 / 1.5849625
+    assert scores["nDCG@10"] == pytest.approx((1 + 1 / 2) / ideal, rel=1e-4)
+
+
+def test_paired_test():
+    assert paired_test([0.1, 0.2], [0.1, 0.2]) == 1.0
+    assert paired_test([0.9, 0.8, 0.95, 0.85], [0.1, 0.2, 0.15, 0.1]) < 0.01
+
+
+def test_qrels_that_match_nothing_are_errors(tmp_path):
+    queries = {"1": "a", "2": "b"}
+    with pytest.raises(DataError, match="none of the 1 judged query ids"):
+        align(queries, {"99": {"d1": 1}}, {"d1"})
+    with pytest.raises(DataError, match="none of the 1 judged document ids"):
+        align(queries, {"1": {"zz": 1}}, {"d1"})
+
+
+def test_partly_unknown_ids_are_counted(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrainyardWarning)
+        align({"1": "a", "2": "b"}, {"1": {"d1": 1, "d9": 1}, "7": {"d1": 1}}, {"d1"})
+    text = " ".join(str(w.message) for w in caught)
+    assert "1 judged query ids match no query" in text and "1 judged document ids are not in the index" in text
+
+
+def test_file_formats(tmp_path):
+    trec = tmp_path / "qrels.txt"
+    trec.write_text("q1 0 d1 2\nq1 0 d2 0\n", encoding="utf-8")
+    assert read_qrels(trec) == {"q1": {"d1": 2, "d2": 0}}
+    beir = tmp_path / "test.tsv"
+    beir.write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n", encoding="utf-8")
+    assert read_qrels(beir) == {"q1": {"d1": 1}}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("q1 d1\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.txt:1"):
+        read_qrels(bad)
+    jsonl = tmp_path / "queries.jsonl"
+    jsonl.write_text('{"_id": "q1", "text": "flat plate"}\n', encoding="utf-8")
+    assert read_queries(jsonl) == {"q1": "flat plate"}
+    tsv = tmp_path / "queries.tsv"
+    tsv.write_text("q1\tflat plate\n", encoding="utf-8")
+    assert read_queries(tsv) == {"q1": "flat plate"}
+
+
+def test_evaluate_on_a_real_index(cran_index, tmp_path):
+    # Queries 1 and 2 of Cranfield judge documents within the first 200.
+    qrels = tmp_path / "qrels"
+    qrels.write_text("".join(line + "\n" for line in shared("cranfield", "cranqrel").read_text().splitlines()
+                             if line.split()[0] in {"1", "2"} and int(line.split()[1]) <= 200), encoding="utf-8")
+    queries = tmp_path / "queries.tsv"
+    texts = list(read_queries(shared("cranfield", "cran.qry")).values())
+    queries.write_text(f"1\t{texts[0]}\n2\t{texts[1]}\n", encoding="utf-8")
+    result = evaluate(cran_index, queries, qrels, modes=["keyword", "dense", "hybrid"])
+    assert result["queries"] == 2
+    assert set(result["summary"]) == {"keyword", "dense", "hybrid"}
+    assert all(0 < s["Recall@100"] <= 1 for s in result["summary"].values())
+    assert result["best"] in result["summary"]
+    assert set(result["per_query"]["dense"]) == {"1", "2"}

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from trainyard.errors import DataError
+from trainyard.search.index import IndexSettings, add_documents, build_index, open_index, remove_documents
+
+
+def test_the_index_directory(cran_index):
+    path = cran_index.path
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["documents"] == 200 and manifest["passages"] >= 200
+    assert manifest["model"]["name"] == "all-MiniLM-L6-v2" and manifest["model"]["dim"] == 384
+    assert manifest["versions"]["bm25s"] and manifest["versions"]["milvus-lite"]
+    assert "documents.jsonl" in manifest["checksums"]
+    assert any(name.startswith("vectors.db/") for name in manifest["checksums"])  # the Milvus Lite files
+    assert not list(path.rglob("*.pkl")) and not list(path.rglob("*.pickle"))
+    assert cran_index.store.count() == manifest["passages"]
+
+
+@pytest.mark.parametrize("mode", ["keyword", "tfidf", "dense", "hybrid"])
+def test_every_mode_finds_the_obvious_document(cran_index, mode):
+    # Document 1 is about a wing in a propeller slipstream.
+    hits = cran_index.search("lift of a wing in a propeller slipstream", mode=mode, k=5)
+    assert hits[0].doc_id == "1"
+    assert [h.score for h in hits] == sorted([h.score for h in hits], reverse=True)
+    assert hits[0].title.startswith("experimental investigation") and hits[0].snippet
+    assert len({h.doc_id for h in hits}) == len(hits)
+
+
+def test_hybrid_reports_both_sides_and_weighted_fusion(cran_index):
+    hits = cran_index.search("boundary layer on a flat plate", mode="hybrid", k=5, feedback=0)
+    assert all(set(h.ranks) <= {"keyword", "dense"} and h.ranks for h in hits)
+    weighted = cran_index.search("boundary layer on a flat plate", mode="hybrid", k=5, fusion="weighted")
+    assert 0 < weighted[0].score <= 2.0
+
+
+def test_dense_scores_are_cosines_of_the_model(cran_index):
+    query = "supersonic flow around a cone"
+    hit = cran_index.search(query, mode="dense", k=1)[0]
+    row = cran_index.passages_of[hit.doc_id][hit.passage]
+    passage = cran_index.stored.passages[row].text
+    vectors = cran_index.embedder.encode([query, passage])
+    assert hit.score == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-4)
+
+
+def test_bad_query_options(cran_index):
+    with pytest.raises(DataError, match="--mode 'fuzzy'"):
+        cran_index.search("x", mode="fuzzy")
+    with pytest.raises(DataError, match="-k 0"):
+        cran_index.search("x", k=0)
+
+
+def test_existing_index_is_not_overwritten(cran_index, cran_slice):
+    with pytest.raises(DataError, match="already exists"):
+        build_index(cran_slice, cran_index.path)
+
+
+def test_damaged_index_is_refused(cran_slice, tmp_path):
+    path = tmp_path / "idx"
+    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    with (path / "documents.jsonl").open("a") as handle:
+        handle.write("garbage\n")
+    with pytest.raises(DataError, match="damaged index.*documents.jsonl"):
+        open_index(path)
+    with pytest.raises(DataError, match="not a trainyard search index"):
+        open_index(tmp_path)
+    with pytest.raises(DataError, match="no such directory"):
+        open_index(tmp_path / "missing")
+
+
+def test_failed_build_leaves_the_good_index(cran_slice, tmp_path):
+    path = tmp_path / "idx"
+    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    before = json.loads((path / "manifest.json").read_text())["checksums"]
+    with pytest.raises(DataError):
+        build_index(tmp_path / "no-such-source", path, overwrite=True)
+    with pytest.raises(DataError, match="model directory"):
+        build_index(cran_slice, path, IndexSettings(model=str(tmp_path)), overwrite=True)
+    assert json.loads((path / "manifest.json").read_text())["checksums"] == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+    open_index(path).close()
+
+
+def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
+    path = tmp_path / "idx"
+    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    with open_index(path) as index:
+        kept_vector = index.store.vectors([index.stored.pids[0]])[0]
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"id": "new-1", "title": "Ice on rotor blades",
+                                 "text": "Icing of helicopter rotor blades in cold clouds."}) + "\n", encoding="utf-8")
+    from trainyard.search import embed
+
+    embedded: list[int] = []
+    original = embed.Embedder.encode
+    monkeypatch.setattr(embed.Embedder, "encode",
+                        lambda self, texts, progress=None: embedded.append(len(texts)) or original(self, texts, progress))
+    assert add_documents(path, extra) == 1
+    assert embedded == [1]  # only the new passage was embedded
+    with open_index(path) as index:
+        assert index.manifest["documents"] == 201
+        assert index.search("helicopter rotor icing", mode="dense", k=1)[0].doc_id == "new-1"
+        assert index.search("helicopter rotor icing", mode="keyword", k=1)[0].doc_id == "new-1"
+        np.testing.assert_allclose(index.store.vectors([index.stored.pids[0]])[0], kept_vector)
+    with pytest.raises(DataError, match="already in"):
+        add_documents(path, extra)
+    assert remove_documents(path, ["new-1", "5"]) == 2
+    with open_index(path) as index:
+        assert index.manifest["documents"] == 199 and "5" not in index.stored.documents
+        assert index.store.count() == index.manifest["passages"]
+        assert all(h.doc_id != "new-1" for h in index.search("helicopter rotor icing", mode="dense", k=5))
+    with pytest.raises(DataError, match="no document with id 'nope'"):
+        remove_documents(path, ["nope"])
