@@ -59,7 +59,7 @@ def search_many(index, queries: list[str], mode: str = "hybrid", k: int = 10, fu
     if mode == "hybrid":
         rankings = _hybrid(index, queries, max(k, HYBRID_DEPTH), fusion, weights, feedback)
     elif mode == "dense":
-        rankings = [({d: v for d, v in r.items()}, {}) for r in _dense(index, index.embedder.encode(queries), k)]
+        rankings = [(r, {}) for r in _dense(index, index.embedder.encode_queries(queries), k)]
     else:
         rankings = [(r, {}) for r in _keyword(index, queries, mode, k)]
     return [[_hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
@@ -106,7 +106,7 @@ def _fuse(sides: list[Ranking], fusion: str, weights) -> tuple[Ranking, dict[str
 
 
 def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int):
-    vectors = index.embedder.encode(queries)
+    vectors = index.embedder.encode_queries(queries)
     keyword, dense = _keyword(index, queries, "keyword", depth), _dense(index, vectors, depth)
     first = [_fuse([kw, de], fusion, weights) for kw, de in zip(keyword, dense)]
     if feedback <= 0:

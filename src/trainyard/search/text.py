@@ -53,7 +53,8 @@ def snippet(text: str, query: str, words: int = 40) -> str:
     if len(tokens) <= words:
         return " ".join(tokens)
     terms = set(analyze(query))
-    hits = [1 if terms.intersection(analyze(t)) else 0 for t in tokens]
+    plain = [(TOKEN.findall(t.lower()) or [""])[0] for t in tokens]
+    hits = [1 if stem in terms else 0 for stem in stemmer().stemWords(plain)]
     best, best_count, count = 0, -1, sum(hits[:words])
     for start in range(0, len(tokens) - words + 1):
         if start:
