@@ -115,3 +115,23 @@ def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
         assert all(h.doc_id != "new-1" for h in index.search("helicopter rotor icing", mode="dense", k=5))
     with pytest.raises(DataError, match="no document with id 'nope'"):
         remove_documents(path, ["nope"])
+
+
+def test_milvus_uri_points_the_same_code_elsewhere(cran_slice, tmp_path):
+    """The scale-out path (--milvus-uri) exercised with a Milvus Lite file outside the index."""
+    uri = tmp_path / "elsewhere" / "milvus.db"
+    uri.parent.mkdir()
+    path = tmp_path / "idx"
+    index = build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0, milvus_uri=str(uri)))
+    try:
+        assert not (path / "vectors.db").exists() and uri.exists()
+        assert index.manifest["collection"].startswith("trainyard_")
+        assert index.search("propeller slipstream", mode="dense", k=1)[0].doc_id == "1"
+    finally:
+        index.close()
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"id": "x", "text": "Rotor blade icing in cold clouds."}) + "\n", encoding="utf-8")
+    add_documents(path, extra)
+    with open_index(path) as again:
+        assert again.store.count() == again.manifest["passages"]
+        assert again.search("rotor blade icing", mode="dense", k=1)[0].doc_id == "x"

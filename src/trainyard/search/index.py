@@ -298,6 +298,7 @@ class SearchIndex:
         self._embedder = None
         self.row_of = {pid: row for row, pid in enumerate(self.stored.pids)}
         self.doc_ids = list(self.stored.documents)  # keyword rows are documents in this order
+        self.titles = [doc.title for doc in self.stored.documents.values()]
         self.passages_of: dict[str, list[int]] = {}
         for row, passage in enumerate(self.stored.passages):
             self.passages_of.setdefault(passage.doc_id, []).append(row)

@@ -30,7 +30,7 @@ ROCCHIO_BETA = 0.75  # the SMART system's classic Rocchio weight
 Ranking = dict[str, tuple[float, "int | None"]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """One ranked document; its best passage is the snippet."""
 
@@ -60,6 +60,8 @@ def search_many(index, queries: list[str], mode: str = "hybrid", k: int = 10, fu
         rankings = _hybrid(index, queries, max(k, HYBRID_DEPTH), fusion, weights, feedback)
     elif mode == "dense":
         rankings = [(r, {}) for r in _dense(index, index.embedder.encode_queries(queries), k)]
+    elif not snippets:  # the hot path of evaluation and throughput: no dictionaries, no snippets
+        return _keyword_hits(index, queries, mode, k)
     else:
         rankings = [(r, {}) for r in _keyword(index, queries, mode, k)]
     return [[_hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
@@ -71,6 +73,14 @@ def _keyword(index, queries: list[str], mode: str, k: int) -> list[Ranking]:
     side = index.bm25 if mode == "keyword" else index.tfidf
     rows, scores = side.search(queries, min(k, len(index.doc_ids)))
     return [{index.doc_ids[r]: (float(s), None) for r, s in zip(row, score) if s > 0}
+            for row, score in zip(rows.tolist(), scores.tolist())]
+
+
+def _keyword_hits(index, queries: list[str], mode: str, k: int) -> list[list[Hit]]:
+    side = index.bm25 if mode == "keyword" else index.tfidf
+    rows, scores = side.search(queries, min(k, len(index.doc_ids)))
+    doc_ids, titles = index.doc_ids, index.titles
+    return [[Hit(doc_ids[r], titles[r], s, 0, "", {}) for r, s in zip(row, score) if s > 0]
             for row, score in zip(rows.tolist(), scores.tolist())]
 
 
@@ -149,12 +159,13 @@ def _rocchio(index, vectors: np.ndarray, evidence: list[list[str]], dense: list[
 
 
 def _hit(index, query: str | None, doc_id: str, score: float, row: int | None, ranks: dict) -> Hit:
-    doc = index.stored.documents[doc_id]
+    title = index.stored.documents[doc_id].title
+    if query is None:  # evaluation and throughput: ids and scores are all that is needed
+        return Hit(doc_id, title, score, index.stored.passages[row].number if row is not None else 0, "", ranks)
     if row is None:  # a keyword hit: the passage with the most query terms
-        row = _best_passage(index, doc_id, query) if query is not None else index.passages_of[doc_id][0]
+        row = _best_passage(index, doc_id, query)
     passage = index.stored.passages[row]
-    text = snippet(passage.text, query) if query is not None else ""
-    return Hit(doc_id, doc.title, float(score), passage.number, text, ranks)
+    return Hit(doc_id, title, float(score), passage.number, snippet(passage.text, query), ranks)
 
 
 def _best_passage(index, doc_id: str, query: str) -> int:
