@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 # The stamp is keyed on the files that decide what gets installed, so a re-run
 # with nothing changed skips the install.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+# llama-cpp-python ships only as source: it is compiled once (minutes on two cores) into this
+# wheelhouse, and every later install, in any clone on this machine, takes the cached wheel.
+WHEELHOUSE ?= $(HOME)/.cache/trainyard/wheels
+LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
 .PHONY: install demo test bench constraints clean browser
 
@@ -13,7 +17,10 @@ install: $(STAMP)
 $(STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+		echo "building llama-cpp-python $(LLAMA_VERSION) once (several minutes); cached in $(WHEELHOUSE)"; \
+		$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); }
+	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[test,bench]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

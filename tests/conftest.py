@@ -33,3 +33,26 @@ def cars_small() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def market() -> pd.DataFrame:
     return used_car_market(4_000, seed=7, as_of=AS_OF)
+
+
+CRAN_DOCS = 200  # documents 1..200: every query below has judged documents among them
+
+
+@pytest.fixture(scope="session")
+def cran_slice(tmp_path_factory) -> Path:
+    """The first 200 Cranfield documents as a SMART file (real text, small enough to embed in seconds)."""
+    source = shared("cranfield", "cran.all.1400").read_text(encoding="utf-8")
+    records = source.split("\n.I ")
+    out = tmp_path_factory.mktemp("cran") / "cran.200"
+    out.write_text("\n.I ".join(records[:CRAN_DOCS]) + "\n", encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def cran_index(cran_slice, tmp_path_factory):
+    """A real index of the slice: bm25s, TF-IDF, MiniLM vectors in a Milvus Lite file."""
+    from trainyard.search.index import build_index
+
+    index = build_index(cran_slice, tmp_path_factory.mktemp("idx") / "cran-index")
+    yield index
+    index.close()

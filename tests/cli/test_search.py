@@ -8,12 +8,11 @@ from typer.testing import CliRunner
 
 from trainyard.cli.app import app
 from tests.conftest import shared
-from tests.search.conftest import cran_slice  # noqa: F401 - the fixture
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
-def test_index_query_eval_add_remove(cran_slice, tmp_path):  # noqa: F811
+def test_index_query_eval_add_remove(cran_slice, tmp_path):
     index = tmp_path / "idx"
     result = runner.invoke(app, ["search", "index", str(cran_slice), "-o", str(index), "--chunk-words", "400"])
     assert result.exit_code == 0, result.output

@@ -49,7 +49,7 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import demo, prep, profile, report, search, train
+    from trainyard.cli import ask, demo, prep, profile, report, search, train
 
     profile.register(app)
     prep.register(app)
@@ -57,6 +57,7 @@ def _register() -> None:
     report.register(app)
     demo.register(app)
     search.register(app)
+    ask.register(app)
 
 
 _register()

@@ -68,7 +68,10 @@ def index_command(
 
 @search_app.command("add")
 def add_command(index: IndexDir, source: Annotated[Path, typer.Argument(help="Documents to add.")]) -> None:
-    """Add documents to an index; only the new passages are embedded."""
+    """Add documents to an index; only the new passages are embedded.
+
+    Example: trainyard search add cran-index more-papers/
+    """
     from trainyard.search.index import add_documents
 
     console = Console(stderr=True)
@@ -79,7 +82,10 @@ def add_command(index: IndexDir, source: Annotated[Path, typer.Argument(help="Do
 
 @search_app.command("remove")
 def remove_command(index: IndexDir, ids: Annotated[list[str], typer.Argument(help="Document ids to remove.")]) -> None:
-    """Remove documents (and their passages and vectors) from an index."""
+    """Remove documents (and their passages and vectors) from an index.
+
+    Example: trainyard search remove cran-index 471 995
+    """
     from trainyard.search.index import remove_documents
 
     removed = remove_documents(index, ids)

@@ -1,0 +1,71 @@
+"""``trainyard ask`` through the CLI: extractive JSON, the local model, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from trainyard.cli.app import app
+from trainyard.search.index import build_index, IndexSettings
+
+runner = CliRunner(env={"COLUMNS": "200"})
+QUESTION = "what is the effect of a propeller slipstream on the lift of a wing?"
+
+
+@pytest.fixture(scope="module")
+def index_path(cran_slice, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ask") / "idx"
+    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    return path
+
+
+def test_extractive_json(index_path):
+    result = runner.invoke(app, ["ask", str(index_path), QUESTION, "--llm", "none", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["answered"] and payload["citations"][0]["id"] == "1"
+    assert payload["groundedness"] == 1.0 and "retrieve_s" in payload["timings"]
+    assert {"text", "passages", "supports", "relevance"} <= set(payload)
+
+
+def test_local_model_streams_then_lists_sources(index_path):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install builds it)")
+    result = runner.invoke(app, ["ask", str(index_path), QUESTION, "-k", "3", "--max-tokens", "40"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("According to passage [")
+    assert "Sources" in result.stdout and "[1] 1:" in result.stdout
+    assert "first token" in result.stdout and "grounded:" in result.stdout
+
+
+def test_off_topic_question_says_so(index_path):
+    result = runner.invoke(app, ["ask", str(index_path), "recipe for banana bread", "--llm", "none"])
+    assert result.exit_code == 0 and "The documents do not answer this question" in result.stdout
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--llm", "none"], "the question is empty"),
+    (["--model", "NOTGGUF"], "not a GGUF model file"),
+    (["--llm", "http://127.0.0.1:9/v1", "--timeout", "1"], "http://127.0.0.1:9/v1/models: no answer after"),
+    (["--context", "120"], "smaller than one passage"),
+])
+def test_one_line_errors(index_path, tmp_path, extra, message):
+    if "--model" in extra:
+        pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+        fake = tmp_path / "model.gguf"
+        fake.write_bytes(b"not a model at all")
+        extra = ["--model", str(fake)]
+    if "--context" in extra:
+        pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    question = "   " if message == "the question is empty" else QUESTION
+    result = runner.invoke(app, ["ask", str(index_path), question, *extra])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_index(tmp_path):
+    result = runner.invoke(app, ["ask", str(tmp_path / "nope"), QUESTION, "--llm", "none"])
+    assert result.exit_code == 2 and "no such directory" in result.stderr
