@@ -24,7 +24,7 @@ def ask(
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="The longest answer, in tokens.")] = 200,
     context: Annotated[int, typer.Option("--context", help="The model's context window in tokens.")] = 2048,
     min_relevance: Annotated[float, typer.Option("--min-relevance", help="Below this MiniLM cosine of the best "
-                                                 "passage, say the documents do not answer.")] = 0.35,
+                                                 "passage, say the documents do not answer.")] = 0.30,
     timeout: Annotated[float, typer.Option("--timeout", help="URL back-end: seconds to wait for the server.")] = 30.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for generation.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print the answer, citations, passages, scores and timings as JSON.")] = False,

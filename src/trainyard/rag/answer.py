@@ -13,7 +13,7 @@ from trainyard.rag import prompts
 from trainyard.rag.context import pack
 from trainyard.rag.grounding import CITATION, extract, groundedness, support
 
-MIN_RELEVANCE = 0.35  # MiniLM cosine of the best passage; below it the documents are said not to answer
+MIN_RELEVANCE = 0.30  # MiniLM cosine of the best passage; below it the documents are said not to answer
 
 
 @dataclass
