@@ -65,6 +65,12 @@ def ask(
     for citation in answer.citations:
         mark = "" if citation["used"] else " [dim](in the context, not cited)[/]"
         console.print(f"  [{citation['n']}] {escape(citation['id'])}: {escape(citation['title'])}{mark}", highlight=False)
+    if answer.supports:
+        console.print("[bold]Support[/]")
+        for item in answer.supports:
+            sentence = item["sentence"] if len(item["sentence"]) <= 70 else item["sentence"][:67] + "..."
+            mark = f"[green]supported by [{item['passage']}][/]" if item["passage"] else "[red]unsupported[/]"
+            console.print(f"  {escape(sentence)}  {mark}", highlight=False)
     if answer.groundedness is not None:
         supported = sum(1 for s in answer.supports if s["passage"])
         console.print(f"grounded: {supported} of {len(answer.supports)} sentences supported by a passage "
