@@ -67,3 +67,14 @@ def test_a_server_that_does_not_answer():
 def test_unknown_backend():
     with pytest.raises(DataError, match="--llm 'gpt'"):
         open_backend("gpt")
+
+
+def test_the_whole_answer_through_the_server(server, cran_index):
+    from trainyard.rag.answer import ask
+
+    backend = open_backend(server, context_tokens=2048, timeout=30)
+    answer = ask(cran_index, "what is the effect of a propeller slipstream on the lift of a wing?", k=3,
+                 backend=backend, max_tokens=40)
+    assert answer.answered and answer.text.startswith("According to passage [")
+    assert answer.timings["first_token_s"] > 0 and answer.passages[0]["doc_id"] == "1"
+    assert answer.backend == backend.model
