@@ -1,0 +1,109 @@
+"""Checkpoints: a directory that rebuilds its model alone and resumes training exactly.
+
+    ckpt/
+      config.json       LMConfig, the tokenizer's kind, the training settings, the step
+      tokenizer.json    the tokenizer (characters, or the BPE model)
+      model.safetensors the weights
+      optimizer.safetensors + optimizer.json   the optimizer's tensors and the rest of its state
+      rng.safetensors   the random generators' states (torch, and the batch sampler)
+
+Written to a temporary directory and renamed, so a crash never leaves half a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from trainyard.errors import DataError
+from trainyard.io import atomic_directory
+from trainyard.lm.model import CausalLM, LMConfig
+from trainyard.lm.tokenizers import tokenizer_from_json
+
+FORMAT = 1
+
+
+@dataclass
+class State:
+    """What resuming needs besides the weights."""
+
+    step: int = 0
+    tokens_seen: int = 0
+    settings: dict = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)  # validation curve: step, seconds, nll, ...
+
+
+def save(path: Path | str, model: CausalLM, tokenizer, state: State, optimizer=None,
+         generators: dict[str, torch.Generator] | None = None, extra: dict | None = None) -> None:
+    with atomic_directory(path, overwrite=True) as tmp:
+        config = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer.kind,
+                  "step": state.step, "tokens_seen": state.tokens_seen, "settings": state.settings,
+                  "history": state.history, **(extra or {})}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        (tmp / "tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
+        weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "head.weight"}
+        save_file(weights, tmp / "model.safetensors")  # the head is tied to the embedding
+        if optimizer is not None:
+            tensors, rest = _flatten_optimizer(optimizer.state_dict())
+            save_file(tensors, tmp / "optimizer.safetensors")
+            (tmp / "optimizer.json").write_text(json.dumps(rest), encoding="utf-8")
+        rng = {"torch": torch.get_rng_state()}
+        for name, generator in (generators or {}).items():
+            rng[name] = generator.get_state()
+        save_file(rng, tmp / "rng.safetensors")
+
+
+def load(path: Path | str) -> tuple[CausalLM, object, dict]:
+    """The model (eval mode), its tokenizer and the config dictionary."""
+    path = Path(path)
+    config_path = path / "config.json"
+    if not config_path.exists():
+        raise DataError(f"{path}: not a trainyard lm checkpoint (no config.json); train one with `trainyard lm train`")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("format") != FORMAT:
+        raise DataError(f"{path}: checkpoint format {config.get('format')}, this trainyard reads {FORMAT}")
+    try:
+        model = CausalLM(LMConfig.from_dict(config["model"]))
+        weights = load_file(path / "model.safetensors")
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise DataError(f"{path}: the weights do not fit the saved config ({str(err).splitlines()[0][:160]})") from None
+    if [m for m in missing if m != "head.weight" and not m.startswith("rope_")] or unexpected:
+        raise DataError(f"{path}: incompatible checkpoint (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    tokenizer = tokenizer_from_json((path / "tokenizer.json").read_text(encoding="utf-8"))
+    return model.eval(), tokenizer, config
+
+
+def load_training(path: Path, optimizer, generators: dict[str, torch.Generator]) -> None:
+    """Restore the optimizer's and the generators' states saved beside the weights."""
+    tensors = load_file(path / "optimizer.safetensors")
+    rest = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
+    optimizer.load_state_dict(_unflatten_optimizer(tensors, rest))
+    rng = load_file(path / "rng.safetensors")
+    torch.set_rng_state(rng["torch"])
+    for name, generator in generators.items():
+        if name in rng:
+            generator.set_state(rng[name])
+
+
+def _flatten_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, scalars = {}, {}
+    for param_id, values in state_dict["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{param_id}.{key}"] = value.contiguous()
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], rest: dict) -> dict:
+    state: dict[int, dict] = {}
+    for flat, value in [*tensors.items(), *rest["scalars"].items()]:
+        param_id, key = flat.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    return {"state": state, "param_groups": rest["param_groups"]}
