@@ -49,7 +49,7 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import ask, demo, prep, profile, report, search, train
+    from trainyard.cli import ask, demo, lm, prep, profile, report, search, train
 
     profile.register(app)
     prep.register(app)
@@ -58,6 +58,7 @@ def _register() -> None:
     demo.register(app)
     search.register(app)
     ask.register(app)
+    lm.register(app)
 
 
 _register()

@@ -1,0 +1,42 @@
+"""``trainyard lm``: train, resume, generate and memory through the CLI, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from trainyard.cli.app import app
+
+runner = CliRunner(env={"COLUMNS": "200"})
+SMALL = ["--layers", "2", "--heads", "2", "--dim", "32", "--context", "32", "--batch", "8", "--eval-every", "10"]
+
+
+def test_train_generate_memory(cran_slice, tmp_path):
+    ckpt = tmp_path / "lm"
+    result = runner.invoke(app, ["lm", "train", str(cran_slice), "-o", str(ckpt), "--steps", "20", *SMALL])
+    assert result.exit_code == 0, result.output
+    assert "bits per character" in result.stderr
+    result = runner.invoke(app, ["lm", "train", str(cran_slice), "-o", str(ckpt), "--steps", "20", "--resume", *SMALL])
+    assert result.exit_code == 0 and json.loads((ckpt / "config.json").read_text())["step"] == 20
+    result = runner.invoke(app, ["lm", "generate", str(ckpt), "--prompt", "the ", "--max-new-tokens", "10"])
+    assert result.exit_code == 0 and result.stdout.startswith("the ") and len(result.stdout.rstrip("\n")) == 14
+    result = runner.invoke(app, ["lm", "memory", str(ckpt), "--batch", "4"])
+    assert result.exit_code == 0, result.output
+    assert "training step" in result.stdout and "ratio" in result.stdout
+    result = runner.invoke(app, ["lm", "memory", str(ckpt), "--context", "64"])
+    assert result.exit_code == 2 and "longer than the model's context of 32" in result.stderr
+
+
+def test_errors_are_one_line(tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("short", encoding="utf-8")
+    for args, message in [
+        (["lm", "train", str(tiny), "-o", str(tmp_path / "x"), *SMALL], "not more than one context window"),
+        (["lm", "generate", str(tmp_path), "--prompt", "x"], "not a trainyard lm checkpoint"),
+        (["lm", "train", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "y")], "no such file"),
+    ]:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
