@@ -31,6 +31,9 @@ def train_command(
     eval_every: Annotated[int, typer.Option("--eval-every", help="Validate and checkpoint every N steps.")] = 100,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out exactly.")] = False,
+    column: Annotated[Optional[str], typer.Option("--column", help="Train on this numeric column of a table "
+                                                  "(a time series, binned into tokens) instead of text.")] = None,
+    bins: Annotated[int, typer.Option("--bins", help="Series: quantile bins (the vocabulary).")] = 64,
 ) -> None:
     """Train a character- or BPE-level causal Transformer, validating in log space as it goes.
 
@@ -40,7 +43,7 @@ def train_command(
 
     settings = TrainSettings(tokenizer=tokenizer, layers=layers, heads=heads, dim=dim, context=context, batch=batch,
                              steps=steps, lr=lr, optimizer=optimizer, time_limit=time_limit, eval_every=eval_every,
-                             seed=seed)
+                             seed=seed, column=column, bins=bins)
     console = Console(stderr=True)
     bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                    TimeElapsedColumn(), console=console)
@@ -57,8 +60,13 @@ def train_command(
     finally:
         bar.stop()
     last = state.history[-1]
+    unit = "value" if column else "character"
     console.print(f"step {state.step}: validation NLL {last['nll']:.3f} nats/token, perplexity {last['perplexity']:.2f}, "
-                  f"{last['bits_per_char']:.3f} bits per character; checkpoint in {out}", highlight=False)
+                  f"{last['bits_per_char']:.3f} bits per {unit}; checkpoint in {out}", highlight=False)
+    if "forecast" in last:
+        f = last["forecast"]
+        console.print(f"one-step forecast on the last {f['points']} values: MAE {f['mae']:.4g} against "
+                      f"{f['naive_mae']:.4g} for the last value seen ({f['mae'] / f['naive_mae']:.2f}x)", highlight=False)
 
 
 @lm_app.command("generate")

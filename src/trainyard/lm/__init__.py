@@ -1,8 +1,5 @@
-"""Sequence models: a small decoder-only Transformer (causal self-attention) for text or series.
-
-Work in progress (issue #8): the model with its key/value cache and the tokenizers are
-here and tested; the trainer, checkpoints, CLI and benchmark are not built yet.
-"""
+"""Sequence models: a small decoder-only Transformer (causal self-attention) for text or series,
+its trainer, checkpoints, cached generation and a memory probe. See docs/lm.md."""
 
 from trainyard.lm.model import CausalLM, LMConfig
 

@@ -38,12 +38,20 @@ def _is_smart(path: Path) -> bool:
 
 @dataclass
 class SeriesCodec:
-    """Values <-> tokens: standardise, then quantile bins; the bin centre decodes a token."""
+    """Values <-> tokens: standardise, then quantile bins; the bin centre decodes a token.
+    It is the tokenizer of a series model (``kind`` "series"), saved in its checkpoint."""
 
     mean: float
     std: float
     edges: list[float]  # inner edges in standardised units
     centres: list[float]
+    kind = "series"
+
+    def to_json(self) -> str:
+        import json
+
+        return json.dumps({"kind": self.kind, "mean": self.mean, "std": self.std, "edges": self.edges,
+                           "centres": self.centres})
 
     @classmethod
     def fit(cls, values: np.ndarray, bins: int = 64) -> SeriesCodec:
@@ -68,6 +76,48 @@ class SeriesCodec:
 
     def decode(self, tokens) -> np.ndarray:
         return np.asarray(self.centres)[np.asarray(tokens)] * self.std + self.mean
+
+
+def read_series(source: Path | str, column: str, holdout: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """A numeric column of a table, in row order, split into the first and the last ``holdout`` share."""
+    import pandas as pd
+
+    from trainyard.data.readers import read
+
+    frame = read(source)
+    if column not in frame.columns:
+        raise DataError(f"{source}: no column {column!r}; the columns are {', '.join(map(str, frame.columns))}")
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    bad = int(np.sum(~np.isfinite(values)))
+    if bad == len(values):
+        raise DataError(f"{source}: column {column!r} holds no numbers")
+    if bad:
+        values = pd.Series(values).ffill().bfill().to_numpy()  # gaps take the last value seen
+    cut = int(len(values) * (1 - holdout))
+    return values[:cut], values[cut:]
+
+
+def forecast_errors(model, codec: SeriesCodec, history: np.ndarray, future: np.ndarray) -> dict[str, float]:
+    """One-step-ahead forecasts over ``future`` (each with at least half a context of past values):
+    the model's expected value against the naive forecast, the last value seen."""
+    context = model.config.context
+    half = context // 2
+    series = np.concatenate([history[-half:], future])
+    tokens = torch.tensor(codec.encode(series), dtype=torch.long)
+    centres = torch.tensor(codec.centres, dtype=torch.float64) * codec.std + codec.mean
+    predictions = []
+    model.eval()
+    with torch.inference_mode():
+        for start in range(half, len(series), half):
+            window = tokens[start - half:min(start + half, len(series)) - 1]
+            logits, _ = model(window[None])
+            probs = torch.softmax(logits[0, half - 1:].double(), dim=-1)
+            predictions.append((probs @ centres).numpy())
+    predicted = np.concatenate(predictions)[: len(future)]
+    naive = series[half - 1:-1][: len(future)]
+    truth = future[: len(predicted)]
+    return {"mae": float(np.mean(np.abs(predicted - truth))), "naive_mae": float(np.mean(np.abs(naive[: len(truth)] - truth))),
+            "points": int(len(truth))}
 
 
 class Batches:

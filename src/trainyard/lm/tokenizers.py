@@ -89,4 +89,8 @@ def tokenizer_from_json(text: str):
         return CharTokenizer(data["chars"])
     if data.get("kind") == "bpe":
         return BPETokenizer(Tokenizer.from_str(json.dumps(data["tokenizer"])))
+    if data.get("kind") == "series":
+        from trainyard.lm.data import SeriesCodec
+
+        return SeriesCodec(data["mean"], data["std"], data["edges"], data["centres"])
     raise DataError(f"unknown tokenizer kind {data.get('kind')!r} in the checkpoint")

@@ -13,7 +13,7 @@ import torch
 
 from trainyard.errors import DataError
 from trainyard.lm import checkpoint
-from trainyard.lm.data import Batches, read_text, validation_windows
+from trainyard.lm.data import Batches, SeriesCodec, forecast_errors, read_series, read_text, validation_windows
 from trainyard.lm.model import CausalLM, LMConfig
 from trainyard.lm.tokenizers import BPETokenizer, CharTokenizer
 
@@ -38,6 +38,8 @@ class TrainSettings:
     time_limit: float | None = None
     holdout: float = 0.1
     seed: int = 0
+    column: str | None = None  # a numeric column of a table: train on that series instead of text
+    bins: int = 64
 
 
 def make_optimizer(model: CausalLM, settings: TrainSettings):
@@ -85,9 +87,15 @@ def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = Trai
         model, tokenizer, saved = checkpoint.load(out)
         settings = TrainSettings(**{**saved["settings"]["train"], "time_limit": settings.time_limit})
         state = checkpoint.State(saved["step"], saved["tokens_seen"], saved["settings"], saved["history"])
-    train_text, valid_text = read_text(source, settings.holdout)
+    if settings.column:
+        train_values, valid_values = read_series(source, settings.column, settings.holdout)
+        train_text = valid_text = None
+    else:
+        train_text, valid_text = read_text(source, settings.holdout)
     if not resume:
-        if settings.tokenizer == "char":
+        if settings.column:
+            tokenizer = SeriesCodec.fit(train_values, settings.bins)
+        elif settings.tokenizer == "char":
             tokenizer = CharTokenizer.train(train_text + valid_text)  # the alphabet only, no statistics
         elif settings.tokenizer == "bpe":
             tokenizer = BPETokenizer.train(train_text, settings.bpe_vocab)
@@ -97,8 +105,12 @@ def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = Trai
                           heads=settings.heads, dim=settings.dim, positions=settings.positions)
         model = CausalLM(config)
         state = checkpoint.State(settings={"train": asdict(settings)})
-    train_tokens, valid_tokens = tokenizer.encode(train_text), tokenizer.encode(valid_text)
-    chars_per_token = len(valid_text) / max(len(valid_tokens), 1)
+    if settings.column:
+        train_tokens, valid_tokens = tokenizer.encode(train_values), tokenizer.encode(valid_values)
+        chars_per_token = 1.0  # for a series "bits per character" reads as bits per value
+    else:
+        train_tokens, valid_tokens = tokenizer.encode(train_text), tokenizer.encode(valid_text)
+        chars_per_token = len(valid_text) / max(len(valid_tokens), 1)
     batches = Batches(train_tokens, settings.context, settings.batch, settings.seed)
     windows = validation_windows(valid_tokens, settings.context)
     if not windows:
@@ -135,6 +147,10 @@ def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = Trai
             interval_start, interval_tokens = time.perf_counter(), 0
     if not state.history or state.history[-1]["step"] != state.step:
         _checkpoint(out, model, tokenizer, state, optimizer, batches, windows, chars_per_token, start)
+    if settings.column:  # the forecast against the naive last value, on the held-out values
+        state.history[-1]["forecast"] = forecast_errors(model, tokenizer, train_values, valid_values)
+        checkpoint.save(out, model, tokenizer, state, optimizer, {"batches": batches.generator})
+        model.train()
     return state
 
 
