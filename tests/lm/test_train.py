@@ -74,3 +74,13 @@ def test_schedule_warms_up_then_decays():
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert rates[10] == pytest.approx(1.0) and rates[-1] == pytest.approx(0.1, abs=1e-3)
     assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+
+
+def test_incompatible_checkpoint_is_refused(cran_slice, tmp_path):
+    ckpt = tmp_path / "c"
+    train_lm(cran_slice, ckpt, TrainSettings(**{**SMALL, "steps": 2, "eval_every": 2}))
+    config = json.loads((ckpt / "config.json").read_text())
+    config["model"]["dim"] = 64
+    (ckpt / "config.json").write_text(json.dumps(config))
+    with pytest.raises(DataError, match="the weights do not fit the saved config"):
+        checkpoint.load(ckpt)
