@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from trainyard.errors import DataError
+from trainyard.search.documents import is_smart
 
 
 def read_text(source: Path | str, holdout: float = 0.1) -> tuple[str, str]:
@@ -21,7 +22,7 @@ def read_text(source: Path | str, holdout: float = 0.1) -> tuple[str, str]:
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; give a text file, a folder of .txt/.md or a SMART file")
-    if path.is_file() and path.suffix.lower() in {".txt", ".md", ".text", ""} and not _is_smart(path):
+    if path.is_file() and path.suffix.lower() in {".txt", ".md", ".text", ""} and not is_smart(path):
         text = path.read_text(encoding="utf-8", errors="replace")
         cut = int(len(text) * (1 - holdout))
         return text[:cut], text[cut:]
@@ -30,10 +31,6 @@ def read_text(source: Path | str, holdout: float = 0.1) -> tuple[str, str]:
     docs = [d.full_text() for d in load(path) if d.full_text().strip()]
     cut = max(1, int(round(len(docs) * (1 - holdout))))
     return "\n\n".join(docs[:cut]) + "\n\n", "\n\n".join(docs[cut:]) + "\n\n"
-
-
-def _is_smart(path: Path) -> bool:
-    return path.read_bytes()[:64].lstrip().startswith(b".I")
 
 
 @dataclass

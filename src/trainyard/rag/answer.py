@@ -62,7 +62,8 @@ def ask(index, question: str, *, k: int = 5, mode: str = "hybrid", backend=None,
         packed = pack(index, hits, question, backend.count_tokens, budget, backend.instruct)
         packed_passages = packed.passages
         timings["context_tokens"] = packed.tokens
-    relevance = _relevance(index, question, packed_passages)
+    vectors = _stored_vectors(index, packed_passages)
+    relevance = _relevance(index, question, packed_passages, vectors)
     timings["pack_s"] = time.perf_counter() - start - timings["retrieve_s"]
     best = max((p["relevance"] for p in packed_passages), default=0.0)
     name = "none (extractive)" if backend is None else backend.name
@@ -87,7 +88,7 @@ def ask(index, question: str, *, k: int = 5, mode: str = "hybrid", backend=None,
         text = (prefill + result.text).strip()
         timings.update({"first_token_s": result.first_token_s, "decode_tokens": result.tokens,
                         "decode_tokens_per_s": result.tokens_per_s, "generate_s": result.timings["generate_s"]})
-    supports = support(text, packed_passages, index.embedder)
+    supports = support(text, packed_passages, index.embedder, vectors)
     timings["total_s"] = time.perf_counter() - start
     return Answer(question, text, True, packed_passages, [asdict(s) for s in supports], groundedness(supports),
                   relevance, name, timings)
@@ -103,13 +104,18 @@ def _passages(index, hits) -> list[dict]:
     return out
 
 
-def _relevance(index, question: str, passages: list[dict]) -> float:
+def _stored_vectors(index, passages: list[dict]) -> np.ndarray:
+    """The passages' embeddings as the index stores them (nothing is embedded twice)."""
+    if not passages:
+        return np.zeros((0, index.manifest["model"]["dim"]), dtype=np.float32)
+    return index.store.vectors([index.stored.pids[p["row"]] for p in passages])
+
+
+def _relevance(index, question: str, passages: list[dict], vectors: np.ndarray) -> float:
     """MiniLM cosine of the question with each passage (stored on the passage); the best one."""
     if not passages:
         return 0.0
-    query = index.embedder.encode_queries([question])[0]
-    vectors = index.store.vectors([index.stored.pids[p["row"]] for p in passages])
-    cosines = vectors @ query
+    cosines = vectors @ index.embedder.encode_queries([question])[0]
     for passage, cosine in zip(passages, cosines):
         passage["relevance"] = float(cosine)
     return float(np.max(cosines))

@@ -34,13 +34,16 @@ def sentences(text: str) -> list[str]:
     return [p for p in parts if len(analyze(CITATION.sub("", p))) >= 3]  # fragments are not claims
 
 
-def support(answer: str, passages: list[dict], embedder) -> list[Support]:
+def support(answer: str, passages: list[dict], embedder, passage_vectors: np.ndarray | None = None) -> list[Support]:
+    """Each claim's supporting passage. ``passage_vectors`` (the passages' stored embeddings, in
+    order) saves embedding the passages again; without them they are embedded here."""
     claims = sentences(answer)
     if not claims or not passages:
         return []
     plain = [CITATION.sub("", c).strip() for c in claims]
-    vectors = embedder.encode_queries(plain + [p["text"] for p in passages])
-    cosines = vectors[: len(plain)] @ vectors[len(plain):].T
+    if passage_vectors is None:
+        passage_vectors = embedder.encode_queries([p["text"] for p in passages])
+    cosines = embedder.encode_queries(plain) @ passage_vectors.T
     terms = [set(analyze(p["text"])) for p in passages]
     out = []
     for i, claim in enumerate(claims):

@@ -16,7 +16,7 @@ class Passage:
     text: str
 
 
-def chunk(doc: Document, words: int = 200, overlap: int = 50) -> list[Passage]:
+def chunk(doc: Document, words: int, overlap: int) -> list[Passage]:
     """Split ``doc`` into windows of ``words`` words that overlap by ``overlap`` words.
 
     A document no longer than one window stays whole (one passage), so short collections

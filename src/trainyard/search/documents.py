@@ -248,11 +248,20 @@ def read_smart(path: Path | str) -> list[dict[str, str]]:
     return [{k: " ".join(v).strip() for k, v in rec.items()} for rec in records]  # type: ignore[union-attr]
 
 
+def _head(path: Path, size: int = 4096) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def is_smart(path: Path | str) -> bool:
+    """Whether ``path`` starts like a SMART file (a ``.I`` record), reading only its first bytes."""
+    return _head(Path(path)).lstrip().startswith(b".I")
+
+
 def _smart(path: Path, report: LoadReport) -> Iterator[Document]:
-    head = path.read_bytes()[:4096]
-    if b"\x00" in head:
+    if b"\x00" in _head(path):
         raise DataError(f"{path}: a binary file, not documents; give a folder, a .jsonl/.csv file or a SMART file")
-    if not head.lstrip().startswith(b".I"):
+    if not is_smart(path):
         raise DataError(f"{path}: not a known document source (expected a folder, .jsonl, .csv, "
                         f"or a SMART file starting with '.I')")
     for record in read_smart(path):

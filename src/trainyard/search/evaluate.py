@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trainyard.errors import DataError, TrainyardWarning
+from trainyard.search.documents import is_smart, read_smart
 
 MEASURES = {"nDCG@10": "nDCG@10", "MAP": "AP", "Recall@100": "R@100", "MRR@10": "RR@10"}
 PRIMARY = "nDCG@10"
@@ -52,7 +53,7 @@ def read_queries(path: Path | str) -> dict[str, str]:
                 if qid is None or "text" not in rec:
                     raise DataError(f"{path}:{number}: a query needs an _id (or id) and a text field")
                 queries[str(qid)] = str(rec["text"])
-    elif suffix in {".tsv", ".txt"} and not path.read_bytes()[:4096].lstrip().startswith(b".I"):
+    elif suffix in {".tsv", ".txt"} and not is_smart(path):
         queries = {}
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
@@ -61,9 +62,7 @@ def read_queries(path: Path | str) -> dict[str, str]:
                     raise DataError(f"{path}:{number}: expected 'id<TAB>text'")
                 queries[parts[0].strip()] = parts[1].strip()
     else:
-        from trainyard.search.documents import read_smart
-
-        if not path.read_bytes()[:4096].lstrip().startswith(b".I"):
+        if not is_smart(path):
             raise DataError(f"{path}: not a queries file (SMART '.I', JSON Lines with _id/text, or id<TAB>text)")
         queries = {rec["I"]: rec.get("W", "") for rec in read_smart(path)}
     if not queries:
