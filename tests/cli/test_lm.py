@@ -40,3 +40,38 @@ def test_errors_are_one_line(tmp_path):
         assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_offloaded_and_pipelined_generation(tmp_path):
+    from tests.lm.conftest import seeded_checkpoint
+    from tests.lm.test_pipeline import free_port, stages
+
+    ckpt = seeded_checkpoint(tmp_path / "lm", layers=4)
+    args = ["lm", "generate", str(ckpt), "--prompt", "the ", "--max-new-tokens", "12", "--seed", "3"]
+    in_memory = runner.invoke(app, args)
+    assert in_memory.exit_code == 0, in_memory.output
+    result = runner.invoke(app, ["lm", "plan", str(ckpt), "--memory-budget", "150KB", "--tokens", "16", "--json"])
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["streamed_bytes_per_token"] > 0 and planned["expected_tokens_per_s"] > 0
+    offloaded = runner.invoke(app, [*args, "--memory-budget", "150KB"])
+    assert offloaded.exit_code == 0, offloaded.output
+    assert offloaded.stdout == in_memory.stdout
+    assert "groups of up to" in offloaded.stderr and "measured" in offloaded.stderr and "planned" in offloaded.stderr
+    with stages(ckpt, ["0:1", "1:4"]) as (addresses, _):
+        piped = runner.invoke(app, [*args, "--stages", ",".join(addresses)])
+        assert piped.exit_code == 0, piped.output
+        assert piped.stdout == in_memory.stdout and "pipeline of 2 stages" in piped.stderr
+    for extra, message in [
+        (["--memory-budget", "1KB"], "is below the smallest that works"),
+        (["--memory-budget", "lots"], "write a size such as 400MB"),
+        (["--stages", f"127.0.0.1:{free_port()}", "--stage-timeout", "1"], "cannot be reached (waited 1 s)"),
+        (["--stages", "nowhere"], "write HOST:PORT"),
+        (["--stages", "127.0.0.1:1", "--memory-budget", "1GB"], "choose one"),
+    ]:
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    result = runner.invoke(app, ["lm", "serve-stage", str(ckpt), "--blocks", "3:9"])
+    assert result.exit_code == 2 and "the model has blocks 0 to 3" in result.stderr

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from trainyard.errors import SchemaError
+
 lm_app = typer.Typer(help="Sequence models: a causal Transformer trained on text, run without keeping activations.",
                      no_args_is_help=True)
 Checkpoint = Annotated[Path, typer.Argument(help="A checkpoint directory (trainyard lm train -o).")]
@@ -77,16 +79,126 @@ def generate_command(
     temperature: Annotated[float, typer.Option("--temperature", help="0 is greedy.")] = 0.8,
     top_k: Annotated[Optional[int], typer.Option("--top-k")] = 40,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    memory_budget: Annotated[Optional[str], typer.Option(
+        "--memory-budget", help="Hold at most this much (400MB, 1.5GB): blocks that do not fit are streamed "
+        "from the checkpoint file for every token.")] = None,
+    stages: Annotated[Optional[str], typer.Option(
+        "--stages", help="HOST:PORT,... of `lm serve-stage` processes covering the blocks in order: "
+        "the blocks run there and only activations travel.")] = None,
+    stage_timeout: Annotated[float, typer.Option("--stage-timeout", help="Seconds to wait for a stage.")] = 30.0,
 ) -> None:
-    """Continue a prompt, sampling with a key/value cache.
+    """Continue a prompt, sampling with a key/value cache: in memory, offloaded, or through stages.
 
-    Example: trainyard lm generate cran-lm --prompt "the boundary layer" --max-new-tokens 200
+    Examples: trainyard lm generate cran-lm --prompt "the boundary layer" --max-new-tokens 200
+              trainyard lm generate big-lm --memory-budget 500MB --prompt "the"
+              trainyard lm generate big-lm --stages 127.0.0.1:29600,127.0.0.1:29601 --prompt "the"
     """
-    from trainyard.lm import checkpoint
     from trainyard.lm.generate import generate
 
-    model, tokenizer, _ = checkpoint.load(ckpt)
-    typer.echo(prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed))
+    if memory_budget and stages:
+        raise SchemaError("--memory-budget and --stages are two ways to run a large model: choose one")
+    console = Console(stderr=True)
+    model, tokenizer, report = _open_for_generation(ckpt, prompt, max_new_tokens, memory_budget, stages, stage_timeout)
+    timings: dict = {}
+    try:
+        typer.echo(prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed,
+                                     timings=timings))
+    finally:
+        if hasattr(model, "close"):
+            model.close()
+    if report:
+        console.print(report(timings), highlight=False)
+
+
+def _open_for_generation(ckpt: Path, prompt: str, max_new_tokens: int, memory_budget: str | None,
+                         stages: str | None, stage_timeout: float):
+    """The model to sample from, its tokenizer, and what to say about the run afterwards (or None)."""
+    from trainyard.lm import checkpoint
+
+    if not memory_budget and not stages:
+        model, tokenizer, _ = checkpoint.load(ckpt)
+        return model, tokenizer, None
+    tokenizer = checkpoint.load_tokenizer(ckpt)
+    if stages:
+        from trainyard.lm.parts import CheckpointParts
+        from trainyard.lm.pipeline import PipelineLM
+
+        model = PipelineLM(CheckpointParts(ckpt), stages.split(","), timeout=stage_timeout)
+
+        def report(t: dict) -> str:
+            per_token = (model.bytes_sent + model.bytes_received) / max(1, t["decoded"] + 1)
+            speed = f"{t['tokens_per_s']:.2f} tokens/s" if t.get("tokens_per_s") else "no decoding steps"
+            return f"pipeline of {len(model.remotes)} stages: {speed}, {per_token / 1e3:,.1f} KB of activations per pass"
+        return model, tokenizer, report
+    from trainyard.lm.offload import open_offloaded, parse_size
+
+    tokens = len(tokenizer.encode(prompt) if prompt else [0]) + max_new_tokens
+    model = open_offloaded(ckpt, parse_size(memory_budget), tokens)
+    for line in model.plan.describe():
+        Console(stderr=True).print(line, highlight=False)
+
+    def report(t: dict) -> str:
+        if not t.get("tokens_per_s"):
+            return "offloaded: no decoding steps to measure"
+        return (f"offloaded: measured {t['tokens_per_s']:.2f} tokens/s (planned {model.plan.expected_tokens_per_s:.2f}); "
+                f"{model.bytes_read / 1e9:.2f} GB read from the file")
+    return model, tokenizer, report
+
+
+@lm_app.command("plan")
+def plan_command(
+    ckpt: Checkpoint,
+    memory_budget: Annotated[str, typer.Option("--memory-budget", help="The most to hold, such as 500MB.")],
+    tokens: Annotated[int, typer.Option("--tokens", help="Prompt plus new tokens: sizes the key/value cache.")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="The plan as JSON.")] = False,
+) -> None:
+    """How an offloaded run would go: groups of blocks, bytes per token, expected tokens/s.
+
+    Reads only the checkpoint's header, then times one block being copied and computed.
+    Example: trainyard lm plan big-lm --memory-budget 500MB --tokens 256
+    """
+    import json
+
+    from trainyard.lm.offload import parse_size, plan
+    from trainyard.lm.parts import CheckpointParts
+
+    parts = CheckpointParts(ckpt)
+    try:
+        result = plan(parts, parse_size(memory_budget), tokens)
+    finally:
+        parts.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    for line in result.describe():
+        Console().print(line, highlight=False)
+
+
+@lm_app.command("serve-stage")
+def serve_stage_command(
+    ckpt: Checkpoint,
+    blocks: Annotated[str, typer.Option("--blocks", help="A:B serves blocks A to B-1, such as 0:8.")],
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on.")] = "127.0.0.1:29600",
+) -> None:
+    """Hold some of a model's blocks and run them for `lm generate --stages` (one client at a time).
+
+    Example: trainyard lm serve-stage big-lm --blocks 0:8 --listen 127.0.0.1:29600
+    """
+    from trainyard.lm.parts import CheckpointParts
+    from trainyard.lm.pipeline import Stage, parse_address, parse_blocks, serve_stage
+
+    host, port = parse_address(listen)
+    parts = CheckpointParts(ckpt)
+    first, last = parse_blocks(blocks, parts.layers)
+    stage = Stage(parts, first, last)
+    console = Console(stderr=True)
+
+    def ready() -> None:
+        console.print(f"serving blocks {first}:{last} of {ckpt} on {host}:{port} (Ctrl-C stops)", highlight=False)
+    try:
+        serve_stage(stage, host, port, on_ready=ready)
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 @lm_app.command("memory")

@@ -74,8 +74,15 @@ def load(path: Path | str) -> tuple[CausalLM, object, dict]:
         raise DataError(f"{path}: the weights do not fit the saved config ({str(err).splitlines()[0][:160]})") from None
     if [m for m in missing if m != "head.weight" and not m.startswith("rope_")] or unexpected:
         raise DataError(f"{path}: incompatible checkpoint (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    tokenizer = tokenizer_from_json((path / "tokenizer.json").read_text(encoding="utf-8"))
-    return model.eval(), tokenizer, config
+    return model.eval(), load_tokenizer(path), config
+
+
+def load_tokenizer(path: Path | str):
+    """The checkpoint's tokenizer alone (offloaded and pipelined runs never load the whole model)."""
+    path = Path(path) / "tokenizer.json"
+    if not path.exists():
+        raise DataError(f"{path.parent}: not a trainyard lm checkpoint (no tokenizer.json)")
+    return tokenizer_from_json(path.read_text(encoding="utf-8"))
 
 
 def load_training(path: Path, optimizer, generators: dict[str, torch.Generator]) -> None:

@@ -101,6 +101,15 @@ class Block(nn.Module):
         return x + self.mlp(self.norm2(x)), cache
 
 
+def run_blocks(blocks, x: torch.Tensor, rope, cache: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+    """``x`` through consecutive blocks; each block's cache in, its grown cache out."""
+    new_cache: KVCache = []
+    for i, block in enumerate(blocks):
+        x, block_cache = block(x, rope, cache[i] if cache is not None else None)
+        new_cache.append(block_cache)
+    return x, new_cache
+
+
 class CausalLM(nn.Module):
     """Next-token logits for every position; ``forward(tokens, cache, start)`` for generation."""
 
@@ -127,20 +136,24 @@ class CausalLM(nn.Module):
             nn.init.zeros_(module.bias)
 
     def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0) -> tuple[torch.Tensor, KVCache]:
+        x, rope = self.begin(tokens, start)
+        x, new_cache = run_blocks(self.blocks, x, rope, cache)
+        return self.finish(x), new_cache
+
+    # The two ends of a forward pass, apart from the blocks: offloaded and pipelined inference
+    # (lm/offload.py, lm/pipeline.py) run the blocks elsewhere and call these around them.
+    def begin(self, tokens: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, tuple | None]:
+        """Token (and learned position) embeddings, and the rotary angles of positions start..start+T."""
         steps = tokens.shape[1]
         if start + steps > self.config.context:
             raise ValueError(f"{start + steps} positions exceed the model's context of {self.config.context}")
         x = self.embed(tokens)
-        rope = None
         if self.position is not None:
-            x = x + self.position(torch.arange(start, start + steps, device=tokens.device))
-        else:
-            rope = (self.rope_cos[start:start + steps], self.rope_sin[start:start + steps])
-        new_cache: KVCache = []
-        for i, block in enumerate(self.blocks):
-            x, block_cache = block(x, rope, cache[i] if cache is not None else None)
-            new_cache.append(block_cache)
-        return self.head(self.norm(x)), new_cache
+            return x + self.position(torch.arange(start, start + steps, device=tokens.device)), None
+        return x, (self.rope_cos[start:start + steps], self.rope_sin[start:start + steps])
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.norm(x))
 
     def loss(self, tokens: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood (natural log) of ``targets`` given ``tokens``."""
