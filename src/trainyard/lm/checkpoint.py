@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from trainyard.errors import DataError
 from trainyard.io import atomic_directory
-from trainyard.lm.model import CausalLM, LMConfig
+from trainyard.lm.model import CausalLM, LMConfig, rotary_tables
 from trainyard.lm.tokenizers import tokenizer_from_json
 
 FORMAT = 1
@@ -67,13 +67,18 @@ def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     if config.get("format") != FORMAT:
         raise DataError(f"{path}: checkpoint format {config.get('format')}, this trainyard reads {FORMAT}")
     try:
-        model = CausalLM(LMConfig.from_dict(config["model"]))
+        model_config = LMConfig.from_dict(config["model"])
+        with torch.device("meta"):  # no random initialisation, no second copy of the weights
+            model = CausalLM(model_config)
         weights = load_file(path / "model.safetensors")
-        missing, unexpected = model.load_state_dict(weights, strict=False)
+        missing, unexpected = model.load_state_dict(weights, strict=False, assign=True)
     except (TypeError, ValueError, RuntimeError) as err:
         raise DataError(f"{path}: the weights do not fit the saved config ({str(err).splitlines()[0][:160]})") from None
-    if [m for m in missing if m != "head.weight" and not m.startswith("rope_")] or unexpected:
+    if [m for m in missing if m != "head.weight"] or unexpected:
         raise DataError(f"{path}: incompatible checkpoint (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.head.weight = model.embed.weight
+    if model_config.positions == "rope":
+        model.rope_cos, model.rope_sin = rotary_tables(model_config)
     return model.eval(), load_tokenizer(path), config
 
 
