@@ -89,9 +89,11 @@ def generate_command(
 ) -> None:
     """Continue a prompt, sampling with a key/value cache: in memory, offloaded, or through stages.
 
-    Examples: trainyard lm generate cran-lm --prompt "the boundary layer" --max-new-tokens 200
-              trainyard lm generate big-lm --memory-budget 500MB --prompt "the"
-              trainyard lm generate big-lm --stages 127.0.0.1:29600,127.0.0.1:29601 --prompt "the"
+    Example: trainyard lm generate cran-lm --prompt "the boundary layer" --max-new-tokens 200
+
+    Offloaded: trainyard lm generate big-lm --memory-budget 500MB --prompt "the"
+
+    Pipelined: trainyard lm generate big-lm --stages 127.0.0.1:29600,127.0.0.1:29601 --prompt "the"
     """
     from trainyard.lm.generate import generate
 
