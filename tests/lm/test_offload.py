@@ -51,6 +51,8 @@ def test_plan_groups_and_generated_text(seeded_lm):
     assert (offload_plan.group, offload_plan.buffers, offload_plan.groups) == (2, 2, 3)
     assert offload_plan.streamed_bytes_per_token == 6 * block
     assert offload_plan.expected_tokens_per_s > 0 and offload_plan.read_bytes_per_s > 0
+    assert offload_plan.disk_bytes_per_s > 0 and offload_plan.file_cached  # a few hundred KB fits in memory
+    assert offload_plan.expected_tokens_per_s == offload_plan.expected_cached_tokens_per_s
     assert "3 groups of up to 2 blocks" in " ".join(offload_plan.describe())
     offloaded = OffloadedLM(parts, offload_plan)
     timings: dict = {}

@@ -59,7 +59,11 @@ class OffloadPlan:
     read_bytes_per_s: float | None = None    # block weights out of the file, as it is cached now
     compute_bytes_per_s: float | None = None  # weight bytes one decoding step gets through
     overlapped_block_s: float | None = None   # copying one block while computing another
-    expected_tokens_per_s: float | None = None
+    disk_bytes_per_s: float | None = None     # block weights read from disk (evicted from the cache first)
+    file_cached: bool | None = None           # the file fits in free memory: passes after the first hit the cache
+    expected_cached_tokens_per_s: float | None = None
+    expected_disk_tokens_per_s: float | None = None
+    expected_tokens_per_s: float | None = None  # of the two, the one for where the file will be
 
     @property
     def streamed(self) -> bool:
@@ -97,8 +101,12 @@ class OffloadPlan:
             block_ms = 1000 * self.block_bytes
             lines.append(f"measured per block: copy {block_ms / self.read_bytes_per_s:.1f} ms "
                          f"({self.read_bytes_per_s / 1e9:.1f} GB/s), compute {block_ms / self.compute_bytes_per_s:.1f} ms, "
-                         f"both at once {1000 * self.overlapped_block_s:.1f} ms; expected "
-                         f"{self.expected_tokens_per_s:.2f} tokens/s")
+                         f"both at once {1000 * self.overlapped_block_s:.1f} ms; from disk "
+                         f"{self.disk_bytes_per_s / 1e9:.2f} GB/s")
+            where = "the file fits in free memory and stays cached" if self.file_cached else \
+                "the file is larger than free memory, so it is read from disk every token"
+            lines.append(f"expected {self.expected_tokens_per_s:.2f} tokens/s ({where}; "
+                         f"{self.expected_cached_tokens_per_s:.2f} cached, {self.expected_disk_tokens_per_s:.2f} from disk)")
         return lines
 
 
@@ -127,35 +135,62 @@ def plan(parts: CheckpointParts, budget: int, tokens: int, measure: bool = True)
 
 
 def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 5) -> None:
-    """Time copying a block out of the file, one decoding step through a block, and both at once.
+    """Time copying a block out of the file (from the page cache and from disk), one decoding step
+    through a block, and both at once; predict tokens/s for the source the run will see.
 
-    Copies are timed warm: while the file fits in free memory the kernel keeps it cached, and
-    that is what every pass after the first sees. "Both at once" is what prefetching does; how
-    much it overlaps depends on spare cores and memory bandwidth, so it is measured, not assumed.
+    While the file fits in free memory the kernel keeps it cached after the first pass; a larger
+    file is read from disk every token. "Both at once" is what prefetching does; how much copying
+    and computing overlap depends on spare cores and bandwidth, so it is measured, not assumed.
     """
     block, _ = parts.load_block(0)
-    spare = parts.empty_block()
-    read_s = _median([_timed(lambda: parts.load_block(1 % parts.layers, into=spare)) for _ in range(repeats)])
+    spare, other = parts.empty_block(), 1 % parts.layers
     step = _decode_step(parts, block, result.tokens)
-    with torch.inference_mode():
-        compute_s = _median([_timed(step) for _ in range(repeats)])
+
+    def copy() -> None:
+        parts.load_block(other, into=spare)
+
+    def both() -> None:
+        copying = pool.submit(copy)
+        step()
+        copying.result()
+
     with ThreadPoolExecutor(1) as pool, torch.inference_mode():
-        def both() -> None:
-            copying = pool.submit(parts.load_block, 1 % parts.layers, spare)
-            step()
-            copying.result()
-        both_s = _median([_timed(both) for _ in range(repeats)])
-    result.read_bytes_per_s = result.block_bytes / read_s
-    result.overlapped_block_s = both_s
+        compute_s = _median([_timed(step) for _ in range(repeats)])
+        timings = {}
+        for source, evict in (("cache", False), ("disk", True)):
+            def before() -> None:
+                if evict:
+                    parts.weights.evict(f"blocks.{other}.")
+            timings[source] = (_median([_timed(copy, before) for _ in range(repeats)]),
+                               _median([_timed(both, before) for _ in range(repeats)]))
     result.compute_bytes_per_s = result.block_bytes / compute_s
+    result.read_bytes_per_s = result.block_bytes / timings["cache"][0]
+    result.disk_bytes_per_s = result.block_bytes / timings["disk"][0]
+    result.overlapped_block_s = timings["cache"][1]
+    result.file_cached = parts.weights.path.stat().st_size < _available_memory() - result.peak_bytes
     ends_s = result.ends_bytes / result.compute_bytes_per_s  # the head reads the embedding table once
-    if not result.streamed:
-        per_token = ends_s + result.layers * compute_s
-    elif result.buffers == 2:
-        per_token = ends_s + result.layers * max(both_s, read_s, compute_s)
-    else:
-        per_token = ends_s + result.layers * (read_s + compute_s)
-    result.expected_tokens_per_s = 1.0 / per_token
+
+    def per_token(read_s: float, both_s: float) -> float:
+        if not result.streamed:
+            return ends_s + result.layers * compute_s
+        if result.buffers == 2:
+            return ends_s + result.layers * max(both_s, read_s, compute_s)
+        return ends_s + result.layers * (read_s + compute_s)
+    result.expected_cached_tokens_per_s = 1.0 / per_token(*timings["cache"])
+    result.expected_disk_tokens_per_s = 1.0 / per_token(*timings["disk"])
+    result.expected_tokens_per_s = (result.expected_cached_tokens_per_s if result.file_cached
+                                    else result.expected_disk_tokens_per_s)
+
+
+def _available_memory() -> int:
+    """MemAvailable from /proc/meminfo (Linux); elsewhere, assume the file stays cached."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 62
 
 
 def _decode_step(parts: CheckpointParts, block, tokens: int):
@@ -170,7 +205,9 @@ def _decode_step(parts: CheckpointParts, block, tokens: int):
     return lambda: block(x, rope, cache)
 
 
-def _timed(call) -> float:
+def _timed(call, before=None) -> float:
+    if before is not None:
+        before()
     started = time.perf_counter()
     call()
     return time.perf_counter() - started

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
+import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -89,6 +90,12 @@ class MappedWeights:
         start = begin - begin % PAGE
         if end > start:
             self._map.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+    def evict(self, prefix: str) -> None:
+        """Ask the kernel to drop these tensors from its page cache, so the next read is from disk."""
+        for name in self.names(prefix):
+            _, _, begin, end = self.entries[name]
+            os.posix_fadvise(self._file.fileno(), begin, end - begin, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> None:
         self._map.close()
