@@ -134,7 +134,7 @@ def plan(parts: CheckpointParts, budget: int, tokens: int, measure: bool = True)
     return result
 
 
-def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 5) -> None:
+def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 7) -> None:
     """Time copying a block out of the file (from the page cache and from disk), one decoding step
     through a block, and both at once; predict tokens/s for the source the run will see.
 
@@ -155,6 +155,7 @@ def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 5) -> N
         copying.result()
 
     with ThreadPoolExecutor(1) as pool, torch.inference_mode():
+        both()  # warm-up: the first step packs weights and starts threads; the first copy faults pages in
         compute_s = _median([_timed(step) for _ in range(repeats)])
         timings = {}
         for source, evict in (("cache", False), ("disk", True)):
