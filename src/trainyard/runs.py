@@ -252,23 +252,28 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
 
 def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Predictions (and class probabilities) for new rows, after checking them."""
+    checked = check_rows(frame, run.schema)
+    return predict_frame(run, checked.rows), checked.notes
+
+
+def predict_frame(run: Run, rows: pd.DataFrame) -> pd.DataFrame:
+    """Predictions (and class probabilities) for rows already checked by ``check_rows``."""
     from trainyard.fitting import predict_output
 
-    checked = check_rows(frame, run.schema)
     task = run.manifest["task"]
     classes = run.classes
     if isinstance(run.model, EnsembleModel):
-        output = run.model.predict_output(checked.rows)
+        output = run.model.predict_output(rows)
     else:
-        output = predict_output(run.model, checked.rows, task, len(classes or []))
-    result = pd.DataFrame(index=frame.index)
+        output = predict_output(run.model, rows, task, len(classes or []))
+    result = pd.DataFrame(index=rows.index)
     if classes is None:
         result["prediction"] = output
     else:
         result["prediction"] = np.asarray(classes, dtype=object)[output.argmax(axis=1)]
         for i, label in enumerate(classes):
             result[f"proba_{label}"] = output[:, i]
-    return result, checked.notes
+    return result
 
 
 # --- the run in progress: saved after every model, so an interrupted run can resume -----

@@ -49,7 +49,7 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import ask, demo, lm, prep, profile, report, search, train
+    from trainyard.cli import ask, demo, lm, prep, profile, report, search, serve, train
 
     profile.register(app)
     prep.register(app)
@@ -59,6 +59,7 @@ def _register() -> None:
     search.register(app)
     ask.register(app)
     lm.register(app)
+    serve.register(app)
 
 
 _register()

@@ -1,0 +1,47 @@
+"""``trainyard serve``: a run's best model behind an HTTP API (FastAPI, run by uvicorn)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from trainyard.errors import SchemaError
+
+
+def serve_command(
+    run: Annotated[Path, typer.Argument(help="A run directory (trainyard train).")],
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", help="Server processes (each loads the model).")] = 1,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Larger request bodies get 413.")] = 16.0,
+) -> None:
+    """Serve predictions: POST /predict (JSON rows or CSV), GET /schema, GET /health, /docs.
+
+    Example: trainyard serve runs/cars --port 8000
+    """
+    import uvicorn
+
+    from trainyard.runs import load_run
+    from trainyard.serve.app import RUN_ENV, create_app
+
+    if workers < 1:
+        raise SchemaError(f"--workers {workers}: use 1 or more")
+    loaded = load_run(run)  # a missing or damaged run fails here, in one line, before any server starts
+    limit = int(max_body_mb * 1024 * 1024)
+    Console(stderr=True).print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
+                               f"({workers} worker{'s' if workers > 1 else ''}); API at /docs", highlight=False)
+    if workers == 1:
+        uvicorn.run(create_app(loaded, max_body_bytes=limit), host=host, port=port, log_level="warning")
+        return
+    os.environ[RUN_ENV] = str(run.resolve())
+    os.environ["TRAINYARD_SERVE_MAX_BODY"] = str(limit)
+    uvicorn.run("trainyard.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

@@ -1,0 +1,1 @@
+"""Serving a run's model over HTTP: a FastAPI application (run by uvicorn). See docs/serve.md."""

@@ -1,0 +1,118 @@
+"""The prediction server: a FastAPI application over one saved run.
+
+    POST /predict   JSON rows ([{...}] or {"rows": [...]}) or CSV (text/csv), predicted in one call
+    GET  /schema    the columns the model expects, their types, and the task
+    GET  /health    the run, the model, and whether it is loaded
+    GET  /openapi.json, /docs
+
+Rows are checked against the run's Schema before the model sees them (serve/rows.py); unseen
+categories and values outside the training range are counted in the response. The body's size is
+capped (413) while it is read. Predicting runs on the event loop's thread, with the numeric
+libraries limited to one thread: a request is a few milliseconds of work, and starting thread
+pools for it would cost more than it saves; `--workers` adds processes for throughput.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from threadpoolctl import threadpool_limits
+
+from trainyard.runs import Run, check_rows, load_run, predict_frame
+from trainyard.serve.rows import RowsError, features, json_type, parse_csv, parse_json, row_schema
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_ROWS = 100_000
+RUN_ENV = "TRAINYARD_SERVE_RUN"  # how `--workers N` tells each worker process which run to load
+
+
+def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
+    run = run if isinstance(run, Run) else load_run(run)
+    threadpool_limits(1)
+    task, target = run.manifest["task"], run.schema.target
+    app = FastAPI(title=f"trainyard: {run.path.name}",
+                  description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
+                  version=run.manifest.get("versions", {}).get("trainyard", "0"))
+    rows_schema = {"type": "array", "items": row_schema(run.schema), "maxItems": max_rows}
+    content = {"application/json": {"schema": {"oneOf": [
+                   rows_schema, {"type": "object", "properties": {"rows": rows_schema}, "required": ["rows"]}]}},
+               "text/csv": {"schema": {"type": "string", "description": "CSV with a header row naming the columns"}}}
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "run": run.path.name, "model": run.manifest.get("best"), "task": task}
+
+    @app.get("/schema")
+    async def schema() -> dict[str, Any]:
+        return {"target": target, "task": task, "classes": run.classes,
+                "columns": [{"name": c.name, "type": json_type(c), "role": c.role.value, "required": True,
+                             **({"levels": c.details["levels"]} if c.details.get("levels") else {}),
+                             **({"min": c.details["min"], "max": c.details["max"]} if "min" in c.details else {})}
+                            for c in features(run.schema)]}
+
+    @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": content}},
+              responses={400: {"description": "a body that is not JSON or CSV"},
+                         413: {"description": "a body or a row count above the limit"},
+                         415: {"description": "a content type other than JSON or CSV"},
+                         422: {"description": "a missing column or a value of the wrong type, named"}})
+    async def predict(request: Request) -> JSONResponse:
+        try:
+            body = await _read_capped(request, max_body_bytes)
+            kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+            if kind == "application/json":
+                frame = parse_json(body, run.schema, max_rows)
+            elif kind in ("text/csv", "application/csv"):
+                frame = parse_csv(body, run.schema, max_rows)
+            else:
+                raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
+        except RowsError as err:
+            return JSONResponse({"detail": err.message}, status_code=err.status)
+        return JSONResponse(_predict(run, frame))
+
+    return app
+
+
+def _predict(run: Run, frame) -> dict[str, Any]:
+    checked = check_rows(frame, run.schema)
+    answer: dict[str, Any] = {"rows": len(frame), "unseen_categories": checked.unseen,
+                              "out_of_range": checked.out_of_range}
+    if not len(frame):
+        return {**answer, "predictions": []}
+    predictions = predict_frame(run, checked.rows)
+    answer["predictions"] = [_finite(v) for v in predictions["prediction"].tolist()]
+    probabilities = [c for c in predictions.columns if c.startswith("proba_")]
+    if probabilities:
+        answer["probabilities"] = {c[len("proba_"):]: [_finite(v) for v in predictions[c].tolist()]
+                                   for c in probabilities}
+    return answer
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: a non-finite prediction is null."""
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RowsError(413, f"the body is {int(declared):,} bytes; the limit is {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RowsError(413, f"the body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def app_from_environment() -> FastAPI:
+    """For uvicorn's worker processes (``--workers N``): the run named by TRAINYARD_SERVE_RUN."""
+    return create_app(os.environ[RUN_ENV], int(os.environ.get("TRAINYARD_SERVE_MAX_BODY", MAX_BODY_BYTES)))
