@@ -71,9 +71,9 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                 frame = parse_csv(body, run.schema, max_rows)
             else:
                 raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
+            return JSONResponse(_predict(run, frame))
         except RowsError as err:
             return JSONResponse({"detail": err.message}, status_code=err.status)
-        return JSONResponse(_predict(run, frame))
 
     return app
 
@@ -84,7 +84,11 @@ def _predict(run: Run, frame) -> dict[str, Any]:
                               "out_of_range": checked.out_of_range}
     if not len(frame):
         return {**answer, "predictions": []}
-    predictions = predict_frame(run, checked.rows)
+    try:
+        predictions = predict_frame(run, checked.rows)
+    except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise RowsError(422, f"the model cannot use these rows ({first}); look for extreme values") from None
     answer["predictions"] = [_finite(v) for v in predictions["prediction"].tolist()]
     probabilities = [c for c in predictions.columns if c.startswith("proba_")]
     if probabilities:
