@@ -56,3 +56,13 @@ def cran_index(cran_slice, tmp_path_factory):
     index = build_index(cran_slice, tmp_path_factory.mktemp("idx") / "cran-index")
     yield index
     index.close()
+
+
+@pytest.fixture(scope="session")
+def car_run(market: pd.DataFrame, tmp_path_factory) -> Path:
+    """A small run of the demo market (ridge, LightGBM, their ensemble), for serving."""
+    from trainyard.runs import save_run
+    from trainyard.train import train
+
+    result = train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
+    return save_run(result, tmp_path_factory.mktemp("serve") / "cars", seed=0)

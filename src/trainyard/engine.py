@@ -88,3 +88,28 @@ def _watch(caller: int) -> None:
             os.kill(caller, 0)
         except ProcessLookupError:
             os._exit(1)
+
+
+class LocalEngine:
+    """Each model's work in a forked worker process on this machine, killed at its deadline."""
+
+    workers = 1
+
+    def run(self, job, seconds: float):
+        from trainyard.fitting import run_job
+
+        return run_with_deadline(run_job, job, seconds=seconds)
+
+    def close(self) -> None:
+        pass
+
+
+def open_engine(cluster):
+    """The local engine, or a Dask cluster's (``tcp://HOST:8786`` or ``local:N``, or an engine already open)."""
+    if not cluster:
+        return LocalEngine()
+    if hasattr(cluster, "run"):
+        return cluster
+    from trainyard.cluster import DaskEngine
+
+    return DaskEngine(cluster)

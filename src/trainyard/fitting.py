@@ -88,45 +88,54 @@ def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> d
     return score(task, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
 
 
+def fit_threads(job: Job) -> int:
+    """Threads per fit: the cores shared by the folds that run at once (the same on a cluster, so that
+    libraries whose results depend on the thread count give the same numbers there)."""
+    return max(1, (os.cpu_count() or 1) // job.jobs)
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Cross-validate on the folds, then (optionally) refit on all training rows and predict."""
-    threads = max(1, (os.cpu_count() or 1) // job.jobs)
+    threads = fit_threads(job)
     warnings.filterwarnings("ignore")  # in the worker only: convergence chatter is not the user's business
     # Folds run in parallel threads; OpenMP and BLAS pools per fit must not oversubscribe the cores
     # (HistGradientBoosting went from 1 s to over 10 s on 800 rows without this).
     with threadpool_limits(limits=threads):
-        return _run_job(job, threads)
+        tasks = [delayed(fit_fold)(job, i, threads) for i in range(len(job.folds))]
+        tasks += [delayed(fit_final)(job, threads)] if job.refit else []
+        results = Parallel(n_jobs=job.jobs, backend="threading")(tasks)
+    return assemble(job, results[: len(job.folds)], results[-1] if job.refit else None)
 
 
-def _run_job(job: Job, threads: int) -> dict[str, Any]:
+def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fit on fold ``index``'s training rows; its validation rows and the predictions for them."""
+    train, valid = job.folds[index]
+    pipeline = make_pipeline(job, threads).fit(job.X.iloc[train], job.y[train])
+    return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes)
+
+
+def fit_final(job: Job, threads: int) -> dict[str, Any]:
+    """Refit on all training rows; predict the test and fresh rows; the pipeline pickled."""
+    start = time.perf_counter()
+    pipeline = make_pipeline(job, threads).fit(job.X, job.y)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    test = predict_output(pipeline, job.X_test, job.task, job.n_classes)
+    predict_seconds = time.perf_counter() - start
+    fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
+    blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+    return {"test": test, "fresh": fresh, "fit_seconds": fit_seconds, "model": blob, "size_bytes": len(blob),
+            "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000}
+
+
+def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict[str, Any]:
+    """The folds' out-of-fold predictions and scores, plus the refit's outputs."""
     metric = primary_metric(job.task, job.metric)
-
-    def one_fold(train: np.ndarray, valid: np.ndarray):
-        pipeline = make_pipeline(job, threads).fit(job.X.iloc[train], job.y[train])
-        return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes)
-
-    def refit():
-        start = time.perf_counter()
-        pipeline = make_pipeline(job, threads).fit(job.X, job.y)
-        return pipeline, time.perf_counter() - start
-
-    tasks = [delayed(one_fold)(a, b) for a, b in job.folds] + ([delayed(refit)()] if job.refit else [])
-    results = Parallel(n_jobs=job.jobs, backend="threading")(tasks)
-    fold_results = results[: len(job.folds)]
     oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
     fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out in fold_results]
     result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof,
                               "cv_all": scores_of(job.task, job.y, oof, job.n_classes)}
-    if job.refit:
-        pipeline, fit_seconds = results[-1]
-        start = time.perf_counter()
-        test = predict_output(pipeline, job.X_test, job.task, job.n_classes)
-        predict_seconds = time.perf_counter() - start
-        fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
-        blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-        result.update(test=test, fresh=fresh, fit_seconds=fit_seconds, model=blob, size_bytes=len(blob),
-                      predict_ms_per_1000=1000 * predict_seconds / max(len(job.X_test), 1) * 1000)
-    return result
+    return {**result, **(final or {})}
 
 
 def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:

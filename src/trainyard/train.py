@@ -18,9 +18,9 @@ import pandas as pd
 
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile
-from trainyard.engine import Failed, Stopped, run_with_deadline
+from trainyard.engine import Failed, Stopped, open_engine
 from trainyard.errors import SchemaError
-from trainyard.fitting import Job, run_job, scores_of
+from trainyard.fitting import Job, scores_of
 from trainyard.leaderboard import Entry, rank
 from trainyard.metrics import primary_metric
 from trainyard.models.catalog import ModelSpec, select
@@ -53,12 +53,13 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
           models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,
           jobs: int | None = None, metric: str | None = None, tune: bool = True, ensemble: bool = True,
           progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
-          test_data: Any = None) -> TrainResult:
+          test_data: Any = None, cluster: str | None = None) -> TrainResult:
     """Train the catalog side by side and rank it.
 
     ``test_data`` is an optional table of test rows (then every row of ``data``
     trains). ``checkpoint`` (a ``runs.PartialRun``) is written after every model;
-    with ``resume`` the models it holds are not trained again.
+    with ``resume`` the models it holds are not trained again. ``cluster`` runs the fits on a Dask
+    cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers) instead of local processes.
     """
     start = time.monotonic()
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
@@ -86,16 +87,22 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
               n_classes=len(classes or []), log_target=wants_log(schema, recipe, y, metric), seed=seed,
               jobs=jobs or 1, metric=metric)
     specs, notes = select(schema.task, models, n_rows=len(split.train))
-    trainer = _Trainer(job, codes, split, deadline, emit, checkpoint)
-    if checkpoint is not None:
-        trainer.restore(checkpoint.start(resume))
-    emit("start", {"models": [s.name for s in specs], "notes": notes})
-    for spec in specs:
-        trainer.fit(spec)
-    if trainer.results.get("dummy", {}).get("status") == "stopped":
-        raise SchemaError("the time limit is too small for even the baseline (dummy) model; raise --time-limit")
-    if tune:
-        trainer.tune(specs)
+    engine = open_engine(cluster)
+    owned = engine is not cluster  # an engine the caller opened is the caller's to close
+    try:
+        trainer = _Trainer(job, codes, split, deadline, emit, checkpoint, engine)
+        if checkpoint is not None:
+            trainer.restore(checkpoint.start(resume))
+        emit("start", {"models": [s.name for s in specs], "notes": notes})
+        for spec in specs:
+            trainer.fit(spec)
+        if trainer.results.get("dummy", {}).get("status") == "stopped":
+            raise SchemaError("the time limit is too small for even the baseline (dummy) model; raise --time-limit")
+        if tune:
+            trainer.tune(specs)
+    finally:
+        if owned:
+            engine.close()
     if not any(e.status == "ok" for e in trainer.entries()):
         why = "; ".join(f"{e.name}: {e.status} ({e.message})" for e in trainer.entries())
         raise SchemaError(f"no model finished ({why}); raise --time-limit or choose other --models")
@@ -140,8 +147,9 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
 class _Trainer:
     """The loop's state: results per model, the outputs kept, the fitted pipelines."""
 
-    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint=None):
+    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint=None, engine=None):
         self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
+        self.engine = engine or open_engine(None)
         self.checkpoint = checkpoint
         self.results: dict[str, dict] = {}
         self.outputs: dict[str, dict[str, np.ndarray | None]] = {}
@@ -170,7 +178,7 @@ class _Trainer:
         job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
         started = time.monotonic()
         try:
-            out = run_with_deadline(run_job, job, seconds=self.deadline - time.monotonic())
+            out = self.engine.run(job, seconds=self.deadline - time.monotonic())
             record = self._record(name, spec, job, out)
         except Stopped as err:
             record = {"status": "stopped", "message": f"stopped by the time limit ({err})", "params": params or {}}

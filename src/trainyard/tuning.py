@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from trainyard.engine import Failed, Stopped, run_with_deadline
-from trainyard.fitting import Job, run_job
+from trainyard.engine import Failed, Stopped
+from trainyard.fitting import Job
 from trainyard.metrics import primary_metric
 
 
@@ -49,7 +49,7 @@ def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
             params = suggest(trial, spec.space)
             job = Job(**{**trainer.job.__dict__, "name": name, "params": params, "refit": False})
             try:
-                out = run_with_deadline(run_job, job, seconds=trainer.deadline - time.monotonic())
+                out = trainer.engine.run(job, seconds=trainer.deadline - time.monotonic())
             except (Stopped, Failed):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue

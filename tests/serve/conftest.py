@@ -1,20 +1,12 @@
-"""A small run of the demo market (ridge, LightGBM, their ensemble) for the server to serve."""
+"""The app over the shared small run (tests/conftest.py::car_run), with small limits to test them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from trainyard.runs import load_run, save_run
-from trainyard.train import train
-
-
-@pytest.fixture(scope="session")
-def car_run(market: pd.DataFrame, tmp_path_factory) -> Path:
-    result = train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
-    return save_run(result, tmp_path_factory.mktemp("serve") / "cars", seed=0)
+from trainyard.runs import load_run
 
 
 @pytest.fixture(scope="session")

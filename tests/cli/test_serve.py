@@ -1,0 +1,53 @@
+"""``trainyard serve``: a real uvicorn server (two worker processes) on loopback, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from tests.lm.test_pipeline import free_port
+from trainyard.cli.app import app
+
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def test_serve_answers_over_http_with_two_workers(car_run, market):
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(car_run),
+                               "--port", str(port), "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        rows = json.loads(market.drop(columns="price").head(20).to_json(orient="records", date_format="iso"))
+        answers = [httpx.post(f"{base}/predict", json=rows, timeout=30) for _ in range(4)]
+        assert all(a.status_code == 200 for a in answers), answers[0].text
+        assert len({json.dumps(a.json()["predictions"]) for a in answers}) == 1  # every worker, same model
+        assert httpx.post(f"{base}/predict", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(car_run, damaged)
+    (damaged / "manifest.json").write_text("{not json")
+    for args, message in [([str(tmp_path / "nothing")], "not a trainyard run"),
+                          ([str(damaged)], "the run is damaged"),
+                          ([str(car_run), "--workers", "0"], "--workers 0")]:
+        result = runner.invoke(app, ["serve", *args])
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], result.stderr

@@ -1,0 +1,65 @@
+"""Training on a Dask cluster: a real LocalCluster of two worker processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from trainyard.errors import SchemaError
+from trainyard.train import train
+
+MODELS = ["dummy", "ridge", "decision_tree", "lightgbm"]
+
+
+def _scores(result) -> dict[str, list[float]]:
+    return {e.name: [round(s, 12) for s in e.cv_scores] for e in result.entries if e.status == "ok"}
+
+
+def test_cluster_gives_the_local_results(market: pd.DataFrame):
+    rows = market.head(800)
+    local = train(rows, "price", models=MODELS, tune=False, seed=3)
+    clustered = train(rows, "price", models=MODELS, tune=False, seed=3, cluster="local:2")
+    assert _scores(clustered) == _scores(local) and set(MODELS) <= set(_scores(local))
+    assert [e.name for e in clustered.entries] == [e.name for e in local.entries]
+    assert clustered.best.name == local.best.name
+    best = local.best.name
+    assert (clustered.outputs[best]["test"] == local.outputs[best]["test"]).all()
+
+
+def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):
+    from trainyard.cluster import DaskEngine
+
+    engine = DaskEngine("local:2")
+    try:
+        worker = next(iter(engine.client.run(os.getpid).values()))
+        killer = threading.Timer(3.0, os.kill, (worker, signal.SIGKILL))  # during the first models' folds
+        killer.start()
+        result = train(market.head(3000), "price", models=["dummy", "random_forest", "ridge"], tune=False,
+                       cluster=engine, seed=0)
+        assert killer.finished.is_set() and engine.workers == 2  # the nanny started a new worker
+    finally:
+        engine.close()
+    statuses = {e.name: e.status for e in result.entries}
+    assert statuses["dummy"] == statuses["random_forest"] == statuses["ridge"] == "ok", statuses
+
+
+def test_time_limit_holds_on_the_cluster(market: pd.DataFrame):
+    started = time.monotonic()
+    result = train(market.head(3000), "price", models=["dummy", "random_forest", "extra_trees", "lightgbm"],
+                   tune=False, cluster="local:2", time_limit=12)
+    assert time.monotonic() - started < 12 * 1.1
+    assert result.entries and any(e.status == "ok" for e in result.entries)
+
+
+def test_unreachable_scheduler_is_one_line():
+    started = time.monotonic()
+    with pytest.raises(SchemaError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:1 \(waited"):
+        train(pd.DataFrame({"x": range(50), "y": range(50)}), "y", cluster="tcp://127.0.0.1:1")
+    assert time.monotonic() - started < 30
+    with pytest.raises(SchemaError, match="write tcp://HOST:8786"):
+        train(pd.DataFrame({"x": range(50), "y": range(50)}), "y", cluster="somewhere")
