@@ -42,11 +42,17 @@ def train_command(
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and report.md.")] = False,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Fit on a Dask cluster: tcp://HOST:8786, or "
+                                                   "local:N for N worker processes here.")] = None,
+    lazy: Annotated[bool, typer.Option("--lazy", help="A table larger than memory: read it as a Dask DataFrame "
+                                       "and train XGBoost and LightGBM on the cluster (default local:2).")] = False,
 ) -> None:
     """Train the catalog side by side, validate honestly, rank the models and save the run.
 
     Example: trainyard train cars.csv --target price --time-limit 120
     """
+    if lazy:
+        return _train_lazy(source, target, _names(models), cluster or "local:2", seed, task)
     path = runs / (name or _default_name(source))
     if path.exists() and not overwrite:
         from trainyard.errors import DataError
@@ -58,7 +64,7 @@ def train_command(
                                    "folds": folds, "metric": metric})
     result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=time_limit,
                           folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
-                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume)
+                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster)
     print_leaderboard(console, result, metric)
     save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
     checkpoint.remove()
@@ -69,6 +75,30 @@ def train_command(
 
         html, _ = write_report(path)
         console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
+
+
+def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:
+    from rich.table import Table
+
+    from trainyard.lazy import check_models, train_lazy
+
+    check_models(models)
+    console = Console()
+    with console.status(f"training on {source} lazily, on the cluster {cluster}"):
+        result = train_lazy(read(source, lazy=True), target, models=models, cluster=cluster, seed=seed, task=task)
+    keys = ["r2", "rmse", "mae"] if result.schema.task == "regression" else ["accuracy", "log_loss"]
+    table = Table(title=f"{result.rows:,} rows, {len(result.features)} features, {result.schema.task}")
+    for column in ["model", *keys, "seconds", "status"]:
+        table.add_column(column)
+    for entry in result.entries:
+        values = [f"{entry['metrics'][k]:.4g}" if k in entry["metrics"] else "" for k in keys]
+        table.add_row(entry["name"], *values, f"{entry['seconds']:.1f}", entry["status"] + (
+            f" ({entry['message']})" if entry["message"] else ""))
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    console.print("note: lazy training is not saved as a run yet; train on a sample in memory to save, "
+                  "predict and serve a run", highlight=False)
 
 
 def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
