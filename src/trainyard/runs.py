@@ -9,6 +9,8 @@ written to a temporary directory beside it and renamed when complete.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import os
@@ -31,6 +33,7 @@ from trainyard.errors import DataError, SchemaError, TrainyardWarning
 from trainyard.io import atomic_directory
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import classification_details, primary_metric
+from trainyard.prep.base import SMALL_FRAME
 from trainyard.prep.plan import explain
 
 TRUSTED_PREFIXES = ("trainyard.", "sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "collections.", "builtins.")
@@ -232,15 +235,23 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
     if extra:
         notes.append(f"ignored {len(extra)} extra column(s): {', '.join(map(str, extra[:5]))}")
     unseen, out_of_range = {}, {}
+    small = len(frame) <= SMALL_FRAME  # a prediction request: per-value Python is cheaper than pandas here
     for column in features:
         values = frame[column.name]
         if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
-            known = set(column.details["levels"])
-            count = int((~values.dropna().astype(str).isin(known)).sum())
+            known = _level_set(tuple(column.details["levels"]))
+            if small:
+                count = sum(1 for v in values if not _missing(v) and str(v) not in known)
+            else:
+                count = int((~values.dropna().astype(str).isin(known)).sum())
             if count:
                 unseen[column.name] = count
         if column.role is Role.NUMERIC and "min" in column.details and pd.api.types.is_numeric_dtype(values):
-            count = int(((values < column.details["min"]) | (values > column.details["max"])).sum())
+            low, high = column.details["min"], column.details["max"]
+            if small:
+                count = sum(1 for v in values.tolist() if v < low or v > high)
+            else:
+                count = int(((values < low) | (values > high)).sum())
             if count:
                 out_of_range[column.name] = count
     if unseen:
@@ -248,6 +259,15 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
     if out_of_range:
         notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
     return Checked(rows=frame[[f.name for f in features]], notes=notes, unseen=unseen, out_of_range=out_of_range)
+
+
+@functools.lru_cache(maxsize=1024)
+def _level_set(levels: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(levels)
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -114,3 +114,18 @@ def test_exp_features_scale_is_learned_in_fit_only() -> None:
     out = encoder.transform(pd.DataFrame({"age": [100.0]}))
     assert encoder.scale_ == {"age": 2.0}
     assert out["age_exp"].iloc[0] == pytest.approx(np.exp(-50.0))
+
+
+def test_small_frames_take_the_per_value_path_to_the_same_result():
+    """A prediction request of a few rows goes through plain Python; it must match the vectorised path."""
+    from trainyard.prep.base import SMALL_FRAME
+
+    rows = pd.DataFrame({"make": ["bmw", " NA ", None, "audi", "?", float("nan"), "tesla", 7, 2017.0, "-"] * 10,
+                         "n": range(100)})
+    for step in (MissingTokens(), AsCategory()):
+        fitted = step.fit(rows.iloc[:60])
+        whole = fitted.transform(rows)
+        assert len(rows) > SMALL_FRAME
+        for i in range(10):
+            one = fitted.transform(rows.iloc[[i]])
+            pd.testing.assert_frame_equal(one, whole.iloc[[i]], check_categorical=True)

@@ -14,6 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from trainyard.errors import SchemaError
 
+# Rows at or below which transforms use plain Python per value: a prediction request of a few rows
+# spends more in pandas' vectorised string machinery than in the work itself.
+SMALL_FRAME = 64
+
 
 class FrameTransformer(TransformerMixin, BaseEstimator):
     """A transformer over named DataFrame columns; subclasses set ``feature_names_out_``."""

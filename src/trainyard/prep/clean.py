@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from trainyard.prep.base import FrameTransformer, check_columns
+from trainyard.prep.base import SMALL_FRAME, FrameTransformer, check_columns
 from trainyard.prep.parse import extract_named, parse_numbers
 
 DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
@@ -36,7 +36,11 @@ class MissingTokens(FrameTransformer):
         lowered = {t.strip().lower() for t in self.tokens}
         for column in self.text_columns_:
             values = X[column]
-            mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
+            if len(values) <= SMALL_FRAME:
+                mask = np.fromiter((v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)
+                                    and str(v).strip().lower() in lowered for v in values), bool, len(values))
+            else:
+                mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 X[column] = values.mask(mask)
         return X

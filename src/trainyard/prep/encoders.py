@@ -6,6 +6,8 @@ scikit-learn's own; ``build.py`` configures them.
 
 from __future__ import annotations
 
+import functools
+
 import re
 
 import numpy as np
@@ -14,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from trainyard.data.schema import TRISTATE_NEGATIVE, TRISTATE_NEUTRAL, TRISTATE_POSITIVE
 from trainyard.errors import SchemaError
-from trainyard.prep.base import FrameTransformer
+from trainyard.prep.base import SMALL_FRAME, FrameTransformer
 
 DEFAULT_VOCABULARY = {
     **{word: 1 for word in TRISTATE_POSITIVE},
@@ -110,7 +112,17 @@ class AsCategory(FrameTransformer):
         X = self._start_transform(X)
         out = {}
         for column in X.columns:
-            values = X[column].astype("string").astype(object)
-            known = values.isin(self.categories_[column]) & X[column].notna()
-            out[column] = pd.Categorical(values.where(known, None), categories=self.categories_[column])
+            if len(X) <= SMALL_FRAME:
+                values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+                          for v in X[column]]
+            else:
+                values = X[column].astype("string").astype(object)
+            # a value outside the dtype's categories becomes missing, as a level never seen should
+            out[column] = pd.Categorical(values, dtype=_category_dtype(tuple(self.categories_[column])))
         return pd.DataFrame(out, index=X.index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """Built once per set of levels: building it (a hash table of the levels) dominated predicting one row."""
+    return pd.CategoricalDtype(list(categories))

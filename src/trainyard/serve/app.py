@@ -34,7 +34,7 @@ RUN_ENV = "TRAINYARD_SERVE_RUN"  # how `--workers N` tells each worker process w
 
 def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
     run = run if isinstance(run, Run) else load_run(run)
-    threadpool_limits(1)
+    _single_threaded(run.model)
     task, target = run.manifest["task"], run.schema.target
     app = FastAPI(title=f"trainyard: {run.path.name}",
                   description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
@@ -76,6 +76,18 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
             return JSONResponse({"detail": err.message}, status_code=err.status)
 
     return app
+
+
+def _single_threaded(model) -> None:
+    """One thread per request: OpenMP and BLAS pools (and the boosters' own n_jobs, which override
+    them) would spin threads for a few rows, and several server processes would fight over the cores."""
+    threadpool_limits(1)
+    for pipeline in getattr(model, "members", None) or [model]:
+        estimator = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
+        inner = getattr(estimator, "regressor_", None) or getattr(estimator, "regressor", None) or estimator
+        for candidate in {id(estimator): estimator, id(inner): inner}.values():
+            if "n_jobs" in getattr(candidate, "get_params", lambda: {})():
+                candidate.set_params(n_jobs=1)
 
 
 def _predict(run: Run, frame) -> dict[str, Any]:
