@@ -103,3 +103,21 @@ def test_interrupted_run_resumes(tmp_path: Path, market: pd.DataFrame) -> None:
     assert {e.name for e in again.entries} == {"dummy", "ridge", "lasso"}
     with pytest.raises(DataError, match="used other data, seed or recipe"):
         train(frame, "price", models=["dummy"], checkpoint=PartialRun(tmp_path / "cars", {"data": "y"}), resume=True)
+
+
+def test_check_rows_counts_the_same_on_few_and_many_rows(result) -> None:
+    """Requests of a few rows take a per-value path; it must count what the vectorised one counts."""
+    from trainyard.prep.base import SMALL_FRAME
+
+    rows = result.frame.drop(columns="price").head(200).copy()
+    rows.loc[rows.index[::7], "make"] = "tesla"
+    rows.loc[rows.index[::11], "mileage"] = 10**9
+    assert len(rows) > SMALL_FRAME
+    whole = check_rows(rows, result.schema)
+    pieces = [check_rows(rows.iloc[i:i + 50], result.schema) for i in range(0, 200, 50)]
+    for field in ("unseen", "out_of_range"):
+        summed: dict[str, int] = {}
+        for piece in pieces:
+            for column, count in getattr(piece, field).items():
+                summed[column] = summed.get(column, 0) + count
+        assert summed == getattr(whole, field) and summed, field
