@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +25,7 @@ def serve_command(
     import uvicorn
 
     from trainyard.runs import load_run
-    from trainyard.serve.app import RUN_ENV, create_app
+    from trainyard.serve.app import create_app
 
     if workers < 1:
         raise SchemaError(f"--workers {workers}: use 1 or more")
@@ -35,12 +34,14 @@ def serve_command(
     Console(stderr=True).print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
                                f"({workers} worker{'s' if workers > 1 else ''}); API at /docs", highlight=False)
     if workers == 1:
-        uvicorn.run(create_app(loaded, max_body_bytes=limit), host=host, port=port, log_level="warning")
+        from trainyard.serve.workers import listening_socket
+
+        sock = listening_socket(host, port)  # TCP_NODELAY on the listening socket: see serve/workers.py
+        uvicorn.Server(uvicorn.Config(create_app(loaded, max_body_bytes=limit), log_level="warning")).run(sockets=[sock])
         return
-    os.environ[RUN_ENV] = str(run.resolve())
-    os.environ["TRAINYARD_SERVE_MAX_BODY"] = str(limit)
-    uvicorn.run("trainyard.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+    from trainyard.serve.workers import serve_processes
+
+    serve_processes(run.resolve(), host, port, workers, limit)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,6 @@ pools for it would cost more than it saves; `--workers` adds processes for throu
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from trainyard.serve.rows import RowsError, features, json_type, parse_csv, pars
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
-RUN_ENV = "TRAINYARD_SERVE_RUN"  # how `--workers N` tells each worker process which run to load
 
 
 def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
@@ -127,8 +125,3 @@ async def _read_capped(request: Request, limit: int) -> bytes:
             raise RowsError(413, f"the body is over the limit of {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def app_from_environment() -> FastAPI:
-    """For uvicorn's worker processes (``--workers N``): the run named by TRAINYARD_SERVE_RUN."""
-    return create_app(os.environ[RUN_ENV], int(os.environ.get("TRAINYARD_SERVE_MAX_BODY", MAX_BODY_BYTES)))
