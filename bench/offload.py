@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -181,6 +182,7 @@ def run_pipeline(args, workdir: Path, budget: int) -> dict:
             line = proc.stderr.readline()
             if "serving blocks" not in line:
                 raise SystemExit(f"a stage did not start: {line}{proc.stderr.read()}")
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # a full pipe would stall it
         result = run_child("pipeline", args, workdir, budget, addresses)
         result["stage_peak_rss"] = [rss("VmHWM:", str(p.pid)) for p in procs]
     finally:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,8 @@ def stages(ckpt: Path, ranges: list[str]):
         for proc in procs:
             line = proc.stderr.readline()  # "serving blocks ..." once it listens
             assert "serving blocks" in line, line + proc.stderr.read()
+            # keep reading what it says later, so a full pipe can never stall the stage
+            threading.Thread(target=proc.stderr.read, daemon=True).start()
         yield addresses, procs
     finally:
         for proc in procs:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import warnings
 
+# torch.distributed's C++ layer logs every store timeout and dropped peer with a stack trace; the
+# pipeline's errors say it in one line instead. Read once, when torch is first imported.
+os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
+
 import typer
 from typer.core import TyperGroup
 

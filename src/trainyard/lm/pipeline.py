@@ -30,7 +30,7 @@ _HEADER = 5  # op, batch, steps, start, new-sequence flag
 _TAG_HEADER, _TAG_DATA, _TAG_REPLY = 0, 1, 2
 
 # c10d logs every store timeout and dropped peer to stderr with a C++ stack; the errors we raise
-# say it in one line instead.
+# say it in one line instead. (Only effective before torch is imported: the CLI sets it first.)
 os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
 
 
