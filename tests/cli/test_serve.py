@@ -58,3 +58,26 @@ def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
         port = taken.getsockname()[1]
         result = runner.invoke(app, ["serve", str(car_run), "--port", str(port), "--workers", "2"])
         assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr, result.output
+
+
+def test_workers_leave_when_the_server_is_killed(car_run):
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(car_run),
+                               "--port", str(port), "--workers", "2"], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2  # beside multiprocessing's resource tracker
+    finally:
+        server.kill()  # SIGKILL: no chance to stop its workers
+        server.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.5)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)

@@ -9,8 +9,11 @@ there every response waited ~40 ms for a delayed ACK (44 ms for GET /health on l
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import socket
+import threading
+import time
 from pathlib import Path
 
 from trainyard.errors import DataError
@@ -59,6 +62,14 @@ def _worker(run: str, host: str, port: int, max_body_bytes: int) -> None:
 
     from trainyard.serve.app import create_app
 
+    # A parent killed outright (SIGKILL) cannot stop its workers: they leave on their own.
+    threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True).start()
     sock = listening_socket(host, port)
     app = create_app(run, max_body_bytes=max_body_bytes)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def _leave_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
