@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, WORK, write_result  # noqa: E402
+from common import SHARED_DATA, WORK, status_bytes, write_result  # noqa: E402
 
 MODELS = ["dummy", "ridge", "lightgbm"]
 
@@ -60,26 +60,14 @@ def lazy_child(csv: str) -> None:
     import trainyard
     from trainyard.lazy import train_lazy
 
-    def peak() -> int:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def rss() -> int:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
     import distributed  # noqa: F401 - imported before the baseline is read
     import lightgbm  # noqa: F401
     import xgboost  # noqa: F401
 
-    base = rss()
+    base = status_bytes("VmRSS:")
     started = time.monotonic()
     result = train_lazy(trainyard.read(csv, lazy=True), "price", cluster="local:2", n_estimators=100)
-    print(json.dumps({"seconds": time.monotonic() - started, "client_peak_bytes": peak(), "client_base_bytes": base,
+    print(json.dumps({"seconds": time.monotonic() - started, "client_peak_bytes": status_bytes("VmHWM:"), "client_base_bytes": base,
                       "rows": result.rows,
                       "entries": [{k: v for k, v in e.items()} for e in result.entries]}))
 

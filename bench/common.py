@@ -39,6 +39,14 @@ def measure(imports: str, call: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def status_bytes(field: str, pid: str = "self") -> int:
+    """A memory figure of /proc/PID/status in bytes: "VmRSS:", "VmHWM:" (peak), "RssAnon:"."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def write_result(name: str, payload: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": {"python": platform.python_version(), "cpus": _cpus()}, **payload}

@@ -36,17 +36,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import status_bytes as rss, write_result  # noqa: E402
 
 PROMPT = [464, 6279, 286, 262, 13, 2126, 3783, 318]  # eight token ids
 STAGES = ["0:8", "8:16", "16:24"]
-
-
-def rss(field: str, pid: str = "self") -> int:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def build(workdir: Path, layers: int, dim: int) -> tuple[Path, Path, int]:

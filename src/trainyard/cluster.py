@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from trainyard.engine import Failed, Stopped
-from trainyard.errors import SchemaError
+from trainyard.errors import SchemaError, first_line
 from trainyard.fitting import Job, assemble, fit_final, fit_fold, fit_threads
 
 CONNECT_SECONDS = 10.0
@@ -53,7 +53,7 @@ class DaskEngine:
                 self.client = Client(address, timeout=connect_seconds)
         except (OSError, TimeoutError) as err:
             raise SchemaError(f"cannot reach the Dask scheduler at {address} (waited {connect_seconds:g} s: "
-                              f"{str(err).splitlines()[0][:100]}); start one with `dask scheduler` and "
+                              f"{first_line(err, 100)}); start one with `dask scheduler` and "
                               "`dask worker`, or use --cluster local:N") from None
         self._data: tuple[int, Any] | None = None
 
@@ -64,15 +64,14 @@ class DaskEngine:
     def run(self, job: Job, seconds: float) -> dict[str, Any]:
         """The same result as ``fitting.run_job(job)``, computed on the cluster within ``seconds``."""
         deadline = time.monotonic() + seconds
-        for attempt in (1, 2):
-            futures = self._submit(job)
-            try:
-                return self._collect(job, futures, deadline - time.monotonic())
-            except _DataLost:
-                if attempt == 2:
-                    raise Failed("the workers holding the training table died twice") from None
-                self._data = None  # a worker died with the only copy of the table: send it again
-        raise AssertionError("unreachable")
+        try:
+            return self._collect(job, self._submit(job), seconds)
+        except _DataLost:
+            self._data = None  # a worker died with the only copy of the table: send it again, once
+        try:
+            return self._collect(job, self._submit(job), deadline - time.monotonic())
+        except _DataLost:
+            raise Failed("the workers holding the training table died twice") from None
 
     def _submit(self, job: Job) -> list:
         base = self._scatter(job)
@@ -99,7 +98,7 @@ class DaskEngine:
         for future in futures:
             if future.status == "error":
                 error = future.exception()
-                raise Failed(f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}")
+                raise Failed(f"{type(error).__name__}: {first_line(error, 200)}")
         results = self.client.gather(futures)
         return assemble(job, results[: len(job.folds)], results[-1] if job.refit else None)
 

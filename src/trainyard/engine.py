@@ -93,8 +93,6 @@ def _watch(caller: int) -> None:
 class LocalEngine:
     """Each model's work in a forked worker process on this machine, killed at its deadline."""
 
-    workers = 1
-
     def run(self, job, seconds: float):
         from trainyard.fitting import run_job
 

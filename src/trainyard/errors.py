@@ -19,5 +19,10 @@ class SchemaError(TrainyardError):
     """A column, target or schema that does not fit what was asked."""
 
 
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters ('' when it has none)."""
+    return (str(err).strip().splitlines() or [""])[0][:limit]
+
+
 class TrainyardWarning(UserWarning):
     """Something worth telling the user that does not stop the work."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from trainyard.data.schema import Role, Schema, profile
-from trainyard.errors import SchemaError
+from trainyard.errors import SchemaError, first_line
 
 LAZY_MODELS = ("lightgbm", "xgboost")
 FEATURE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TRISTATE)
@@ -98,7 +98,7 @@ def _train(frame, target, chosen, client, seed, test_fraction, sample_rows, n_es
                             "message": ""})
         except Exception as err:  # noqa: BLE001 - a model that fails is recorded; the run goes on
             entries.append({"name": name, "status": "failed", "seconds": time.monotonic() - started, "metrics": {},
-                            "message": f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"})
+                            "message": f"{type(err).__name__}: {first_line(err, 200)}"})
     key = "r2" if schema.task == "regression" else "accuracy"
     entries.sort(key=lambda e: -e["metrics"].get(key, -np.inf))
     notes = [f"left out {len(left_out)} column(s) the lazy path cannot use: {', '.join(left_out)}"] if left_out else []

@@ -33,7 +33,7 @@ from trainyard.errors import DataError, SchemaError, TrainyardWarning
 from trainyard.io import atomic_directory
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import classification_details, primary_metric
-from trainyard.prep.base import SMALL_FRAME
+from trainyard.prep.base import SMALL_FRAME, is_missing
 from trainyard.prep.plan import explain
 
 TRUSTED_PREFIXES = ("trainyard.", "sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "collections.", "builtins.")
@@ -241,7 +241,7 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
         if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
             known = _level_set(tuple(column.details["levels"]))
             if small:
-                count = sum(1 for v in values if not _missing(v) and str(v) not in known)
+                count = sum(1 for v in values if not is_missing(v) and str(v) not in known)
             else:
                 count = int((~values.dropna().astype(str).isin(known)).sum())
             if count:
@@ -264,10 +264,6 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
 @functools.lru_cache(maxsize=1024)
 def _level_set(levels: tuple[str, ...]) -> frozenset[str]:
     return frozenset(levels)
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -147,9 +147,9 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
 class _Trainer:
     """The loop's state: results per model, the outputs kept, the fitted pipelines."""
 
-    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint=None, engine=None):
+    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint, engine):
         self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
-        self.engine = engine or open_engine(None)
+        self.engine = engine
         self.checkpoint = checkpoint
         self.results: dict[str, dict] = {}
         self.outputs: dict[str, dict[str, np.ndarray | None]] = {}

@@ -19,18 +19,24 @@ from trainyard.cli.app import app
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
-def test_serve_answers_over_http_with_two_workers(car_run, market):
+def start_server(run: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    """`trainyard serve` on a free loopback port; returned once /health answers."""
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(car_run),
-                               "--port", str(port), "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(run),
+                               "--port", str(port), "--workers", str(workers)], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.5)
+    return server, base
+
+
+def test_serve_answers_over_http_with_two_workers(car_run, market):
+    server, base = start_server(car_run, workers=2)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
         rows = json.loads(market.drop(columns="price").head(20).to_json(orient="records", date_format="iso"))
         answers = [httpx.post(f"{base}/predict", json=rows, timeout=30) for _ in range(4)]
         assert all(a.status_code == 200 for a in answers), answers[0].text
@@ -61,16 +67,8 @@ def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
 
 
 def test_workers_leave_when_the_server_is_killed(car_run):
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(car_run),
-                               "--port", str(port), "--workers", "2"], stderr=subprocess.DEVNULL)
+    server, _ = start_server(car_run, workers=2)
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
         children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
         workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(workers) == 2  # beside multiprocessing's resource tracker

@@ -100,7 +100,8 @@ def generate_command(
     if memory_budget and stages:
         raise SchemaError("--memory-budget and --stages are two ways to run a large model: choose one")
     console = Console(stderr=True)
-    model, tokenizer, report = _open_for_generation(ckpt, prompt, max_new_tokens, memory_budget, stages, stage_timeout)
+    model, tokenizer, report = _open_for_generation(console, ckpt, prompt, max_new_tokens, memory_budget, stages,
+                                                    stage_timeout)
     timings: dict = {}
     try:
         typer.echo(prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed,
@@ -112,7 +113,7 @@ def generate_command(
         console.print(report(timings), highlight=False)
 
 
-def _open_for_generation(ckpt: Path, prompt: str, max_new_tokens: int, memory_budget: str | None,
+def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_tokens: int, memory_budget: str | None,
                          stages: str | None, stage_timeout: float):
     """The model to sample from, its tokenizer, and what to say about the run afterwards (or None)."""
     from trainyard.lm import checkpoint
@@ -137,7 +138,7 @@ def _open_for_generation(ckpt: Path, prompt: str, max_new_tokens: int, memory_bu
     tokens = len(tokenizer.encode(prompt) if prompt else [0]) + max_new_tokens
     model = open_offloaded(ckpt, parse_size(memory_budget), tokens)
     for line in model.plan.describe():
-        Console(stderr=True).print(line, highlight=False)
+        console.print(line, highlight=False)
 
     def report(t: dict) -> str:
         if not t.get("tokens_per_s"):

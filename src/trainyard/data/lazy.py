@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import glob as globlib
 from pathlib import Path
 from typing import Any
 
+from trainyard.data.readers import expand_source
 from trainyard.errors import DataError
 
 LAZY_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -18,23 +18,20 @@ def read_lazy(source: Any, format: str | None = None, **options: Any):
     if not isinstance(source, (str, Path)):
         raise DataError(f"lazy reading takes a path, a glob or a folder of CSV or Parquet files, not a "
                         f"{type(source).__name__}")
-    text = str(Path(str(source)).expanduser())
-    path = Path(text)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in LAZY_FORMATS)
-    elif path.exists():
-        files = [path]
-    else:
-        files = [Path(p) for p in sorted(globlib.glob(text, recursive=True)) if Path(p).is_file()]
-    if not files:
+    files = expand_source(str(source))
+    if files is None:
+        files = [Path(str(source)).expanduser()]
+    elif Path(str(source)).expanduser().is_dir():  # a folder may hold other tables too: take its CSV and Parquet
+        files = [f for f in files if f.suffix.lower() in LAZY_FORMATS]
+    if not files or not all(f.exists() for f in files):
         raise DataError(f"{source}: no such file, or no CSV or Parquet files match")
-    kinds = {format or LAZY_FORMATS.get(f.suffix.lower()) for f in files}
-    if None in kinds or len(kinds) > 1:
-        odd = next(f for f in files if (format or LAZY_FORMATS.get(f.suffix.lower())) is None) if None in kinds else files[0]
+    kinds = [format or LAZY_FORMATS.get(f.suffix.lower()) for f in files]
+    if None in kinds or len(set(kinds)) > 1:
+        odd = files[kinds.index(None)] if None in kinds else files[0]
         raise DataError(f"{odd}: lazy reading supports CSV and Parquet files of one kind; convert the others "
                         "or read without lazy=True")
     names = [str(f) for f in files]
-    if kinds == {"parquet"}:
+    if kinds[0] == "parquet":
         return dd.read_parquet(names, **options)
     # dtypes are sniffed from the first block; a column that turns out mixed later is read as text
     return dd.read_csv(names, assume_missing=True, blocksize="64MB", **options)

@@ -81,13 +81,20 @@ def read(source: Any, *, format: str | None = None, source_column: str | None = 
     text = str(source)
     if isinstance(source, str) and _SQL_START.match(text):
         return _read_duckdb(text)
+    files = expand_source(text)
+    if files is not None:
+        return _read_many(files, text, format, source_column, options)
+    return read_file(Path(text).expanduser(), format=format, **options)
+
+
+def expand_source(text: str) -> list[Path] | None:
+    """The files a directory or a glob stands for (supported suffixes, sorted); None for one path."""
     path = Path(text).expanduser()
     if path.is_dir():
-        return _read_many(_directory_files(path), str(path), format, source_column, options)
+        return _directory_files(path)
     if not path.exists() and _GLOB_CHARS.search(text):
-        files = [Path(p) for p in sorted(globlib.glob(str(path), recursive=True)) if Path(p).is_file()]
-        return _read_many(files, text, format, source_column, options)
-    return read_file(path, format=format, **options)
+        return [Path(p) for p in sorted(globlib.glob(str(path), recursive=True)) if Path(p).is_file()]
+    return None
 
 
 def read_file(path: Path, *, format: str | None = None, **options: Any) -> pd.DataFrame:

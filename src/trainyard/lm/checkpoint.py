@@ -60,12 +60,7 @@ def save(path: Path | str, model: CausalLM, tokenizer, state: State, optimizer=N
 def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     """The model (eval mode), its tokenizer and the config dictionary."""
     path = Path(path)
-    config_path = path / "config.json"
-    if not config_path.exists():
-        raise DataError(f"{path}: not a trainyard lm checkpoint (no config.json); train one with `trainyard lm train`")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.get("format") != FORMAT:
-        raise DataError(f"{path}: checkpoint format {config.get('format')}, this trainyard reads {FORMAT}")
+    config = read_config(path)
     try:
         model_config = LMConfig.from_dict(config["model"])
         with torch.device("meta"):  # no random initialisation, no second copy of the weights
@@ -80,6 +75,17 @@ def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     if model_config.positions == "rope":
         model.rope_cos, model.rope_sin = rotary_tables(model_config)
     return model.eval(), load_tokenizer(path), config
+
+
+def read_config(path: Path) -> dict:
+    """config.json of a checkpoint of the format this trainyard reads."""
+    config_path = path / "config.json"
+    if not config_path.exists():
+        raise DataError(f"{path}: not a trainyard lm checkpoint (no config.json); train one with `trainyard lm train`")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("format") != FORMAT:
+        raise DataError(f"{path}: checkpoint format {config.get('format')}, this trainyard reads {FORMAT}")
+    return config
 
 
 def load_tokenizer(path: Path | str):

@@ -53,6 +53,12 @@ def rotary_tables(config: LMConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return angles.cos(), angles.sin()
 
 
+def rotary_slice(tables: tuple[torch.Tensor, torch.Tensor], start: int, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows of ``rotary_tables`` for positions start..start+steps."""
+    cos, sin = tables
+    return cos[start:start + steps], sin[start:start + steps]
+
+
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate pairs of channels of ``x`` (B, heads, T, head_dim) by the positions' angles."""
     first, second = x[..., ::2], x[..., 1::2]
@@ -150,7 +156,7 @@ class CausalLM(nn.Module):
         x = self.embed(tokens)
         if self.position is not None:
             return x + self.position(torch.arange(start, start + steps, device=tokens.device)), None
-        return x, (self.rope_cos[start:start + steps], self.rope_sin[start:start + steps])
+        return x, rotary_slice((self.rope_cos, self.rope_sin), start, steps)
 
     def finish(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.norm(x))

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from trainyard.errors import DataError
-from trainyard.lm.model import rotary_tables
+from trainyard.lm.model import rotary_slice, rotary_tables, run_blocks
 from trainyard.lm.parts import CheckpointParts
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
@@ -199,10 +199,7 @@ def _decode_step(parts: CheckpointParts, block, tokens: int):
     config, past = parts.config, max(1, tokens // 2)
     x = torch.randn(1, 1, config.dim)
     cache = (torch.randn(1, config.heads, past, config.dim // config.heads),) * 2
-    rope = None
-    if config.positions == "rope":
-        cos, sin = rotary_tables(config)
-        rope = (cos[past:past + 1], sin[past:past + 1])
+    rope = rotary_slice(rotary_tables(config), past, 1) if config.positions == "rope" else None
     return lambda: block(x, rope, cache)
 
 
@@ -269,10 +266,10 @@ class OffloadedLM:
                 other = 1 - current
                 self._held[other] = None
                 self._pending = (following, other, self._pool.submit(self._fill, following, other))
-            blocks = self.buffers[current][:len(self._group_blocks(group))]
-            for slot, index in enumerate(self._group_blocks(group)):
-                x, block_cache = blocks[slot](x, rope, cache[index] if cache is not None else None)
-                new_cache.append(block_cache)
+            indices = self._group_blocks(group)
+            x, group_cache = run_blocks(self.buffers[current][:len(indices)], x, rope,
+                                        cache[indices.start:indices.stop] if cache is not None else None)
+            new_cache += group_cache
         return self.ends.finish(x), new_cache
 
     def close(self) -> None:

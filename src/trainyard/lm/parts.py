@@ -13,8 +13,7 @@ from pathlib import Path
 
 from torch import nn
 
-from trainyard.errors import DataError
-from trainyard.lm.checkpoint import FORMAT
+from trainyard.lm.checkpoint import read_config
 from trainyard.lm.model import Block, CausalLM, LMConfig, rotary_tables
 from trainyard.lm.weights import MappedWeights, empty
 
@@ -24,14 +23,7 @@ class CheckpointParts:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        config_path = self.path / "config.json"
-        if not config_path.exists():
-            raise DataError(f"{self.path}: not a trainyard lm checkpoint (no config.json); "
-                            "train one with `trainyard lm train`")
-        saved = json.loads(config_path.read_text(encoding="utf-8"))
-        if saved.get("format") != FORMAT:
-            raise DataError(f"{self.path}: checkpoint format {saved.get('format')}, this trainyard reads {FORMAT}")
-        self.config = LMConfig.from_dict(saved["model"])
+        self.config = LMConfig.from_dict(read_config(self.path)["model"])
         self.weights = MappedWeights(self.path / "model.safetensors")
 
     @property
@@ -45,10 +37,9 @@ class CheckpointParts:
         """Everything but the blocks: embeddings, learned positions, the final norm (the head is tied)."""
         return self.weights.nbytes() - sum(self.block_bytes(i) for i in range(self.layers))
 
-    def cache_bytes(self, tokens: int, blocks: int | None = None) -> int:
-        """The key/value cache of ``tokens`` positions for ``blocks`` blocks (all by default), float32."""
-        blocks = self.layers if blocks is None else blocks
-        return 2 * blocks * tokens * self.config.dim * 4
+    def cache_bytes(self, tokens: int) -> int:
+        """The key/value cache of ``tokens`` positions for every block, float32."""
+        return 2 * self.layers * tokens * self.config.dim * 4
 
     def load_ends(self) -> CausalLM:
         """The model without its blocks: ``begin`` and ``finish`` work, the blocks are run elsewhere."""

@@ -21,8 +21,8 @@ from collections.abc import Callable
 import torch
 from torch.distributed import PrefixStore, ProcessGroupGloo, TCPStore
 
-from trainyard.errors import TrainyardError
-from trainyard.lm.model import rotary_tables, run_blocks
+from trainyard.errors import TrainyardError, first_line
+from trainyard.lm.model import rotary_slice, rotary_tables, run_blocks
 from trainyard.lm.parts import CheckpointParts
 
 OP_FORWARD, OP_CLOSE = 1, 2
@@ -76,13 +76,12 @@ class Stage:
     def forward(self, x: torch.Tensor, start: int, new_sequence: bool) -> torch.Tensor:
         if new_sequence:
             self.cache = None
-        rope = None if self.rope is None else (self.rope[0][start:start + x.shape[1]], self.rope[1][start:start + x.shape[1]])
+        rope = None if self.rope is None else rotary_slice(self.rope, start, x.shape[1])
         x, self.cache = run_blocks(self.blocks, x, rope, self.cache)
         return x
 
     def info(self) -> dict:
-        return {"blocks": [self.first, self.last], "layers": self.parts.layers, "dim": self.parts.config.dim,
-                "fingerprint": self.parts.fingerprint()}
+        return {"blocks": [self.first, self.last], "fingerprint": self.parts.fingerprint()}
 
 
 def serve_stage(stage: Stage, host: str, port: int, idle_timeout: float = 3600.0,
@@ -91,7 +90,7 @@ def serve_stage(stage: Stage, host: str, port: int, idle_timeout: float = 3600.0
     try:
         store = TCPStore(host, port, None, True, timeout=datetime.timedelta(seconds=30), wait_for_workers=False)
     except Exception as err:  # noqa: BLE001 - torch raises several kinds for a taken or wrong address
-        raise StageError(f"cannot listen on {host}:{port}: {_first_line(err)}") from None
+        raise StageError(f"cannot listen on {host}:{port}: {first_line(err) or type(err).__name__}") from None
     store.set("info", json.dumps(stage.info()))
     if on_ready is not None:
         on_ready()
@@ -170,9 +169,9 @@ class PipelineLM:
         self.bytes_sent = self.bytes_received = 0
 
     def _check_cover(self) -> None:
-        expected = 0
+        expected, fingerprint = 0, self.parts.fingerprint()
         for remote in self.remotes:
-            if remote.info["fingerprint"] != self.parts.fingerprint():
+            if remote.info["fingerprint"] != fingerprint:
                 raise StageError(f"{remote.name()} serves a different model than {self.parts.path}")
             first, last = remote.blocks
             if first > expected:
@@ -218,6 +217,3 @@ class PipelineLM:
                 pass
         self.parts.close()
 
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:160]

@@ -19,6 +19,11 @@ from trainyard.errors import SchemaError
 SMALL_FRAME = 64
 
 
+def is_missing(value) -> bool:
+    """None, pd.NA, NaT or NaN: the per-value test of the small-frame paths (``pd.isna`` for one value)."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 class FrameTransformer(TransformerMixin, BaseEstimator):
     """A transformer over named DataFrame columns; subclasses set ``feature_names_out_``."""
 

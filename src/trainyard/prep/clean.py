@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from trainyard.prep.base import SMALL_FRAME, FrameTransformer, check_columns
+from trainyard.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
 from trainyard.prep.parse import extract_named, parse_numbers
 
 DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
@@ -37,8 +37,8 @@ class MissingTokens(FrameTransformer):
         for column in self.text_columns_:
             values = X[column]
             if len(values) <= SMALL_FRAME:
-                mask = np.fromiter((v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)
-                                    and str(v).strip().lower() in lowered for v in values), bool, len(values))
+                mask = np.fromiter((not is_missing(v) and str(v).strip().lower() in lowered for v in values),
+                                   bool, len(values))
             else:
                 mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():

@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from trainyard.data.schema import TRISTATE_NEGATIVE, TRISTATE_NEUTRAL, TRISTATE_POSITIVE
 from trainyard.errors import SchemaError
-from trainyard.prep.base import SMALL_FRAME, FrameTransformer
+from trainyard.prep.base import SMALL_FRAME, FrameTransformer, is_missing
 
 DEFAULT_VOCABULARY = {
     **{word: 1 for word in TRISTATE_POSITIVE},
@@ -113,8 +113,7 @@ class AsCategory(FrameTransformer):
         out = {}
         for column in X.columns:
             if len(X) <= SMALL_FRAME:
-                values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
-                          for v in X[column]]
+                values = [None if is_missing(v) else str(v) for v in X[column]]
             else:
                 values = X[column].astype("string").astype(object)
             # a value outside the dtype's categories becomes missing, as a level never seen should

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from threadpoolctl import threadpool_limits
 
+from trainyard.errors import first_line
 from trainyard.runs import Run, check_rows, load_run, predict_frame
 from trainyard.serve.rows import RowsError, features, json_type, parse_csv, parse_json, row_schema
 
@@ -33,7 +34,9 @@ MAX_ROWS = 100_000
 
 def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
     run = run if isinstance(run, Run) else load_run(run)
-    _single_threaded(run.model)
+    threaded = _estimators(run.model)  # found once: their n_jobs is set per request size
+    threadpool_limits(1)
+    _set_threads(threaded, 1)
     task, target = run.manifest["task"], run.schema.target
     app = FastAPI(title=f"trainyard: {run.path.name}",
                   description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
@@ -47,13 +50,15 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
     async def health() -> dict[str, Any]:
         return {"status": "ok", "run": run.path.name, "model": run.manifest.get("best"), "task": task}
 
+    described = {"target": target, "task": task, "classes": run.classes,
+                 "columns": [{"name": c.name, "type": json_type(c), "role": c.role.value, "required": True,
+                              **({"levels": c.details["levels"]} if c.details.get("levels") else {}),
+                              **({"min": c.details["min"], "max": c.details["max"]} if "min" in c.details else {})}
+                             for c in features(run.schema)]}
+
     @app.get("/schema")
     async def schema() -> dict[str, Any]:
-        return {"target": target, "task": task, "classes": run.classes,
-                "columns": [{"name": c.name, "type": json_type(c), "role": c.role.value, "required": True,
-                             **({"levels": c.details["levels"]} if c.details.get("levels") else {}),
-                             **({"min": c.details["min"], "max": c.details["max"]} if "min" in c.details else {})}
-                            for c in features(run.schema)]}
+        return described
 
     @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": content}},
               responses={400: {"description": "a body that is not JSON or CSV"},
@@ -70,7 +75,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                 frame = parse_csv(body, run.schema, max_rows)
             else:
                 raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
-            return JSONResponse(_predict(run, frame))
+            return JSONResponse(_predict(run, frame, threaded))
         except RowsError as err:
             return JSONResponse({"detail": err.message}, status_code=err.status)
 
@@ -91,42 +96,37 @@ def _estimators(model) -> list:
     return found
 
 
-def _set_threads(model, threads: int) -> None:
-    for estimator in _estimators(model):
+def _set_threads(estimators: list, threads: int) -> None:
+    for estimator in estimators:
         estimator.set_params(n_jobs=threads)
 
 
-def _single_threaded(model) -> None:
-    """One thread for a request of a few rows: OpenMP and BLAS pools (and the boosters' own n_jobs,
-    which override them) would spin threads for nothing, and server processes would fight over cores."""
-    threadpool_limits(1)
-    _set_threads(model, 1)
-
-
-def _predict_threads(run: Run, rows):
-    """Predictions for ``rows``; a batch of BATCH_ROWS or more uses every core for the call."""
+def _predict_threads(run: Run, rows, threaded: list):
+    """Predictions for ``rows``. A request of a few rows runs on one thread: OpenMP and BLAS pools (and the
+    boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
+    fight over the cores. A batch of BATCH_ROWS or more uses every core for the call."""
     if len(rows) < BATCH_ROWS:
         return predict_frame(run, rows)
     cores = os.cpu_count() or 1
-    _set_threads(run.model, cores)
+    _set_threads(threaded, cores)
     try:
         with threadpool_limits(cores):
             return predict_frame(run, rows)
     finally:
-        _set_threads(run.model, 1)
+        _set_threads(threaded, 1)
 
 
-def _predict(run: Run, frame) -> dict[str, Any]:
+def _predict(run: Run, frame, threaded: list) -> dict[str, Any]:
     checked = check_rows(frame, run.schema)
     answer: dict[str, Any] = {"rows": len(frame), "unseen_categories": checked.unseen,
                               "out_of_range": checked.out_of_range}
     if not len(frame):
         return {**answer, "predictions": []}
     try:
-        predictions = _predict_threads(run, checked.rows)
+        predictions = _predict_threads(run, checked.rows, threaded)
     except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
-        raise RowsError(422, f"the model cannot use these rows ({first}); look for extreme values") from None
+        reason = first_line(err) or type(err).__name__
+        raise RowsError(422, f"the model cannot use these rows ({reason}); look for extreme values") from None
     answer["predictions"] = [_finite(v) for v in predictions["prediction"].tolist()]
     probabilities = [c for c in predictions.columns if c.startswith("proba_")]
     if probabilities:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trainyard.data.schema import ColumnProfile, Schema
+from trainyard.errors import first_line
 
 JSON_TYPES = {"number": "number", "boolean": "boolean", "string": "string"}
 
@@ -80,7 +81,7 @@ def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise RowsError(400, f"the body is not CSV with a header row ({str(err).splitlines()[0][:120]})") from None
+        raise RowsError(400, f"the body is not CSV with a header row ({first_line(err, 120)})") from None
     _check_count(len(frame), max_rows)
     missing = [c.name for c in features(schema) if c.name not in frame.columns]
     if missing:
