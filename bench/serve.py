@@ -62,13 +62,49 @@ def wrk(url: str, body: Path, connections: int, seconds: int) -> dict:
             "socket_errors": sum(map(int, errors.groups())) if errors else 0, "raw": out}
 
 
+def measure(run_path: Path, args, bodies: dict[int, Path], expected: dict, flags: list[str]) -> tuple[dict, bool]:
+    """Start `trainyard serve` with ``flags``, check its answers against `trainyard predict`, run wrk."""
+    import httpx
+    import numpy as np
+
+    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(run_path),
+                               "--port", str(args.port), "--workers", str(args.workers), *flags])
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        same = True
+        for n, body in bodies.items():
+            answer = httpx.post(f"{url}/predict", content=body.read_bytes(),
+                                headers={"content-type": "application/json"}, timeout=60).json()
+            # the compiled trees sum in float32 in another order: equal to a few units of float32 rounding
+            same &= bool(np.allclose(answer["predictions"], expected[n], rtol=1e-5, atol=1e-6))
+        results = {}
+        # one connection measures latency; eight measure throughput (keep-alive connections stick to the
+        # worker process the kernel gave them to, so a few connections can all land on one worker)
+        for key, n, connections in (("1_rows", 1, 1), ("1_rows_8_connections", 1, 8), ("1000_rows", 1000, 1)):
+            results[key] = wrk(f"{url}/predict", bodies[n], connections, args.seconds)
+            r = results[key]
+            print(f"{n:>5} rows/request, {connections} connection(s): {r['requests_per_s']:8.1f} requests/s, "
+                  f"p50 {r['p50_ms']:.2f} ms, "
+                  f"p99 {r['p99_ms']:.2f} ms, {r['requests']} requests, {r['non_2xx']} non-2xx, "
+                  f"{r['socket_errors']} socket errors", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results, same
+
+
 def _ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
 def main() -> None:
-    import httpx
     import pandas as pd
 
     from trainyard.runs import load_run, predict
@@ -97,42 +133,30 @@ def main() -> None:
         path.write_text(rows.head(n).to_json(orient="records"))
         bodies[n] = path
 
-    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(run_path),
-                               "--port", str(args.port), "--workers", str(args.workers)])
-    url = f"http://127.0.0.1:{args.port}"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        answer = httpx.post(f"{url}/predict", content=bodies[1000].read_bytes(),
-                            headers={"content-type": "application/json"}, timeout=60).json()
-        expected, _ = predict(run, pd.DataFrame(json.loads(bodies[1000].read_text())))
-        same = max(abs(a - b) for a, b in zip(answer["predictions"], expected["prediction"])) < 1e-6
-        results = {}
-        # one connection measures latency; eight measure throughput (keep-alive connections stick to the
-        # worker process the kernel gave them to, so a few connections can all land on one worker)
-        for key, n, connections in (("1_rows", 1, 1), ("1_rows_8_connections", 1, 8), ("1000_rows", 1000, 1)):
-            results[key] = wrk(f"{url}/predict", bodies[n], connections, args.seconds)
-            r = results[key]
-            print(f"{n:>5} rows/request, {connections} connection(s): {r['requests_per_s']:8.1f} requests/s, "
-                  f"p50 {r['p50_ms']:.2f} ms, "
-                  f"p99 {r['p99_ms']:.2f} ms, {r['requests']} requests, {r['non_2xx']} non-2xx, "
-                  f"{r['socket_errors']} socket errors", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    goals = {"single p50 < 10 ms": results["1_rows"]["p50_ms"] < 10,
-             "single >= 200 requests/s": results["1_rows_8_connections"]["requests_per_s"] >= 200,
-             "1000-row p50 < 100 ms": results["1000_rows"]["p50_ms"] < 100,
-             "no errors": all(r["non_2xx"] == 0 and r["socket_errors"] == 0 for r in results.values())}
+    expected = {n: predict(run, pd.DataFrame(json.loads(body.read_text())))[0]["prediction"].to_numpy()
+                for n, body in bodies.items()}
+    modes = {"compiled": ["--compiled"], "pipelines": ["--no-compiled"]}
+    results, same = {}, {}
+    for mode, flags in modes.items():
+        print(f"-- {mode}", flush=True)
+        results[mode], same[mode] = measure(run_path, args, bodies, expected, flags)
+    ours = results["compiled"]
+    goals = {"single p50 < 10 ms": ours["1_rows"]["p50_ms"] < 10,
+             "single >= 200 requests/s": ours["1_rows_8_connections"]["requests_per_s"] >= 200,
+             "1000-row p50 < 100 ms": ours["1000_rows"]["p50_ms"] < 100,
+             "no errors": all(r["non_2xx"] == 0 and r["socket_errors"] == 0
+                              for mode in results.values() for r in mode.values())}
+    ratios = {key: {"p50": results["pipelines"][key]["p50_ms"] / ours[key]["p50_ms"],
+                    "requests_per_s": ours[key]["requests_per_s"] / results["pipelines"][key]["requests_per_s"]}
+              for key in ours}
+    for key, ratio in ratios.items():
+        print(f"{key}: compiled p50 {ratio['p50']:.2f}x faster, {ratio['requests_per_s']:.2f}x the requests/s")
     print(f"best model {run.manifest['best']}; answers equal trainyard predict: {same}; goals: {goals}")
     path = write_result("serve", {"run": {"best": run.manifest["best"], "data": "uk_used_cars"},
                                   "workers": args.workers, "seconds": args.seconds, "same_as_predict": same,
-                                  "results": {k: {x: y for x, y in v.items() if x != "raw"} for k, v in results.items()},
-                                  "goals": goals})
+                                  "results": {m: {k: {x: y for x, y in v.items() if x != "raw"} for k, v in r.items()}
+                                              for m, r in results.items()},
+                                  "ratios_compiled_over_pipelines": ratios, "goals": goals})
     print(f"wrote {path}")
 
 

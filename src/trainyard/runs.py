@@ -258,7 +258,9 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
         notes.append("unseen categories: " + ", ".join(f"{k} ({v} rows)" for k, v in unseen.items()))
     if out_of_range:
         notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
-    return Checked(rows=frame[[f.name for f in features]], notes=notes, unseen=unseen, out_of_range=out_of_range)
+    names = [f.name for f in features]
+    rows = frame if list(frame.columns) == names else frame[names]  # selecting costs a request more than its checks
+    return Checked(rows=rows, notes=notes, unseen=unseen, out_of_range=out_of_range)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -274,15 +276,22 @@ def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def predict_frame(run: Run, rows: pd.DataFrame) -> pd.DataFrame:
     """Predictions (and class probabilities) for rows already checked by ``check_rows``."""
-    from trainyard.fitting import predict_output
+    return output_frame(run, predict_output(run, rows), rows.index)
 
-    task = run.manifest["task"]
-    classes = run.classes
+
+def predict_output(run: Run, rows: pd.DataFrame) -> np.ndarray:
+    """The model's output for checked rows: values for regression, class probabilities otherwise."""
+    from trainyard.fitting import predict_output as pipeline_output
+
     if isinstance(run.model, EnsembleModel):
-        output = run.model.predict_output(rows)
-    else:
-        output = predict_output(run.model, rows, task, len(classes or []))
-    result = pd.DataFrame(index=rows.index)
+        return run.model.predict_output(rows)
+    return pipeline_output(run.model, rows, run.manifest["task"], len(run.classes or []))
+
+
+def output_frame(run: Run, output: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Regression values, or class probabilities, as the prediction (the likeliest class) and proba_ columns."""
+    classes = run.classes
+    result = pd.DataFrame(index=index)
     if classes is None:
         result["prediction"] = output
     else:

@@ -42,6 +42,7 @@ def test_serve_answers_over_http_with_two_workers(car_run, market):
         assert all(a.status_code == 200 for a in answers), answers[0].text
         assert len({json.dumps(a.json()["predictions"]) for a in answers}) == 1  # every worker, same model
         assert httpx.post(f"{base}/predict", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
+        assert httpx.get(f"{base}/health").json()["compiled"] is True  # checked equal to the pipelines at start
     finally:
         server.terminate()
         server.wait(timeout=30)

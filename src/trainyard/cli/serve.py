@@ -17,6 +17,9 @@ def serve_command(
     port: Annotated[int, typer.Option("--port")] = 8000,
     workers: Annotated[int, typer.Option("--workers", help="Server processes (each loads the model).")] = 1,
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Larger request bodies get 413.")] = 16.0,
+    compiled: Annotated[bool, typer.Option("--compiled/--no-compiled",
+                                           help="Answer with the compiled model (checked equal at start) "
+                                                "or with the fitted pipelines only.")] = True,
 ) -> None:
     """Serve predictions: POST /predict (JSON rows or CSV), GET /schema, GET /health, /docs.
 
@@ -31,17 +34,20 @@ def serve_command(
         raise SchemaError(f"--workers {workers}: use 1 or more")
     loaded = load_run(run)  # a missing or damaged run fails here, in one line, before any server starts
     limit = int(max_body_mb * 1024 * 1024)
-    Console(stderr=True).print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
-                               f"({workers} worker{'s' if workers > 1 else ''}); API at /docs", highlight=False)
+    console = Console(stderr=True, highlight=False)
+    console.print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
+                  f"({workers} worker{'s' if workers > 1 else ''}); API at /docs")
     if workers == 1:
         from trainyard.serve.workers import listening_socket
 
         sock = listening_socket(host, port)  # TCP_NODELAY on the listening socket: see serve/workers.py
-        uvicorn.Server(uvicorn.Config(create_app(loaded, max_body_bytes=limit), log_level="warning")).run(sockets=[sock])
+        app = create_app(loaded, max_body_bytes=limit, compiled=compiled)
+        console.print(f"model: {app.state.compiled_note}")
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
         return
     from trainyard.serve.workers import serve_processes
 
-    serve_processes(run.resolve(), host, port, workers, limit)
+    serve_processes(run.resolve(), host, port, workers, limit, compiled)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,13 +37,17 @@ class MissingTokens(FrameTransformer):
         for column in self.text_columns_:
             values = X[column]
             if len(values) <= SMALL_FRAME:
-                mask = np.fromiter((not is_missing(v) and str(v).strip().lower() in lowered for v in values),
-                                   bool, len(values))
+                mask = missing_token_mask(values, lowered)
             else:
                 mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 X[column] = values.mask(mask)
         return X
+
+
+def missing_token_mask(values, lowered: frozenset[str] | set[str]) -> np.ndarray:
+    """Which values only say "missing", value by value (cheaper than pandas' string methods for a few rows)."""
+    return np.fromiter((not is_missing(v) and str(v).strip().lower() in lowered for v in values), bool, len(values))
 
 
 class Coalesce(FrameTransformer):

@@ -116,8 +116,9 @@ class AsCategory(FrameTransformer):
                 values = [None if is_missing(v) else str(v) for v in X[column]]
             else:
                 values = X[column].astype("string").astype(object)
-            # a value outside the dtype's categories becomes missing, as a level never seen should
-            out[column] = pd.Categorical(values, dtype=_category_dtype(tuple(self.categories_[column])))
+            # a level never seen becomes missing (code -1), as it should; pandas 4 will refuse to do it implicitly
+            dtype = _category_dtype(tuple(self.categories_[column]))
+            out[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values), dtype=dtype)
         return pd.DataFrame(out, index=X.index)
 
 

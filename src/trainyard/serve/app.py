@@ -10,6 +10,10 @@ categories and values outside the training range are counted in the response. Th
 capped (413) while it is read. Predicting runs on the event loop's thread, with the numeric
 libraries limited to one thread: a request is a few milliseconds of work, and starting thread
 pools for it would cost more than it saves; `--workers` adds processes for throughput.
+
+At start the model is compiled (serve/compiled.py: preprocessing on arrays, Treelite for the trees of
+a few rows) and checked against the pipelines on rows made from the Schema; where it cannot be, the
+pipelines answer, and /health and the start-up line say why.
 """
 
 from __future__ import annotations
@@ -25,18 +29,25 @@ from fastapi.responses import JSONResponse
 from threadpoolctl import threadpool_limits
 
 from trainyard.errors import first_line
-from trainyard.runs import Run, check_rows, load_run, predict_frame
-from trainyard.serve.rows import RowsError, features, json_type, parse_csv, parse_json, row_schema
+from trainyard.runs import Run, check_rows, load_run, output_frame, predict_output
+from trainyard.serve.compiled import CompiledModel, compile_run
+from trainyard.serve.rows import RowsError, example_rows, features, json_type, parse_csv, parse_json, row_schema
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
 
 
-def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS) -> FastAPI:
+EXAMPLE_ROWS = 64  # rows made from the Schema on which the compiled model must agree with the pipelines
+
+
+def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS,
+               compiled: bool = True) -> FastAPI:
     run = run if isinstance(run, Run) else load_run(run)
     threaded = _estimators(run.model)  # found once: their n_jobs is set per request size
     threadpool_limits(1)
     _set_threads(threaded, 1)
+    fast, why_not = compile_run(run, check_rows(example_rows(run.schema, EXAMPLE_ROWS), run.schema).rows) \
+        if compiled else (None, "turned off")
     task, target = run.manifest["task"], run.schema.target
     app = FastAPI(title=f"trainyard: {run.path.name}",
                   description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
@@ -46,9 +57,12 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                    rows_schema, {"type": "object", "properties": {"rows": rows_schema}, "required": ["rows"]}]}},
                "text/csv": {"schema": {"type": "string", "description": "CSV with a header row naming the columns"}}}
 
+    app.state.compiled_note = "compiled" if fast else f"not compiled: {why_not}; the pipelines answer"
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "run": run.path.name, "model": run.manifest.get("best"), "task": task}
+        return {"status": "ok", "run": run.path.name, "model": run.manifest.get("best"), "task": task,
+                "compiled": fast is not None, **({"compiled_note": why_not} if fast is None else {})}
 
     described = {"target": target, "task": task, "classes": run.classes,
                  "columns": [{"name": c.name, "type": json_type(c), "role": c.role.value, "required": True,
@@ -75,7 +89,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                 frame = parse_csv(body, run.schema, max_rows)
             else:
                 raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
-            return JSONResponse(_predict(run, frame, threaded))
+            return JSONResponse(_predict(run, frame, threaded, fast))
         except RowsError as err:
             return JSONResponse({"detail": err.message}, status_code=err.status)
 
@@ -101,29 +115,32 @@ def _set_threads(estimators: list, threads: int) -> None:
         estimator.set_params(n_jobs=threads)
 
 
-def _predict_threads(run: Run, rows, threaded: list):
+def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None):
     """Predictions for ``rows``. A request of a few rows runs on one thread: OpenMP and BLAS pools (and the
     boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
     fight over the cores. A batch of BATCH_ROWS or more uses every core for the call."""
+    def output():
+        return fast.predict_output(rows) if fast is not None else predict_output(run, rows)
+
     if len(rows) < BATCH_ROWS:
-        return predict_frame(run, rows)
+        return output_frame(run, output(), rows.index)
     cores = os.cpu_count() or 1
     _set_threads(threaded, cores)
     try:
         with threadpool_limits(cores):
-            return predict_frame(run, rows)
+            return output_frame(run, output(), rows.index)
     finally:
         _set_threads(threaded, 1)
 
 
-def _predict(run: Run, frame, threaded: list) -> dict[str, Any]:
+def _predict(run: Run, frame, threaded: list, fast: CompiledModel | None) -> dict[str, Any]:
     checked = check_rows(frame, run.schema)
     answer: dict[str, Any] = {"rows": len(frame), "unseen_categories": checked.unseen,
                               "out_of_range": checked.out_of_range}
     if not len(frame):
         return {**answer, "predictions": []}
     try:
-        predictions = _predict_threads(run, checked.rows, threaded)
+        predictions = _predict_threads(run, checked.rows, threaded, fast)
     except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
         reason = first_line(err) or type(err).__name__
         raise RowsError(422, f"the model cannot use these rows ({reason}); look for extreme values") from None

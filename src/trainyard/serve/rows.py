@@ -74,7 +74,7 @@ def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
                 raise RowsError(422, f"row {i} lacks column {column.name!r} (send null for a missing value)")
             values.append(_check_value(row[column.name], kind, column.name, i))
         columns[column.name] = _series(values, kind)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(len(rows)))
 
 
 def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
@@ -110,6 +110,30 @@ def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
+def example_rows(schema: Schema, n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` rows made from the Schema as a client would send them (known levels, values across the training
+    range, some missing, some levels never seen), parsed like a request: to check a fast path against the
+    library path before serving."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = [{} for _ in range(n)]
+    for column in features(schema):
+        kind = json_type(column)
+        for i, row in enumerate(rows):
+            row[column.name] = None if rng.random() < 0.1 else _example_value(column, kind, rng, i)
+    return parse_json(json.dumps(rows).encode(), schema, n)
+
+
+def _example_value(column: ColumnProfile, kind: str, rng: np.random.Generator, i: int) -> Any:
+    if kind == "number":
+        low, high = column.details.get("min", 0.0), column.details.get("max", 1.0)
+        value = float(rng.uniform(low, high))
+        return round(value) if column.dtype.lower().startswith(("int", "uint")) else value
+    if kind == "boolean":
+        return bool(rng.random() < 0.5)
+    known = column.details.get("levels") or column.examples or ["a"]
+    return "a level never seen" if i % 7 == 3 else str(known[int(rng.integers(len(known)))])
+
+
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -138,9 +162,11 @@ def _check_value(value: Any, kind: str, name: str, row: int) -> Any:
     return value
 
 
-def _series(values: list, kind: str) -> pd.Series:
+def _series(values: list, kind: str) -> pd.Series | np.ndarray:
+    # an array for numbers (None is NaN); an object Series for the rest, which pandas would otherwise
+    # turn into its string dtype. No index given: aligning each column to one costs more than a request's work.
     if kind == "number":
-        return pd.Series(values, dtype=float)
+        return np.array(values, dtype=float)
     return pd.Series(values, dtype=object)
 
 

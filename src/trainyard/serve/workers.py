@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,12 +34,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_processes(run: Path, host: str, port: int, workers: int, max_body_bytes: int) -> None:
+def serve_processes(run: Path, host: str, port: int, workers: int, max_body_bytes: int, compiled: bool = True) -> None:
     """Start ``workers`` processes, each with the model; stop them all on SIGINT or SIGTERM."""
     listening_socket(host, port).close()  # a taken port fails here, in one line, before anything starts
     context = mp.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(str(run), host, port, max_body_bytes))
-                 for _ in range(workers)]
+    processes = [context.Process(target=_worker, args=(str(run), host, port, max_body_bytes, compiled, i == 0))
+                 for i in range(workers)]
     for process in processes:
         process.start()
 
@@ -57,7 +58,7 @@ def serve_processes(run: Path, host: str, port: int, workers: int, max_body_byte
             process.join(10)
 
 
-def _worker(run: str, host: str, port: int, max_body_bytes: int) -> None:
+def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool) -> None:
     import uvicorn
 
     from trainyard.serve.app import create_app
@@ -65,7 +66,9 @@ def _worker(run: str, host: str, port: int, max_body_bytes: int) -> None:
     # A parent killed outright (SIGKILL) cannot stop its workers: they leave on their own.
     threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True).start()
     sock = listening_socket(host, port)
-    app = create_app(run, max_body_bytes=max_body_bytes)
+    app = create_app(run, max_body_bytes=max_body_bytes, compiled=compiled)
+    if first:  # every worker compiles the same model: one line says how it went
+        print(f"model: {app.state.compiled_note}", file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
