@@ -25,6 +25,7 @@ from trainyard.errors import SchemaError, first_line
 from trainyard.fitting import Job, assemble, fit_final, fit_fold, fit_threads
 
 CONNECT_SECONDS = 10.0
+SCATTER_SECONDS = 60.0  # sending the training table to every worker: seconds on a network, for ~1 GB
 
 
 class _DataLost(Exception):
@@ -84,6 +85,7 @@ class DaskEngine:
 
     def _collect(self, job: Job, futures: list, seconds: float) -> dict[str, Any]:
         from distributed import wait
+        from distributed.client import FuturesCancelledError
 
         if seconds <= 0:
             self.client.cancel(futures)
@@ -93,7 +95,9 @@ class DaskEngine:
         except TimeoutError:
             self.client.cancel(futures)
             raise Stopped(f"still running after {seconds:.0f} s") from None
-        if any(f.status == "cancelled" for f in futures):
+        except FuturesCancelledError:  # raised by wait when the scattered table went with a dead worker
+            raise _DataLost() from None
+        if any(f.status == "cancelled" for f in futures):  # or seen after it returns, depending on timing
             raise _DataLost()
         for future in futures:
             if future.status == "error":
@@ -107,7 +111,13 @@ class DaskEngine:
         key = id(job.X)
         if self._data is None or self._data[0] != key:
             bare = dataclasses.replace(job, name="", params={})
-            self._data = (key, self.client.scatter(bare, broadcast=True, hash=False))
+            try:
+                # broadcast waits for every worker the scheduler knows: one killed mid-send is waited on
+                # for ever (a test hung 10 minutes), so the send has a limit and is retried once
+                data = self.client.scatter(bare, broadcast=True, hash=False, timeout=SCATTER_SECONDS)
+            except TimeoutError:
+                raise _DataLost() from None
+            self._data = (key, data)
         return self._data[1]
 
     def close(self) -> None:

@@ -10,10 +10,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from trainyard.data.schema import profile
 from trainyard.fitting import Job, make_pipeline
+from trainyard.prep.parse import parse_numbers
 from trainyard.prep.recipe import load_recipe
 from trainyard.runs import EnsembleModel, check_rows, load_run, predict_output
 from trainyard.serve.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model, compile_run
 from trainyard.serve.rows import example_rows
+
+from tests.conftest import shared
 
 BOOSTERS = ["xgboost", "lightgbm", "hist_gb"]
 
@@ -23,7 +26,7 @@ def _fit(frame: pd.DataFrame, target: str, names: list[str], *, log_target: bool
     schema = profile(frame, target)
     X = frame.drop(columns=target)
     classes = None if schema.task == "regression" else sorted(frame[target].unique())
-    y = frame[target].to_numpy(float) if classes is None else frame[target].map(
+    y = parse_numbers(frame[target]).to_numpy(float) if classes is None else frame[target].map(
         {c: i for i, c in enumerate(classes)}).to_numpy()
     pipelines = []
     for name in names:
@@ -99,8 +102,17 @@ def test_example_rows_follow_the_schema(market):
 def test_feature_steps_after_the_encoder(market):
     model, schema, _ = _fit(market.head(800), "price", ["lightgbm", "ridge"],
                             recipe={"features": {"correlation_threshold": 0.9}})
-    assert "CorrelationFilter" in repr(model.members[0])
+    assert "correlation" in dict(model.members[0][0].steps)
     _assert_same(model, check_rows(market.iloc[2000:2040].drop(columns="price"), schema).rows, 0)
+
+
+def test_unclean_file_with_split_columns_and_numbers_in_text():
+    import trainyard
+
+    frame = trainyard.read(shared("uk_used_cars", "unclean", "focus.csv"))
+    model, schema, _ = _fit(frame.iloc[:1500], "price", ["lightgbm", "xgboost"])
+    assert "Coalesce" in {type(step).__name__ for _, step in model.members[0][0].steps}  # parses numbers too
+    _assert_same(model, check_rows(frame.iloc[1500:1700].drop(columns="price"), schema).rows, 0)
 
 
 class Unknown(TransformerMixin, BaseEstimator):

@@ -6,13 +6,15 @@ features) and a model. Compiled, each cleaning step works on a dict of column ->
 ColumnTransformer's branches are the fitted scikit-learn transformers themselves fed arrays (copies
 with plain array output), and the result is one float matrix in which a native categorical column
 holds its category code (NaN for missing or a level never seen, as XGBoost and LightGBM code them).
-Gradient-boosted trees (XGBoost, LightGBM, HistGradientBoosting) are converted with Treelite and
-predicted by its GTIL; other models get a DataFrame rebuilt from the matrix. Members whose fitted
-preprocessing is identical (LightGBM and XGBoost both take native categories) share one pass.
+For up to FEW_ROWS rows the trees of XGBoost, LightGBM and HistGradientBoosting are predicted by
+Treelite's GTIL (converted once); otherwise, and for every other model, the fitted model predicts
+from the matrix rebuilt as the DataFrame it was fitted on. Members whose fitted preprocessing is
+identical (LightGBM and XGBoost both take native categories) share one pass.
 
-Measured on the uk_used_cars ensemble (bench/serve.py): one row in ~1.5 ms instead of ~40 ms.
-A step this module does not know leaves that run on the library path, and says which step.
-``compile_model`` checks the compiled model against the library path before anyone uses it.
+On the uk_used_cars ensemble one row takes ~5 ms in process instead of ~44 ms (bench/serve.py: 8.9 ms
+p50 over HTTP against 31 ms). ``compile_model`` names a step it does not know (NotCompiled);
+``compile_run`` also checks the compiled model against the pipelines, and the server answers with
+the pipelines wherever either fails.
 """
 
 from __future__ import annotations
@@ -176,6 +178,13 @@ def _cleaning_step(step) -> Callable[[Columns], Columns]:
     if isinstance(step, DropColumns):
         kept = list(step.feature_names_out_)
         return lambda columns: {name: columns[name] for name in kept}
+    if type(step).__module__.startswith("trainyard.prep."):
+        # the rarer cleaning steps (merging split columns, numbers in text) run as they are, on a small
+        # DataFrame whose columns keep their dtypes (an object array would otherwise become pandas' str)
+        def through_frame(columns: Columns) -> Columns:
+            out = step.transform(pd.DataFrame({c: pd.Series(v, dtype=v.dtype, copy=False) for c, v in columns.items()}))
+            return {str(c): out[c].to_numpy() for c in out.columns}
+        return through_frame
     raise NotCompiled(f"the cleaning step {type(step).__name__}")
 
 
