@@ -14,6 +14,7 @@ that model only.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -85,25 +86,27 @@ class DaskEngine:
 
     def _collect(self, job: Job, futures: list, seconds: float) -> dict[str, Any]:
         from distributed import wait
-        from distributed.client import FuturesCancelledError
+        from distributed.client import FutureCancelledError, FuturesCancelledError
 
         if seconds <= 0:
             self.client.cancel(futures)
             raise Stopped("no time left")
         try:
             wait(futures, timeout=None if seconds == float("inf") else seconds)
+            if any(f.status == "cancelled" for f in futures):
+                raise _DataLost()
+            for future in futures:
+                if future.status == "error":
+                    error = future.exception()
+                    raise Failed(f"{type(error).__name__}: {first_line(error, 200)}")
+            results = self.client.gather(futures)
         except TimeoutError:
             self.client.cancel(futures)
             raise Stopped(f"still running after {seconds:.0f} s") from None
-        except FuturesCancelledError:  # raised by wait when the scattered table went with a dead worker
+        except (FutureCancelledError, FuturesCancelledError):
+            # the scattered table went with a dead worker: wait or gather raise this, or the futures
+            # come back cancelled, depending on when the worker died
             raise _DataLost() from None
-        if any(f.status == "cancelled" for f in futures):  # or seen after it returns, depending on timing
-            raise _DataLost()
-        for future in futures:
-            if future.status == "error":
-                error = future.exception()
-                raise Failed(f"{type(error).__name__}: {first_line(error, 200)}")
-        results = self.client.gather(futures)
         return assemble(job, results[: len(job.folds)], results[-1] if job.refit else None)
 
     def _scatter(self, job: Job):
@@ -112,13 +115,17 @@ class DaskEngine:
         if self._data is None or self._data[0] != key:
             bare = dataclasses.replace(job, name="", params={})
             try:
-                # broadcast waits for every worker the scheduler knows: one killed mid-send is waited on
-                # for ever (a test hung 10 minutes), so the send has a limit and is retried once
-                data = self.client.scatter(bare, broadcast=True, hash=False, timeout=SCATTER_SECONDS)
+                data = self.client.sync(self._send, bare)
             except TimeoutError:
                 raise _DataLost() from None
             self._data = (key, data)
         return self._data[1]
+
+    async def _send(self, bare: Job):
+        # A worker killed while the scheduler sends it the table is waited on for ever (scatter's own
+        # timeout covers only finding workers; a test hung 10 minutes): the send has a limit and is retried.
+        return await asyncio.wait_for(self.client.scatter(bare, broadcast=True, hash=False, asynchronous=True),
+                                      SCATTER_SECONDS)
 
     def close(self) -> None:
         self.client.close()
