@@ -37,11 +37,15 @@ def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):
     engine = DaskEngine("local:2")
     try:
         worker = next(iter(engine.client.run(os.getpid).values()))
-        killer = threading.Timer(3.0, os.kill, (worker, signal.SIGKILL))  # during the first models' folds
-        killer.start()
+        killed = []
+
+        def kill_during_the_forest(kind: str, info: dict) -> None:  # its folds are then on the workers
+            if kind == "model" and info["model"] == "random_forest":
+                threading.Timer(0.5, lambda: killed.append(os.kill(worker, signal.SIGKILL))).start()
+
         result = train(market.head(3000), "price", models=["dummy", "random_forest", "ridge"], tune=False,
-                       cluster=engine, seed=0)
-        assert killer.finished.is_set() and engine.workers == 2  # the nanny started a new worker
+                       cluster=engine, seed=0, progress=kill_during_the_forest)
+        assert killed and engine.workers == 2  # the nanny started a new worker
     finally:
         engine.close()
     statuses = {e.name: e.status for e in result.entries}

@@ -123,9 +123,14 @@ class DaskEngine:
 
     async def _send(self, bare: Job):
         # A worker killed while the scheduler sends it the table is waited on for ever (scatter's own
-        # timeout covers only finding workers; a test hung 10 minutes): the send has a limit and is retried.
-        return await asyncio.wait_for(self.client.scatter(bare, broadcast=True, hash=False, asynchronous=True),
-                                      SCATTER_SECONDS)
+        # timeout covers only finding workers; the suite hung 10 minutes): the send has a limit and is
+        # retried. Not asyncio.wait_for: it waits for the cancelled send to finish, which a stuck one never does.
+        task = asyncio.ensure_future(self.client.scatter(bare, broadcast=True, hash=False, asynchronous=True))
+        done, _ = await asyncio.wait({task}, timeout=SCATTER_SECONDS)
+        if not done:
+            task.cancel()
+            raise TimeoutError(f"sending the table took over {SCATTER_SECONDS:g} s")
+        return task.result()
 
     def close(self) -> None:
         self.client.close()
