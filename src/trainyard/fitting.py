@@ -61,17 +61,23 @@ def make_pipeline(job: Job, threads: int = 1) -> Pipeline:
 
 
 def predict_output(pipeline: Pipeline, X: pd.DataFrame, task: str, n_classes: int) -> np.ndarray:
-    """Predictions for regression; class probabilities (columns 0..k-1) for classification."""
+    """Predictions for regression; class probabilities (columns 0..k-1) for classification.
+    ``pipeline`` may also be a fitted model on its own (the compiled server feeds it prepared rows)."""
     if task == "regression":
         return np.asarray(pipeline.predict(X), dtype=float)
-    model = pipeline[-1]
+    model = pipeline[-1] if isinstance(pipeline, Pipeline) else pipeline
     if hasattr(model, "predict_proba"):
         proba = np.asarray(pipeline.predict_proba(X), dtype=float)
     else:  # a model without probabilities: one-hot of its labels
         labels = np.asarray(pipeline.predict(X), dtype=int)
         proba = np.eye(len(model.classes_))[np.searchsorted(model.classes_, labels)]
-    full = np.zeros((len(X), n_classes))
-    full[:, np.asarray(model.classes_, dtype=int)] = proba  # a fold may miss a rare class
+    return spread_classes(proba, model.classes_, n_classes)
+
+
+def spread_classes(proba: np.ndarray, classes, n_classes: int) -> np.ndarray:
+    """A model's probabilities over the classes it saw, as columns 0..k-1 (a fold may miss a rare class)."""
+    full = np.zeros((len(proba), n_classes))
+    full[:, np.asarray(classes, dtype=int)] = proba
     return full
 
 

@@ -29,9 +29,11 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
 from trainyard.errors import first_line
+from trainyard.fitting import predict_output, spread_classes
 from trainyard.prep.base import is_missing
 from trainyard.prep.clean import DropColumns, MissingTokens, SafeNames, missing_token_mask
 from trainyard.prep.encoders import AsCategory
@@ -81,12 +83,12 @@ class CompiledMember:
     few: Callable[[np.ndarray], np.ndarray] | None  # Treelite's trees: up to FEW_ROWS rows
     many: Callable[[pd.DataFrame], np.ndarray]  # the fitted model itself, on the matrix as a DataFrame
     weight: float
-    classes: np.ndarray | None  # the model's class indices (a fold may miss a rare class)
 
 
+@dataclass
 class CompiledModel:
-    def __init__(self, preps: list[CompiledPrep], members: list[CompiledMember], task: str, n_classes: int):
-        self.preps, self.members, self.task, self.n_classes = preps, members, task, n_classes
+    preps: list[CompiledPrep]
+    members: list[CompiledMember]
 
     def predict_output(self, rows: pd.DataFrame) -> np.ndarray:
         """What ``fitting.predict_output`` gives: values for regression, class probabilities otherwise."""
@@ -101,10 +103,6 @@ class CompiledModel:
                 if member.prep not in frames:
                     frames[member.prep] = self.preps[member.prep].frame(matrices[member.prep])
                 output = member.many(frames[member.prep])
-            if self.task != "regression":
-                full = np.zeros((len(rows), self.n_classes))
-                full[:, member.classes] = output
-                output = full
             total = member.weight * output if total is None else total + member.weight * output
         return total
 
@@ -124,11 +122,12 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
         if key not in keys:
             keys.append(key)
             preps.append(_compile_prep(steps))
-        estimator = pipeline.steps[-1][1]
-        classes = None if task == "regression" else np.asarray(estimator.classes_, dtype=int)
-        members.append(CompiledMember(prep=keys.index(key), few=_tree_predictor(estimator, task, preps[keys.index(key)]),
-                                      many=_library_predictor(estimator, task), weight=float(weight), classes=classes))
-    return CompiledModel(preps, members, task, n_classes)
+        index, estimator = keys.index(key), pipeline.steps[-1][1]
+        members.append(CompiledMember(
+            prep=index, few=_tree_predictor(estimator, task, n_classes, preps[index]),
+            many=lambda frame, estimator=estimator: predict_output(estimator, frame, task, n_classes),
+            weight=float(weight)))
+    return CompiledModel(preps, members)
 
 
 # --- preprocessing --------------------------------------------------------------------------
@@ -193,12 +192,10 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
     categories: dict[int, pd.CategoricalDtype] = {}
     for name, transformer, selected in encoder.transformers_:
         selected = [str(c) for c in selected]
-        if isinstance(transformer, str) and transformer == "drop" or not selected:
+        if isinstance(transformer, str) or not selected:  # "drop"; a fitted "passthrough" is a FunctionTransformer
             continue
         start = encoder.output_indices_[name].start
-        if isinstance(transformer, str) and transformer == "passthrough":
-            branches.append((selected, lambda block: block.astype(float)))
-        elif isinstance(transformer, AsCategory):
+        if isinstance(transformer, AsCategory):
             for i, column in enumerate(selected):
                 categories[start + i] = pd.CategoricalDtype(transformer.categories_[column])
             branches.append((selected, _category_codes(transformer, selected)))
@@ -249,7 +246,7 @@ def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
 
 # --- models ---------------------------------------------------------------------------------
 
-def _tree_predictor(estimator, task: str, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray] | None:
+def _tree_predictor(estimator, task: str, n_classes: int, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray] | None:
     """Treelite's GTIL for a few rows of a gradient-boosted model (None for other models). Per row it is
     slower than the boosters' own code, but it has almost no cost per call: one row of the uk_used_cars
     XGBoost model in 0.4 ms against 3 ms, 1,000 rows in ~400 ms against 75 ms."""
@@ -267,7 +264,8 @@ def _tree_predictor(estimator, task: str, prep: CompiledPrep) -> Callable[[np.nd
             if inner is not estimator:
                 values = estimator.transformer_.inverse_transform(values.reshape(-1, 1)).ravel()
             return values
-        return np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
+        proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
+        return spread_classes(proba, estimator.classes_, n_classes)
     return predict
 
 
@@ -287,7 +285,7 @@ def _treelite_model(model, prep: CompiledPrep):
         return treelite.frontend.from_xgboost_json(json.dumps(raw))
     if library == "lightgbm":
         return treelite.frontend.from_lightgbm(model.booster_)
-    if type(model).__name__ in ("HistGradientBoostingRegressor", "HistGradientBoostingClassifier"):
+    if isinstance(model, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
         if model.is_categorical_ is not None and np.any(model.is_categorical_):
             raise NotCompiled("HistGradientBoosting with native categories")
         return treelite.sklearn.import_model(model)
@@ -304,21 +302,10 @@ def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
     return levels
 
 
-def _library_predictor(estimator, task: str) -> Callable[[pd.DataFrame], np.ndarray]:
-    def predict(frame: pd.DataFrame) -> np.ndarray:
-        if task == "regression":
-            return np.asarray(estimator.predict(frame), dtype=float)
-        if not hasattr(estimator, "predict_proba"):
-            labels = np.asarray(estimator.predict(frame), dtype=int)
-            return np.eye(len(estimator.classes_))[np.searchsorted(estimator.classes_, labels)]
-        return np.asarray(estimator.predict_proba(frame), dtype=float)
-    return predict
-
-
 def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
     """The run's model compiled and checked against the library path on ``rows`` (a few rows and all of
     them, so both the Treelite and the many-rows paths are checked), or None and why not."""
-    from trainyard.runs import predict_output
+    from trainyard.runs import predict_output as run_output
 
     try:
         compiled = compile_model(run.model, run.manifest["task"], len(run.classes or []))
@@ -327,7 +314,7 @@ def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
     except Exception as err:  # a converter's own refusal (Treelite, a library's format): the library path stays
         return None, f"compiling failed ({type(err).__name__}: {first_line(err, 120)})"
     for subset in (rows.iloc[:1], rows.iloc[:FEW_ROWS], rows):
-        differs = check_compiled(compiled, lambda r: predict_output(run, r), subset)
+        differs = check_compiled(compiled, lambda r: run_output(run, r), subset)
         if differs:
             return None, f"the compiled model disagreed with the pipelines on {len(subset)} example rows ({differs})"
     return compiled, ""
