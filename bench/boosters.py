@@ -16,27 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_DATA, write_result  # noqa: E402
-from tabular import load  # noqa: E402
+from tabular import SETS, as_categories, load, positive_label  # noqa: E402
 
 EARLIER = {"n_estimators": 500, "learning_rate": 0.03, "num_leaves": 31, "subsample": 0.8, "subsample_freq": 1,
            "colsample_bytree": 0.8}
 
 
-def as_categories(train, test):
-    import pandas as pd
-
-    for column in train.columns:
-        if train[column].dtype.kind not in "biuf":
-            levels = pd.Index(sorted(train[column].dropna().unique()))
-            train[column] = pd.Categorical(train[column], categories=levels)
-            test[column] = pd.Categorical(test[column], categories=levels)
-    return train, test
-
-
-def make(params: dict, seed: int = 0):
+def make(params: dict):
     import lightgbm
 
-    return lightgbm.LGBMClassifier(verbose=-1, random_state=seed, **params)
+    return lightgbm.LGBMClassifier(verbose=-1, random_state=0, **params)
 
 
 def evaluate(params: dict, X, y, X_test, y_test, splitter) -> dict:
@@ -62,12 +51,12 @@ def main() -> None:
     now = catalog("binary")["lightgbm"].defaults
     splitters = {"adult": StratifiedKFold(5, shuffle=True, random_state=0),
                  "german_credit": RepeatedStratifiedKFold(n_splits=5, n_repeats=3, random_state=0)}
-    targets = {"adult": "class", "german_credit": "credit_risk"}
     results: dict[str, dict] = {}
     for name, splitter in splitters.items():
         train, test = load(name)
-        positive = sorted(train[targets[name]].unique(), key=str)[-1]
-        y, y_test = (train.pop(targets[name]) == positive).to_numpy(int), (test.pop(targets[name]) == positive).to_numpy(int)
+        target = SETS[name]["target"]
+        positive = positive_label(train[target])
+        y, y_test = (train.pop(target) == positive).to_numpy(int), (test.pop(target) == positive).to_numpy(int)
         X, X_test = as_categories(train, test)
         results[name] = {label: evaluate(params, X, y, X_test, y_test, splitter)
                          for label, params in (("earlier", EARLIER), ("catalog", now))}

@@ -73,12 +73,14 @@ def run_trainyard(name: str, limit: float) -> dict:
             "models": {e.name: e.status for e in result.entries}}
 
 
-def _categorical(frame):
-    frame = frame.copy()
-    for column in frame.columns:
-        if not frame[column].dtype.kind in "biuf":
-            frame[column] = frame[column].astype("category")
-    return frame
+def as_categories(train, test):
+    """Non-numeric columns as pandas categories, the test rows on the training rows' levels."""
+    train, test = train.copy(), test.copy()
+    for column in train.columns:
+        if train[column].dtype.kind not in "biuf":
+            train[column] = train[column].astype("category")
+            test[column] = test[column].astype("category").cat.set_categories(train[column].cat.categories)
+    return train, test
 
 
 def run_hgb(name: str, limit: float) -> dict:
@@ -86,11 +88,8 @@ def run_hgb(name: str, limit: float) -> dict:
 
     info = SETS[name]
     train_df, test_df = load(name)
-    X, y = _categorical(train_df.drop(columns=info["target"])), train_df[info["target"]]
-    X_test = _categorical(test_df.drop(columns=info["target"]))
-    for column in X.columns:
-        if X[column].dtype.name == "category":
-            X_test[column] = X_test[column].cat.set_categories(X[column].cat.categories)
+    X, X_test = as_categories(train_df.drop(columns=info["target"]), test_df.drop(columns=info["target"]))
+    y = train_df[info["target"]]
     if info["metric"] == "r2":
         model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0).fit(X, y)
         return {"score": score("r2", test_df[info["target"]], model.predict(X_test))}
