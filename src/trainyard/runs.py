@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from sklearn.base import BaseEstimator
 
 from trainyard.data.schema import Role, Schema
@@ -35,8 +34,8 @@ from trainyard.leaderboard import to_frame
 from trainyard.metrics import classification_details, primary_metric
 from trainyard.prep.base import SMALL_FRAME, is_missing
 from trainyard.prep.plan import explain
+from trainyard.trust import dump_model, load_model
 
-TRUSTED_PREFIXES = ("trainyard.", "sklearn.", "numpy.", "scipy.", "xgboost.", "lightgbm.", "collections.", "builtins.")
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
 
@@ -91,7 +90,7 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
     model = _final_model(result)
     try:
         with atomic_directory(path, overwrite=overwrite) as tmp:
-            sio.dump(model, tmp / "model.skops")
+            dump_model(model, tmp / "model.skops")
             (tmp / "schema.json").write_text(result.schema.to_json())
             manifest = {
                 "versions": versions(), "seed": seed, "command": command or sys.argv,
@@ -185,7 +184,9 @@ def _write_plan(result, folder: Path, model) -> None:
 
 # --- loading and predicting ------------------------------------------------------------
 
-def load_run(path: Path | str) -> Run:
+def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ()) -> Run:
+    """Open a run directory. Its model is built only from the types trainyard writes
+    (``trust.TRUSTED_TYPES``); ``trust_types`` adds exact names, for a run the user made."""
     path = Path(path)
     for name in ("manifest.json", "schema.json", "model.skops"):
         if not (path / name).exists():
@@ -196,14 +197,7 @@ def load_run(path: Path | str) -> Run:
     except (json.JSONDecodeError, TypeError, KeyError) as err:
         raise DataError(f"{path}: the run is damaged ({err})") from err
     _check_versions(path, manifest.get("versions", {}))
-    untrusted = sio.get_untrusted_types(file=path / "model.skops")
-    unsafe = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if unsafe:
-        raise DataError(f"{path}: model.skops holds types trainyard does not trust: {', '.join(unsafe[:3])}")
-    try:
-        model = sio.load(path / "model.skops", trusted=untrusted)
-    except Exception as err:  # skops raises many kinds; the user needs one line
-        raise DataError(f"{path}: cannot load model.skops ({type(err).__name__}: {err})") from err
+    model = load_model(path / "model.skops", trust=trust_types, remedy="train the run again")
     return Run(path=path, manifest=manifest, schema=schema, model=model)
 
 
@@ -332,8 +326,10 @@ class PartialRun:
         return {}
 
     def save(self, name: str, record: dict, arrays: dict[str, np.ndarray | None], model: bytes | None) -> None:
+        """Keep one finished model: ``model`` is the pickle our own worker sent, stored as skops (never
+        as a pickle: ``--resume`` reads this folder back, and a pickle there would run whatever it holds)."""
         if model is not None:
-            (self.path / "models" / f"{name}.pkl").write_bytes(model)
+            dump_model(pickle.loads(model), self.path / "models" / f"{name}.skops")
             np.savez(self.path / "models" / f"{name}.npz", **{k: v for k, v in arrays.items() if v is not None})
         board = self.path / "leaderboard.json"
         records = json.loads(board.read_text()) if board.exists() else {}
@@ -347,9 +343,11 @@ class PartialRun:
         records = json.loads(board.read_text()) if board.exists() else {}
         for name, record in records.items():
             if record.get("status") == "ok":
-                arrays = np.load(self.path / "models" / f"{name}.npz")
+                arrays = np.load(self.path / "models" / f"{name}.npz", allow_pickle=False)
                 record["_arrays"] = {k: arrays[k] for k in arrays.files}
-                record["_model"] = (self.path / "models" / f"{name}.pkl").read_bytes()
+                fitted = load_model(self.path / "models" / f"{name}.skops",
+                                    remedy="train without --resume to start again")
+                record["_model"] = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         return records
 
     def remove(self) -> None:

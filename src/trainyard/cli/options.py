@@ -17,7 +17,15 @@ Query = Annotated[Optional[str], typer.Option("--query", help="SQLite: a query t
 SourceColumn = Annotated[Optional[str], typer.Option("--source-column", help="For several files: a column naming the file each row came from.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 Seed = Annotated[int, typer.Option("--seed", help="The one seed that drives every random choice.")]
+TrustTypes = Annotated[Optional[str], typer.Option(
+    "--trust-types", help="Comma-separated exact type names to trust beyond those trainyard writes; only for a "
+    "run you made yourself (see docs/security.md).")]
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Where to write the output.")]
+
+
+def trusted(names: str | None) -> tuple[str, ...]:
+    """``--trust-types a,b`` as a tuple of names."""
+    return tuple(n.strip() for n in (names or "").split(",") if n.strip())
 
 
 def read_options(format: str | None, sheet: str | None, table: str | None, query: str | None,

@@ -7,18 +7,20 @@ from typing import Annotated, Optional
 
 import typer
 
+from trainyard.cli import options as opt
 from trainyard.report import write_report
 
 
 def report(
     run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the HTML (default: RUN/report.html).")] = None,
+    trust_types: opt.TrustTypes = None,
 ) -> None:
     """Write the run's report: data, preprocessing, splits, leaderboard, pictures and explanation.
 
     Example: trainyard report runs/cars -o cars-report.html
     """
-    html, markdown = write_report(run, out)
+    html, markdown = write_report(run, out, trust_types=opt.trusted(trust_types))
     typer.echo(f"wrote {html} and {markdown}")
 
 

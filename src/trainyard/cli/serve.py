@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from trainyard.cli import options as opt
 from trainyard.errors import SchemaError
 
 
@@ -20,6 +21,7 @@ def serve_command(
     compiled: Annotated[bool, typer.Option("--compiled/--no-compiled",
                                            help="Answer with the compiled model (checked equal at start) "
                                                 "or with the fitted pipelines only.")] = True,
+    trust_types: opt.TrustTypes = None,
 ) -> None:
     """Serve predictions: POST /predict (JSON rows or CSV), GET /schema, GET /health, /docs.
 
@@ -32,7 +34,8 @@ def serve_command(
 
     if workers < 1:
         raise SchemaError(f"--workers {workers}: use 1 or more")
-    loaded = load_run(run)  # a missing or damaged run fails here, in one line, before any server starts
+    trusted = opt.trusted(trust_types)
+    loaded = load_run(run, trust_types=trusted)  # a missing or damaged run fails here, in one line, before any server starts
     limit = int(max_body_mb * 1024 * 1024)
     console = Console(stderr=True, highlight=False)
     console.print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
@@ -47,7 +50,7 @@ def serve_command(
         return
     from trainyard.serve.workers import serve_processes
 
-    serve_processes(run.resolve(), host, port, workers, limit, compiled)
+    serve_processes(run.resolve(), host, port, workers, limit, compiled, trusted)
 
 
 def register(app: typer.Typer) -> None:

@@ -163,12 +163,13 @@ def predict_command(
     run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
     source: opt.Source,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write predictions to this CSV or Parquet file.")] = None,
+    trust_types: opt.TrustTypes = None,
 ) -> None:
     """Predict new rows with a saved run, after checking them against its Schema.
 
     Example: trainyard predict runs/cars new_listings.csv -o predictions.csv
     """
-    loaded = load_run(run)
+    loaded = load_run(run, trust_types=opt.trusted(trust_types))
     frame = read(source)
     predictions, notes = predict(loaded, frame)
     console = Console(stderr=True)

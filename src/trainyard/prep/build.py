@@ -162,7 +162,9 @@ def _cleaning_steps(schema: Schema, recipe: Recipe, layout: Layout) -> list[tupl
 def _encoder(recipe: Recipe, layout: Layout, needs: ModelNeeds, task: str | None, seed: int) -> ColumnTransformer:
     kept = {c: r for c, r in layout.roles.items() if c not in layout.drop}
     scaler = _scaler(recipe, needs)
-    impute = recipe.clean.impute is True or (recipe.clean.impute == "auto" and needs.imputed)
+    # interactions, PCA and selection see every feature and take no missing values, whatever the model
+    whole_table = recipe.features.interactions or recipe.features.reduce != "none" or recipe.features.select != "none"
+    impute = recipe.clean.impute is True or (recipe.clean.impute == "auto" and (needs.imputed or whole_table))
     branches: list[tuple[str, object, Present]] = []
     numeric = [c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout, needs) == "numeric"]
     branches += _numeric_branches(recipe, numeric, scaler, impute, kept)
@@ -284,7 +286,13 @@ def _feature_steps(schema: Schema, recipe: Recipe, seed: int) -> list[tuple[str,
     if features.select == "kbest":
         steps.append(("select", SelectKBest(f_classif if classification else f_regression, k=features.k)))
     elif features.select == "l1":
-        model = (LogisticRegression(penalty="l1", solver="liblinear", C=1.0, random_state=seed)
-                 if classification else Lasso(alpha=0.01, random_state=seed))
+        if not classification:
+            model = Lasso(alpha=0.01, random_state=seed)
+        elif schema.task == "binary":
+            model = LogisticRegression(penalty="l1", solver="liblinear", C=1.0, random_state=seed)
+        else:  # liblinear's logistic regression refuses three or more classes; this L1 model is one-vs-rest
+            from sklearn.svm import LinearSVC
+
+            model = LinearSVC(penalty="l1", dual=False, C=1.0, random_state=seed)
         steps.append(("select", SelectFromModel(model)))
     return steps

@@ -26,8 +26,8 @@ IMPORTANCE_ROWS = 1_000
 SEGMENT_NAMES = ("make", "manufacturer", "brand")
 
 
-def summarise(path: Path | str) -> dict[str, Any]:
-    run = load_run(path)
+def summarise(path: Path | str, *, trust_types: tuple[str, ...] = ()) -> dict[str, Any]:
+    run = load_run(path, trust_types=trust_types)
     folder = Path(path)
     manifest, schema = run.manifest, run.schema
     task, metric = manifest["task"], primary_metric(manifest["task"], manifest.get("metric"))

@@ -41,8 +41,8 @@ EXAMPLE_ROWS = 64  # rows made from the Schema on which the compiled model must 
 
 
 def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS,
-               compiled: bool = True) -> FastAPI:
-    run = run if isinstance(run, Run) else load_run(run)
+               compiled: bool = True, trust_types: tuple[str, ...] = ()) -> FastAPI:
+    run = run if isinstance(run, Run) else load_run(run, trust_types=trust_types)
     threaded = _estimators(run.model)  # found once: their n_jobs is set per request size
     threadpool_limits(1)
     _set_threads(threaded, 1)

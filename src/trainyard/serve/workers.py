@@ -34,11 +34,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_processes(run: Path, host: str, port: int, workers: int, max_body_bytes: int, compiled: bool = True) -> None:
+def serve_processes(run: Path, host: str, port: int, workers: int, max_body_bytes: int, compiled: bool = True,
+                    trust_types: tuple[str, ...] = ()) -> None:
     """Start ``workers`` processes, each with the model; stop them all on SIGINT or SIGTERM."""
     listening_socket(host, port).close()  # a taken port fails here, in one line, before anything starts
     context = mp.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(str(run), host, port, max_body_bytes, compiled, i == 0))
+    processes = [context.Process(target=_worker, args=(str(run), host, port, max_body_bytes, compiled, i == 0,
+                                                                 trust_types))
                  for i in range(workers)]
     for process in processes:
         process.start()
@@ -58,7 +60,8 @@ def serve_processes(run: Path, host: str, port: int, workers: int, max_body_byte
             process.join(10)
 
 
-def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool) -> None:
+def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool,
+            trust_types: tuple[str, ...]) -> None:
     import uvicorn
 
     from trainyard.serve.app import create_app
@@ -66,7 +69,7 @@ def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool,
     # A parent killed outright (SIGKILL) cannot stop its workers: they leave on their own.
     threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True).start()
     sock = listening_socket(host, port)
-    app = create_app(run, max_body_bytes=max_body_bytes, compiled=compiled)
+    app = create_app(run, max_body_bytes=max_body_bytes, compiled=compiled, trust_types=trust_types)
     if first:  # every worker compiles the same model: one line says how it went
         print(f"model: {app.state.compiled_note}", file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

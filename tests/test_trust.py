@@ -1,0 +1,238 @@
+"""Loading a model file never runs code from it.
+
+The probe's three hostile files are built here as fixtures: a skops node that calls
+``builtins.exec``, a node that calls ``numpy.load(..., allow_pickle=True)`` on an
+object ``.npy`` shipped beside the model, and a pickle planted in an interrupted run.
+Each asserts that its payload did not run.
+
+``python -m tests.test_trust`` prints the types the product writes (to refresh
+``trainyard.trust.TRUSTED_TYPES`` after a dependency upgrade).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from trainyard.data.schema import profile
+from trainyard.data.synthetic import used_car_market
+from trainyard.errors import DataError
+from trainyard.fitting import Job, make_pipeline
+from trainyard.models.catalog import catalog
+from trainyard.prep.recipe import SHIPPED, load_recipe
+from trainyard.runs import EnsembleModel, PartialRun, load_run, save_run
+from trainyard.trust import TRUSTED_TYPES, load_model
+
+# Every preprocessor the product has: kept free text, target encoding, extraction, selection.
+KITCHEN = {"name": "kitchen", "clean": {"drop_roles": ["id", "constant"],
+                                        "extract": {"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}}},
+           "encode": {"categorical": "target", "text": "tfidf", "scale": "robust"},
+           "features": {"log": ["mileage"], "correlation_threshold": 0.95, "reduce": "pca", "select": "kbest", "k": 8}}
+OTHERS = {"name": "others", "encode": {"scale": "minmax"},
+          "features": {"interactions": True, "reduce": "kernel_pca"}}
+ORDINAL = {"name": "ordinal", "encode": {"categorical": "ordinal", "datetime": "drop"}, "features": {"select": "l1"},
+           "target": {"transform": "log"}}
+
+
+def _tables() -> dict[str, tuple[pd.DataFrame, str]]:
+    cars = used_car_market(300, seed=3, as_of=dt.date(2026, 11, 27))
+    cars["engine"] = [f"{100 + i % 90}.0HP {s}L 4 Cylinder" for i, s in enumerate(cars["engine_size"])]
+    cars["mileage2"] = cars["mileage"].where(np.arange(len(cars)) % 7 == 0)  # a split column to coalesce
+    cars["mileage"] = cars["mileage"].where(np.arange(len(cars)) % 7 != 0)
+    binary = cars.assign(manual=np.where(cars.pop("transmission") == "Manual", "yes", "no"))
+    return {"regression": (cars, "price"), "binary": (binary, "manual"), "multiclass": (cars, "fuel")}
+
+
+def _fitted_models():
+    """(task/recipe/model, fitted pipeline or ensemble) for every catalog model under every recipe."""
+    for task, (frame, target) in _tables().items():
+        schema = profile(frame, target)
+        assert schema.task == task
+        X, y = frame.drop(columns=target), frame[target]
+        codes = y.to_numpy(float) if task == "regression" else pd.factorize(y, sort=True)[0]
+        for recipe in [*SHIPPED, KITCHEN, OTHERS, ORDINAL]:
+            recipe = load_recipe(recipe)
+            members = []
+            for name in catalog(task):
+                params = {"max_iter": 20_000} if name.startswith("svc") else {}  # unscaled SVC may never converge
+                job = Job(name=name, task=task, schema=schema, recipe=recipe, X=X, y=codes, folds=[], X_test=X,
+                          X_fresh=X.head(0), n_classes=0 if task == "regression" else int(codes.max()) + 1,
+                          log_target=task == "regression" and recipe.target.transform == "log", params=params)
+                pipeline = make_pipeline(job).fit(X, codes)
+                members.append(pipeline)
+                yield f"{task}/{recipe.name}/{name}", pipeline
+            yield f"{task}/{recipe.name}/ensemble", EnsembleModel(members=members[1:4], weights=[0.2, 0.3, 0.5],
+                                                                  task=task)
+
+
+def saved_types() -> dict[str, list[str]]:
+    """Each type skops does not trust by default, with the models whose files name it."""
+    found: dict[str, list[str]] = {}
+    for label, model in _fitted_models():
+        for name in sio.get_untrusted_types(data=sio.dumps(model)):
+            found.setdefault(name, []).append(label)
+    return found
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_every_type_the_product_writes_is_on_the_list() -> None:
+    found = saved_types()
+    unlisted = {name: labels[:2] for name, labels in found.items() if name not in TRUSTED_TYPES}
+    assert not unlisted, f"types written but not trusted (review, then add to TRUSTED_TYPES): {unlisted}"
+    assert "trainyard.prep.clean.MissingTokens" in found  # the walk really saw our own preprocessors
+
+
+def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
+    assert all("." in name and not name.endswith(".") for name in TRUSTED_TYPES)
+    dangerous = {"builtins.exec", "builtins.eval", "builtins.open", "builtins.__import__", "numpy.load",
+                 "os.system", "subprocess.Popen", "pickle.loads", "builtins.getattr"}
+    assert not dangerous & TRUSTED_TYPES
+
+
+# --- the probe's hostile files ------------------------------------------------------------
+
+def _inject(model_file: Path, node: dict) -> None:
+    """Hide ``node`` inside the saved pipeline's attributes, as the probe did."""
+    with zipfile.ZipFile(model_file) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    schema = json.loads(members["schema.json"])
+    attrs = schema["content"]  # the pipeline's attribute dict: each key pairs with an entry of key_types
+    attrs["content"]["probe"] = node
+    attrs["key_types"]["content"].append(dict(attrs["key_types"]["content"][0]))  # str, like the other keys
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(model_file, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _reduce_node(module: str, name: str, args: list[dict]) -> dict:
+    return {"__class__": name, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+            "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": args}}
+
+
+def _json(value) -> dict:
+    return {"__class__": type(value).__name__, "__module__": "builtins", "__loader__": "JsonNode",
+            "content": json.dumps(value), "is_json": True}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> Path:
+    from trainyard.train import train
+
+    market = used_car_market(600, seed=5, as_of=dt.date(2026, 11, 27))
+    result = train(market, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
+    return save_run(result, tmp_path_factory.mktemp("trust") / "cars", seed=0)
+
+
+@pytest.fixture
+def hostile_run(small_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    path = tmp_path / "run"
+    shutil.copytree(small_run, path)
+    return path
+
+
+def test_an_exec_node_is_refused_and_never_runs(hostile_run: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "exec-ran"
+    _inject(hostile_run / "model.skops",
+            _reduce_node("builtins", "exec", [_json(f"open({str(marker)!r}, 'w').write('pwned')")]))
+    assert "builtins.exec" in sio.get_untrusted_types(file=hostile_run / "model.skops")
+    with pytest.raises(DataError, match=r"refused to load type builtins\.exec.*tampered"):
+        load_run(hostile_run)
+    assert not marker.exists()
+    # even the old prefix rule's favourite spelling, asked for by name, is refused unless the user says so
+    with pytest.raises(DataError, match="refused"):
+        load_run(hostile_run, trust_types=["builtins.eval"])
+    assert not marker.exists()
+
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path(__import__('os').environ['TRAINYARD_PROBE']).touch()",))
+
+
+def test_a_numpy_load_node_is_refused_and_never_runs(hostile_run: Path, tmp_path: Path, monkeypatch) -> None:
+    marker = tmp_path / "npy-ran"
+    monkeypatch.setenv("TRAINYARD_PROBE", str(marker))
+    np.save(hostile_run / "probe.npy", np.array([_Payload()], dtype=object), allow_pickle=True)
+    # numpy.load(file, mmap_mode=None, allow_pickle=True): unpickles the object array, running its payload
+    node = _reduce_node("numpy", "load", [_json(str(hostile_run / "probe.npy")), _json(None), _json(True)])
+    _inject(hostile_run / "model.skops", node)
+    with pytest.raises(DataError, match=r"refused to load type numpy\.load"):
+        load_run(hostile_run)
+    assert not marker.exists()
+
+
+def test_a_partial_run_holds_no_pickle_and_a_planted_one_is_never_read(market, tmp_path: Path, monkeypatch) -> None:
+    from trainyard.train import train
+
+    final = tmp_path / "runs" / "cars"
+    key = {"data": "x", "seed": 0}
+    rows = market.head(500)
+    train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False, checkpoint=PartialRun(final, key))
+    partial = final.with_name(".cars.partial")
+    files = [p.name for p in (partial / "models").iterdir()]
+    assert "ridge.skops" in files and not [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))]
+    # a hostile pickle planted where older versions kept models is never opened
+    marker = tmp_path / "pickle-ran"
+    monkeypatch.setenv("TRAINYARD_PROBE", str(marker))
+    (partial / "models" / "ridge.pkl").write_bytes(pickle.dumps(_Payload()))
+    events: list[tuple[str, dict]] = []
+    resumed = train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False,
+                    checkpoint=PartialRun(final, key), resume=True, progress=lambda kind, info: events.append((kind, info)))
+    assert not marker.exists()
+    taken_back = {i["model"] for k, i in events if k == "result" and "resumed" in i.get("message", "")}
+    assert taken_back == {"dummy", "ridge"} and resumed.best.name == "ridge"
+    # and a tampered skops file in the partial run is refused like a finished run's
+    _inject(partial / "models" / "ridge.skops", _reduce_node("builtins", "exec", [_json("1")]))
+    with pytest.raises(DataError, match=r"ridge\.skops: refused to load type builtins\.exec"):
+        train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False,
+              checkpoint=PartialRun(final, key), resume=True)
+
+
+def test_damaged_model_files_are_one_line(small_run: Path, tmp_path: Path) -> None:
+    for name, content in {"empty": b"", "garbage": b"\x00not a zip\xff" * 10}.items():
+        path = tmp_path / f"{name}.skops"
+        path.write_bytes(content)
+        with pytest.raises(DataError, match=rf"{name}\.skops: damaged model file"):
+            load_model(path)
+    truncated = tmp_path / "truncated.skops"
+    truncated.write_bytes((small_run / "model.skops").read_bytes()[:200])
+    with pytest.raises(DataError, match="damaged model file"):
+        load_model(truncated)
+
+
+def test_trust_types_reaches_the_commands(hostile_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trainyard.cli.app import app
+
+    marker = tmp_path / "cli-ran"
+    _inject(hostile_run / "model.skops", _reduce_node("builtins", "exec", [_json(f"open({str(marker)!r}, 'w')")]))
+    runner = CliRunner()
+    rows = tmp_path / "rows.csv"
+    used_car_market(5, seed=1, as_of=dt.date(2026, 11, 27)).drop(columns="price").to_csv(rows, index=False)
+    for args in (["predict", str(hostile_run), str(rows)], ["report", str(hostile_run)],
+                 ["serve", str(hostile_run), "--port", "0"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "refused to load type builtins.exec" in result.stderr and "Traceback" not in result.output
+    assert not marker.exists()
+    # the user's explicit word is the only way in (and here it really runs the node: the flag is honest)
+    result = runner.invoke(app, ["predict", str(hostile_run), str(rows), "--trust-types", "builtins.exec"])
+    assert result.exit_code == 0, result.output
+    assert marker.exists()
+
+
+if __name__ == "__main__":
+    for type_name, labels in sorted(saved_types().items()):
+        print(f"{type_name}  # {len(labels)} files, e.g. {labels[0]}")
