@@ -19,7 +19,23 @@ runner = CliRunner(env={"COLUMNS": "200"})
 
 @pytest.fixture(scope="module")
 def result(market: pd.DataFrame):
-    return train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
+    """Models fitted on the training rows only, so that the run predicts the test rows as scored."""
+    return train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False, refit_full=False)
+
+
+def test_the_saved_model_learns_from_every_labelled_row(market: pd.DataFrame, tmp_path: Path) -> None:
+    rows = market.head(1500)
+    result = train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
+    split = result.split
+    assert len(split.test) and len(split.fresh)
+    assert result.trained_on["rows"] == len(rows) and result.trained_on["sets"] == ["train", "test", "fresh"]
+    run = load_run(save_run(result, tmp_path / "cars", seed=0))
+    scaler = run.model.named_steps["prep"].named_steps["encode"].named_transformers_["numeric"][-1]
+    assert scaler.n_samples_seen_ == len(rows)  # the refit saw train, test and fresh rows
+    assert json.loads((run.path / "manifest.json").read_text())["trained_on"]["rows"] == len(rows)
+    held_out = train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False, refit_full=False)
+    assert held_out.trained_on["rows"] == len(split.train)
+    assert held_out.best.test == result.best.test  # the scores are those of the held-out rows either way
 
 
 def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) -> None:

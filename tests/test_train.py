@@ -57,7 +57,7 @@ def test_same_seed_same_leaderboard(market: pd.DataFrame) -> None:
 
 def test_time_limit_is_kept_and_overruns_are_stopped(market: pd.DataFrame) -> None:
     started = time.monotonic()
-    result = train(market, "price", time_limit=8, models=["dummy", "svr_rbf", "random_forest", "mlp"], tune=False)
+    result = train(market, "price", time_limit=8, models=["dummy", "ridge", "svr_rbf", "random_forest", "mlp"], tune=False)
     elapsed = time.monotonic() - started
     assert elapsed < 8 * 1.1 + 3  # a generous bound; bench/tabular.py measures the real overrun
     statuses = {e.name: e.status for e in result.entries}
@@ -131,3 +131,68 @@ def test_worker_leaves_when_its_caller_dies(tmp_path) -> None:
         time.sleep(0.1)
     os.kill(worker, 9)
     raise AssertionError("the worker outlived its caller")
+
+
+def _wide_regression(rows: int = 40_000, columns: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, columns))
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(columns)]).assign(y=X[:, :5].sum(axis=1))
+
+
+def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monkeypatch) -> None:
+    import trainyard.train as trainer
+
+    slices = iter([0.05])  # named models run in the order given: hist_gb first, with a slice too small for anything
+    monkeypatch.setattr(trainer, "time_slice", lambda left: next(slices, left))
+    events: list[str] = []
+    result = train(_wide_regression(4_000, 10), "y", models=["dummy", "hist_gb", "ridge", "linear"], time_limit=60,
+                   tune=False, ensemble=False, progress=lambda kind, info: events.append(f"{kind}:{info.get('model')}"))
+    status = {e.name: e for e in result.entries}
+    assert events.index("model:hist_gb") < events.index("model:ridge")  # hist_gb went first, and did not starve ridge
+    assert status["hist_gb"].status == "stopped" and "its time slice" in status["hist_gb"].message
+    assert status["ridge"].status == "ok" and status["linear"].status == "ok"
+    assert result.best.name in ("ridge", "linear")
+
+
+def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch) -> None:
+    import trainyard.train as trainer
+    from trainyard.engine import LocalEngine
+
+    class SlowFirstFold(LocalEngine):  # the real engine; its first-fold runs take two seconds longer
+        def run(self, job, seconds):
+            out = super().run(job, seconds)
+            if len(job.folds) == 1 and not job.refit:
+                time.sleep(2.0)
+            return out
+
+    monkeypatch.setattr(trainer, "time_slice", lambda left: 6.0)  # the rest would need 2 s × (4 folds + refit)
+    result = train(_wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False,
+                   ensemble=False, cluster=SlowFirstFold())
+    ridge = next(e for e in result.entries if e.name == "ridge")
+    assert ridge.status == "ok" and len(ridge.cv_scores) == 1
+    assert ridge.message.startswith("cut after 1 of 5 folds") and ridge.test["r2"] > 0.9  # refit and scored
+    quick = train(_wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False,
+                  ensemble=False)
+    assert len(next(e for e in quick.entries if e.name == "ridge").cv_scores) == 5  # time enough: every fold
+
+
+def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch) -> None:
+    import trainyard.train as trainer
+
+    monkeypatch.setattr(trainer, "time_slice", lambda left: 1.2)  # hist_gb's first fold on 48,000 rows takes longer
+    with pytest.raises(SchemaError, match=r"no model beyond the baseline finished within time_limit=60 s: "
+                                          r"the quickest, hist_gb, was stopped after \d+ s; try time_limit=120"):
+        train(_wide_regression(60_000, 40), "y", models=["dummy", "hist_gb"], time_limit=60, tune=False, ensemble=False)
+
+
+def test_cheap_models_come_before_the_costly_ones() -> None:
+    from trainyard.models.catalog import select
+
+    for task in ("regression", "binary"):
+        order = [s.name for s in select(task, n_rows=1000)[0]]
+        linear = "ridge" if task == "regression" else "logistic"
+        assert order[:3] == ["dummy", linear, "hist_gb"]
+        cheap = [s.name for s in select(task, n_rows=1000)[0] if s.cost <= 2 and s.name != "dummy"]
+        assert max(order.index(n) for n in cheap) < order.index("lightgbm")
+        assert order.index("mlp") > order.index("xgboost")
+        assert order[-1].startswith(("svr_rbf", "svc_rbf"))

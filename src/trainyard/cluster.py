@@ -80,8 +80,8 @@ class DaskEngine:
         threads = fit_threads(job)
         futures = [self.client.submit(_fold, base, job.name, job.params, i, threads, pure=False)
                    for i in range(len(job.folds))]
-        if job.refit:
-            futures.append(self.client.submit(_final, base, job.name, job.params, threads, pure=False))
+        if job.refit:  # the refit waits for the folds: it takes their tree count
+            futures.append(self.client.submit(_final, base, job.name, job.params, threads, list(futures), pure=False))
         return futures
 
     def _collect(self, job: Job, futures: list, seconds: float) -> dict[str, Any]:
@@ -146,18 +146,18 @@ class DaskEngine:
 
 
 def _fold(base: Job, name: str, params: dict, index: int, threads: int):
-    return _in_worker(fit_fold, dataclasses.replace(base, name=name, params=params), index, threads)
+    return _in_worker(threads, fit_fold, dataclasses.replace(base, name=name, params=params), index, threads)
 
 
-def _final(base: Job, name: str, params: dict, threads: int):
-    return _in_worker(fit_final, dataclasses.replace(base, name=name, params=params), threads)
+def _final(base: Job, name: str, params: dict, threads: int, folds: list):
+    return _in_worker(threads, fit_final, dataclasses.replace(base, name=name, params=params), threads, folds)
 
 
-def _in_worker(fn, job: Job, *args):
+def _in_worker(threads: int, fn, job: Job, *args):
     import warnings
 
     from threadpoolctl import threadpool_limits
 
     warnings.filterwarnings("ignore")
-    with threadpool_limits(limits=args[-1]):
+    with threadpool_limits(limits=threads):
         return fn(job, *args)

@@ -68,7 +68,7 @@ def _record(trainer, weights: dict[str, float], metric) -> None:
         "status": "ok", "message": "", "params": {"weights": weights}, "cv_scores": scores, "cv_mean": mean,
         "cv_std": float(np.std(scores)),
         "test": scores_of(job.task, trainer.codes[trainer.split.test], test, job.n_classes),
-        "fresh": scores_of(job.task, trainer.codes[trainer.split.fresh], fresh, job.n_classes) if fresh is not None else {},
+        "fresh": trainer.fresh_scores(fresh),
         "fit_seconds": sum(m["fit_seconds"] for m in members),
         "predict_ms_per_1000": sum(m["predict_ms_per_1000"] for m in members),
         "size_bytes": sum(m["size_bytes"] for m in members),

@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from trainyard.data.schema import Schema
 from trainyard.metrics import primary_metric, score, score_one
 from trainyard.models.catalog import catalog
+from trainyard.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
 from trainyard.prep.build import build
 from trainyard.prep.clean import SafeNames
 from trainyard.prep.recipe import Recipe
@@ -48,12 +49,14 @@ class Job:
     jobs: int = 1
     metric: str | None = None
     refit: bool = True
+    trees: int | None = None  # a booster's tree count, when the refit has no folds to take it from
 
 
-def make_pipeline(job: Job, threads: int = 1) -> Pipeline:
+def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = None) -> Pipeline:
+    """The unfitted pipeline of ``job``'s model: preprocessing, then the model with ``params`` (default ``job.params``)."""
     spec = catalog(job.task)[job.name]
     prep = build(job.schema, job.recipe, needs=spec.needs, seed=job.seed)
-    model = spec.make(seed=job.seed, threads=threads, **job.params)
+    model = spec.make(seed=job.seed, threads=threads, **(job.params if params is None else params))
     if job.log_target and job.name != "dummy":  # the baseline stays the plain mean
         model = log_target(model)
     steps = [("prep", prep)] + ([("names", SafeNames())] if spec.safe_names else []) + [("model", model)]
@@ -88,6 +91,22 @@ def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray,
     return score_one(task, metric_name, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
 
 
+def bootstrap_se(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int, *,
+                 seed: int = 0, rounds: int = 200) -> float | None:
+    """The standard error of one metric on these rows: its spread over bootstrap resamples of them."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            value = metric_value(task, metric_name, y[rows], output[rows], n_classes)
+        except ValueError:  # a resample with one class has no ROC AUC
+            continue
+        if np.isfinite(value):
+            values.append(value)
+    return float(np.std(values, ddof=1)) if len(values) >= rounds // 2 else None
+
+
 def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
     if task == "regression":
         return score(task, y, output)
@@ -107,30 +126,47 @@ def run_job(job: Job) -> dict[str, Any]:
     # Folds run in parallel threads; OpenMP and BLAS pools per fit must not oversubscribe the cores
     # (HistGradientBoosting went from 1 s to over 10 s on 800 rows without this).
     with threadpool_limits(limits=threads):
-        tasks = [delayed(fit_fold)(job, i, threads) for i in range(len(job.folds))]
-        tasks += [delayed(fit_final)(job, threads)] if job.refit else []
-        results = Parallel(n_jobs=job.jobs, backend="threading")(tasks)
-    return assemble(job, results[: len(job.folds)], results[-1] if job.refit else None)
+        folds = Parallel(n_jobs=job.jobs, backend="threading")(
+            delayed(fit_fold)(job, i, threads) for i in range(len(job.folds)))
+        final = fit_final(job, threads, folds) if job.refit else None  # after the folds: it takes their tree count
+    return assemble(job, folds, final)
 
 
-def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fit on fold ``index``'s training rows; its validation rows and the predictions for them."""
+def fit_model(job: Job, X: pd.DataFrame, y: np.ndarray, threads: int, trees: int | None = None) -> tuple[Pipeline, int | None]:
+    """Fit ``job``'s pipeline on ``X``; boosters stop early unless ``trees`` fixes their count.
+
+    Returns the fitted pipeline and the trees it kept (None for a model without trees to count)."""
+    if trees is not None:
+        return make_pipeline(job, threads, refit_params(job.name, job.params, trees)).fit(X, y), trees
+    if not stops_early(job.name, job.task, len(X)):
+        return make_pipeline(job, threads).fit(X, y), None
+    defaults = catalog(job.task)[job.name].defaults
+    pipeline = make_pipeline(job, threads, search_params(job.name, defaults, job.params, job.seed))
+    fit_stopping(pipeline, job.name, X, y, job.task != "regression", job.seed)
+    return pipeline, trees_found(pipeline, job.name)
+
+
+def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """Fit on fold ``index``'s training rows; its validation rows, the predictions for them, the trees kept."""
     train, valid = job.folds[index]
-    pipeline = make_pipeline(job, threads).fit(job.X.iloc[train], job.y[train])
-    return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes)
+    pipeline, trees = fit_model(job, job.X.iloc[train], job.y[train], threads)
+    return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes), trees
 
 
-def fit_final(job: Job, threads: int) -> dict[str, Any]:
-    """Refit on all training rows; predict the test and fresh rows; the pipeline pickled."""
+def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any]:
+    """Refit on all training rows (with the median of the folds' tree counts); predict the test and
+    fresh rows; the pipeline pickled."""
+    counts = [fold[2] for fold in folds if len(fold) > 2 and fold[2] is not None]
+    trees = int(np.median(counts)) if counts else job.trees
     start = time.perf_counter()
-    pipeline = make_pipeline(job, threads).fit(job.X, job.y)
+    pipeline, trees = fit_model(job, job.X, job.y, threads, trees)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    test = predict_output(pipeline, job.X_test, job.task, job.n_classes)
+    test = predict_output(pipeline, job.X_test, job.task, job.n_classes) if len(job.X_test) else None
     predict_seconds = time.perf_counter() - start
     fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
     blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"test": test, "fresh": fresh, "fit_seconds": fit_seconds, "model": blob, "size_bytes": len(blob),
+    return {"test": test, "fresh": fresh, "fit_seconds": fit_seconds, "model": blob, "size_bytes": len(blob), "trees": trees,
             "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000}
 
 
@@ -138,14 +174,27 @@ def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict
     """The folds' out-of-fold predictions and scores, plus the refit's outputs."""
     metric = primary_metric(job.task, job.metric)
     oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
-    fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out in fold_results]
-    result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof,
-                              "cv_all": scores_of(job.task, job.y, oof, job.n_classes)}
+    fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out, *_ in fold_results]
+    result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof, "cv_all": known_scores(job, oof),
+                              "fold_trees": [fold[2] if len(fold) > 2 else None for fold in fold_results]}
     return {**result, **(final or {})}
+
+
+def merge_parts(job: Job, first: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
+    """One model's result from two runs over different folds (the second one with the refit)."""
+    oof = np.where(np.isnan(first["oof"]), rest["oof"], first["oof"])
+    return {**rest, "cv_scores": first["cv_scores"] + rest["cv_scores"], "oof": oof, "cv_all": known_scores(job, oof),
+            "fold_trees": first["fold_trees"] + rest["fold_trees"]}
+
+
+def known_scores(job: Job, oof: np.ndarray) -> dict[str, float]:
+    """Every metric over the rows that have an out-of-fold prediction (all of them after a full CV)."""
+    known = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+    return scores_of(job.task, job.y[known], oof[known], job.n_classes) if known.any() else {}
 
 
 def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:
     oof = np.full(n, np.nan) if task == "regression" else np.full((n, n_classes), np.nan)
-    for valid, output in fold_results:
+    for valid, output, *_ in fold_results:
         oof[valid] = output
     return oof

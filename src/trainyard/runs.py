@@ -99,6 +99,8 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
                 "metric": metric.name, "best": result.best.name, "classes": _plain(result.classes),
                 "ensemble": result.ensemble, "seconds": round(result.seconds, 2), "notes": result.notes,
                 "split": result.split.report(),
+                # the rows the saved model learned from; the scores are those of the held-out rows either way
+                "trained_on": result.trained_on,
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
             board = to_frame(result.entries, metric)

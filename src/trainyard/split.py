@@ -93,15 +93,41 @@ def resolve_kind(spec: SplitSpec, schema: Schema) -> str:
     return "random"
 
 
-def fresh_rows(dates: pd.Series, months: int, name: str) -> tuple[np.ndarray, str]:
-    """Rows whose date falls in the latest ``months`` months of the data ("the current month")."""
+FRESH_MIN_SHARE = 0.05  # a fresh set holds at least this share of the dated rows,
+FRESH_MIN_ROWS = 500  # or this many rows, whichever is smaller
+FRESH_MAX_SHARE = 0.3  # a newest stretch that needs more of the rows than this makes no fresh set
+
+
+def fresh_rows(dates: pd.Series, months: int, name: str) -> tuple[np.ndarray, str | None]:
+    """Rows of the newest stretch of whole months that holds enough rows to score ("fresh data").
+
+    At least ``months`` months; a month that has barely begun (its newest date in the first half of
+    the month while earlier months run past it) does not count as one; then older months are added
+    until the stretch holds ``FRESH_MIN_SHARE`` of the rows or ``FRESH_MIN_ROWS``, whichever is
+    smaller. When that would take more than ``FRESH_MAX_SHARE`` of the rows, there is no fresh set
+    (an empty mask and no label): a score on a few dozen rows is noise.
+    """
     parsed = parse_dates(dates, name)
     periods = parsed.dt.to_period("M")
-    latest = periods.max()
-    first = latest - (months - 1)
+    dated = int(periods.notna().sum())
+    latest, oldest = periods.max(), periods.min()
+    first = latest - (months - 1) - (1 if _barely_begun(parsed, periods, latest) else 0)
+    need = min(int(np.ceil(FRESH_MIN_SHARE * dated)), FRESH_MIN_ROWS)
+    while first > oldest and int((periods >= first).sum()) < need:
+        first -= 1
     mask = (periods >= first).fillna(False).to_numpy(dtype=bool)
-    label = str(latest) if months == 1 else f"{first}..{latest}"
-    return mask, label
+    if mask.sum() > FRESH_MAX_SHARE * dated or mask.sum() < min(need, dated):
+        return np.zeros(len(dates), dtype=bool), None
+    return mask, str(latest) if first == latest else f"{first}..{latest}"
+
+
+def _barely_begun(parsed: pd.Series, periods: pd.Series, latest) -> bool:
+    """True when the newest month's dates stop in its first half while earlier months' run on past it."""
+    earlier = periods < latest
+    if not earlier.any():
+        return False
+    typical_last_day = parsed[earlier].groupby(periods[earlier]).max().dt.day.median()
+    return parsed[periods == latest].dt.day.max() < typical_last_day / 2
 
 
 def parse_dates(values: pd.Series, name: str) -> pd.Series:

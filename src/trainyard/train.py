@@ -18,9 +18,9 @@ import pandas as pd
 
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile
-from trainyard.engine import Failed, Stopped, open_engine
+from trainyard.engine import Failed, LocalEngine, Stopped, open_engine
 from trainyard.errors import SchemaError
-from trainyard.fitting import Job, scores_of
+from trainyard.fitting import Job, bootstrap_se, merge_parts, scores_of
 from trainyard.leaderboard import Entry, rank
 from trainyard.metrics import primary_metric
 from trainyard.models.catalog import ModelSpec, select
@@ -30,6 +30,12 @@ from trainyard.split import Split, cv_folds, split_rows
 
 MIN_TIME_LIMIT = 5.0
 RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
+# No model may take more than this share of the time left when it starts (the baseline excepted):
+# a slow model is stopped at its slice and the run goes on with the others.
+TIME_SLICE_SHARE = 0.5
+REFIT_COST = 1.3  # a refit on all training rows, in folds' worth of time (it sees 5/4 of a fold's rows)
+REFIT_SHARE = 0.1  # of the time limit, kept for refitting the final choice on every labelled row
+MIN_SLICE = 5.0  # seconds: below this a slice is the whole remaining budget
 
 
 @dataclass
@@ -47,29 +53,37 @@ class TrainResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     ensemble: dict[str, float] | None = None  # member -> weight
+    seed: int = 0
+    trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
 
 
 def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict | Recipe | None = "auto",
           models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,
           jobs: int | None = None, metric: str | None = None, tune: bool = True, ensemble: bool = True,
           progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
-          test_data: Any = None, cluster: str | None = None) -> TrainResult:
+          test_data: Any = None, cluster: str | None = None, refit_full: bool = True) -> TrainResult:
     """Train the catalog side by side and rank it.
 
     ``test_data`` is an optional table of test rows (then every row of ``data``
     trains). ``checkpoint`` (a ``runs.PartialRun``) is written after every model;
     with ``resume`` the models it holds are not trained again. ``cluster`` runs the fits on a Dask
     cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers) instead of local processes.
+    ``refit_full``: after scoring, the final choice (the best model, or the ensemble's members) is
+    refit on every labelled row (train, test and fresh), with its settings and tree counts; the
+    scores stay those of the held-out rows. False keeps the models fitted on the training rows.
     """
     start = time.monotonic()
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
         raise SchemaError(f"--time-limit {time_limit:g} is too small for even the baseline; "
                           f"give at least {MIN_TIME_LIMIT:g} seconds")
-    deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
+    final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
+    # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
+    deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
     emit = progress or (lambda kind, info: None)
     frame = read(data)
     recipe = load_recipe(recipe)
     schema = profile(frame, target, task=task)
+    primary_metric(schema.task, metric)  # an unknown metric is refused before any work
     frame, y = prepare_target(frame, schema)
     if test_data is None:
         split = split_rows(frame, schema, recipe.split, seed=seed)
@@ -97,22 +111,35 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         for spec in specs:
             trainer.fit(spec)
         if trainer.results.get("dummy", {}).get("status") == "stopped":
-            raise SchemaError("the time limit is too small for even the baseline (dummy) model; raise --time-limit")
+            raise SchemaError(f"time_limit={time_limit:g} s is too small for even the baseline (dummy) model "
+                              f"on {len(frame):,} rows × {frame.shape[1] - 1:,} columns; give it more time")
+        trainer.check_beyond_baseline(time_limit)
         if tune:
             trainer.tune(specs)
+        if not any(e.status == "ok" for e in trainer.entries()):
+            why = "; ".join(f"{e.name}: {e.status} ({e.message})" for e in trainer.entries())
+            raise SchemaError(f"no model finished ({why}); raise --time-limit or choose other --models")
+        trainer.deadline = final_deadline  # the time kept back for the refit on every row
+        weights = trainer.ensemble() if ensemble else None
+        entries = rank(trainer.entries(), primary_metric(schema.task, metric))
+        best = entries[0]
+        keep = set(weights or {}) | {best.name}
+        trained_on: dict[str, Any] = {"rows": len(split.train), "sets": ["train"], "notes": []}
+        if refit_full:
+            trained_on = trainer.refit_full(sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes,
+                                            cluster is not None)
     finally:
         if owned:
             engine.close()
-    if not any(e.status == "ok" for e in trainer.entries()):
-        why = "; ".join(f"{e.name}: {e.status} ({e.message})" for e in trainer.entries())
-        raise SchemaError(f"no model finished ({why}); raise --time-limit or choose other --models")
-    weights = trainer.ensemble() if ensemble else None
-    entries = rank(trainer.entries(), primary_metric(schema.task, metric))
-    best = entries[0]
-    keep = set(weights or {}) | {best.name}
     return TrainResult(schema=schema, recipe=recipe, split=split, entries=entries, best=best, classes=classes,
                        outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
-                       frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights)
+                       frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights, seed=seed,
+                       trained_on=trained_on)
+
+
+def time_slice(left: float) -> float:
+    """The most one model may take when ``left`` seconds remain."""
+    return left if left <= MIN_SLICE / TIME_SLICE_SHARE else max(MIN_SLICE, TIME_SLICE_SHARE * left)
 
 
 def external_split(frame: pd.DataFrame, schema: Schema, recipe: Recipe, n_train: int) -> Split:
@@ -177,14 +204,19 @@ class _Trainer:
         self.emit("model", {"model": name})
         job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
         started = time.monotonic()
+        left = self.deadline - started
+        seconds = left if spec.name == "dummy" else time_slice(left)
         try:
-            out = self.engine.run(job, seconds=self.deadline - time.monotonic())
+            out, cut = self._run(job, seconds)
             record = self._record(name, spec, job, out)
+            record["message"] = cut
         except Stopped as err:
-            record = {"status": "stopped", "message": f"stopped by the time limit ({err})", "params": params or {}}
+            why = "the time limit" if seconds >= left else f"its time slice ({seconds:.0f} s of the {left:.0f} s left)"
+            record = {"status": "stopped", "message": f"stopped by {why}: {err}", "params": params or {}}
         except Failed as err:
             record = {"status": "failed", "message": str(err), "params": params or {}}
         record["seconds"] = time.monotonic() - started
+        record["model"] = spec.name
         self.results[name] = record
         if self.checkpoint is not None:
             arrays = {"oof": self.oof.get(name), **self.outputs.get(name, {})} if record["status"] == "ok" else {}
@@ -192,18 +224,98 @@ class _Trainer:
         self.emit("result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}})
         return record
 
+    def _run(self, job: Job, seconds: float) -> tuple[dict, str]:
+        """One model's cross-validation and refit within ``seconds``, and a message when it was cut short.
+
+        Under a time limit the first fold runs alone first. The other folds follow only when that fold's
+        time says they fit in ``seconds``; otherwise the model is refit and scored on the one fold (a cut,
+        said on the leaderboard), so a slow model still gives a score instead of nothing.
+        """
+        from dataclasses import replace
+
+        if job.name == "dummy" or seconds == float("inf") or len(job.folds) < 2 or not isinstance(self.engine, LocalEngine):
+            return self.engine.run(job, seconds=seconds), ""
+        started = time.monotonic()
+        first = self.engine.run(replace(job, folds=job.folds[:1], refit=False), seconds=seconds)
+        took = time.monotonic() - started
+        left, others = seconds - took, len(job.folds) - 1
+        needed = took * (others + REFIT_COST)
+        if needed <= left:
+            return merge_parts(job, first, self.engine.run(replace(job, folds=job.folds[1:]), seconds=left)), ""
+        if took * REFIT_COST > left:
+            raise Stopped(f"its first fold took {took:.0f} s and a refit would not fit in the {left:.0f} s left")
+        final = self.engine.run(replace(job, folds=[], trees=first["fold_trees"][0]), seconds=left)
+        return merge_parts(job, first, final), (f"cut after 1 of {others + 1} folds (score {first['cv_scores'][0]:.4g}): "
+                                                f"the others would need about {needed:.0f} s of the {left:.0f} s left")
+
     def _record(self, name: str, spec: ModelSpec, job: Job, out: dict) -> dict:
         test_scores = scores_of(job.task, self.codes[self.split.test], out["test"], job.n_classes)
-        fresh_scores = (scores_of(job.task, self.codes[self.split.fresh], out["fresh"], job.n_classes)
-                        if out.get("fresh") is not None else {})
+        fresh_scores = self.fresh_scores(out.get("fresh"))
         self.outputs[name] = {"test": out["test"], "fresh": out.get("fresh")}
         self.oof[name] = out["oof"]
         self.models[name] = out["model"]
         return {"status": "ok", "message": "", "params": job.params, "cv_scores": out["cv_scores"],
                 "cv_mean": float(np.mean(out["cv_scores"])), "cv_std": float(np.std(out["cv_scores"])),
                 "cv_all": out["cv_all"], "test": test_scores, "fresh": fresh_scores,
-                "fit_seconds": out["fit_seconds"], "predict_ms_per_1000": out["predict_ms_per_1000"],
+                "fit_seconds": out["fit_seconds"], "predict_ms_per_1000": out["predict_ms_per_1000"], "trees": out.get("trees"),
                 "size_bytes": out["size_bytes"]}
+
+    def refit_full(self, names: list[str], X: pd.DataFrame, codes: np.ndarray, on_cluster: bool) -> dict[str, Any]:
+        """Refit ``names`` on every labelled row with their settings and tree counts; replace their models.
+
+        Returns the rows the saved models learned from, with a note for each model whose refit did not
+        fit in the time left (it keeps its training-rows fit).
+        """
+        rows = np.concatenate([self.split.train, self.split.test, self.split.fresh])
+        notes: list[str] = []
+        if on_cluster:
+            notes.append("refitting on every row is not available on a cluster yet")
+            return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+        refit = []
+        for name in names:
+            record = self.results[name]
+            needed = 1.5 * record.get("fit_seconds", 1.0) * len(rows) / max(len(self.split.train), 1) + 1.0
+            left = self.deadline - time.monotonic()
+            if left < needed:
+                notes.append(f"{name} learned from the training rows only: its refit on all {len(rows):,} rows "
+                             f"needs about {needed:.0f} s and {max(left, 0):.0f} s were left")
+                continue
+            job = Job(**{**self.job.__dict__, "name": record.get("model", name.removesuffix("_tuned")), "params": record.get("params", {}),
+                         "X": X.iloc[rows], "y": codes[rows], "folds": [], "X_test": X.iloc[:0],
+                         "X_fresh": X.iloc[:0], "trees": record.get("trees")})
+            self.emit("model", {"model": f"{name} (refit on every row)"})
+            try:
+                self.models[name] = self.engine.run(job, seconds=left)["model"]
+                refit.append(name)
+            except (Stopped, Failed) as err:
+                notes.append(f"{name} learned from the training rows only: its refit on every row did not finish ({err})")
+        if names and len(refit) == len(names):
+            sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
+            return {"rows": len(rows), "sets": sets, "notes": notes}
+        return {"rows": len(self.split.train), "sets": ["train"], "refit": refit, "notes": notes}
+
+    def fresh_scores(self, output: np.ndarray | None) -> dict[str, float | None]:
+        """Every metric on the fresh rows, and ``<primary>_se``: the primary one's bootstrap standard error."""
+        if output is None:
+            return {}
+        job, y = self.job, self.codes[self.split.fresh]
+        scores: dict[str, float | None] = dict(scores_of(job.task, y, output, job.n_classes))
+        metric = primary_metric(job.task, job.metric).name
+        scores[f"{metric}_se"] = bootstrap_se(job.task, metric, y, output, job.n_classes, seed=job.seed)
+        return scores
+
+    def check_beyond_baseline(self, time_limit: float | None) -> None:
+        """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
+        if any(r.get("status") == "ok" for n, r in self.results.items() if n != "dummy"):
+            return
+        stopped = {n: r["seconds"] for n, r in self.results.items()
+                   if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0}  # it ran, then was stopped
+        if not stopped or time_limit is None:
+            return  # every model failed: the caller's "no model finished" names each failure
+        name = min(stopped, key=stopped.get)
+        raise SchemaError(f"no model beyond the baseline finished within time_limit={time_limit:.0f} s: the quickest, "
+                          f"{name}, was stopped after {stopped[name]:.0f} s; try time_limit={2 * time_limit:.0f} "
+                          "or fewer, cheaper models")
 
     def entries(self) -> list[Entry]:
         return [Entry.from_record(name, record, self.costs.get(name, 5)) for name, record in self.results.items()]

@@ -33,7 +33,7 @@ def test_prep_json(tmp_path: Path, market: pd.DataFrame) -> None:
     result = runner.invoke(app, ["prep", str(path), "--target", "price", "--json"])
     plan = json.loads(result.stdout)
     assert plan["recipe"] == "auto" and plan["n_features"] == len(plan["features"])
-    assert plan["split"]["fresh_period"] == "2026-11"
+    assert plan["split"]["fresh_period"] == "2026-10..2026-11"
 
 
 def test_prep_bad_recipe_column(tmp_path: Path, market: pd.DataFrame) -> None:

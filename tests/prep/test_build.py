@@ -57,7 +57,7 @@ def test_notes_winning_adds_scaling_exp_features_stratification_and_fresh(market
     assert {"year_age_exp", "mileage_exp"} <= set(X.columns)
     assert abs(X["mileage"].mean()) < 1e-6 and X["mileage"].std() == pytest.approx(1, abs=0.01)
     assert prepared.split.stratify == "make"
-    assert prepared.split.fresh_period == "2026-11" and len(prepared.split.fresh) > 0
+    assert prepared.split.fresh_period == "2026-10..2026-11" and len(prepared.split.fresh) > 0
 
 
 def test_scaling_follows_the_model(market: pd.DataFrame) -> None:

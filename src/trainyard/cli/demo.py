@@ -55,7 +55,7 @@ def demo(
 def _final_table(console: Console, results: dict) -> None:
     basic, winning = results["notes-basic"], results["notes-winning"]
     table = Table(title="final results, shaped like the notes' (R²)", title_justify="left")
-    for column in ("model", "notes", "notes-basic (test)", "notes-winning (fresh month)", "negative predictions"):
+    for column in ("model", "notes", "notes-basic (test)", "notes-winning (fresh)", "negative predictions"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, notes_r2 in NOTES_MODELS.items():
         b, w = basic.get(name), winning.get(name)
@@ -65,7 +65,9 @@ def _final_table(console: Console, results: dict) -> None:
     ranked = sorted((e for e in winning.values() if e.status == "ok" and e.fresh), key=lambda e: -e.fresh["r2"])
     if len(ranked) >= 2:
         lead, second = ranked[0], ranked[1]
-        console.print(f"[bold]{lead.name}[/] leads on the fresh month with R² {lead.fresh['r2']:.3f}, "
+        se = lead.fresh.get("r2_se")
+        console.print(f"[bold]{lead.name}[/] leads on the fresh rows with R² {lead.fresh['r2']:.3f}"
+                      + (f" (± {se:.3f} bootstrap SE)" if se else "") + ", "
                       f"{lead.fresh['r2'] - second.fresh['r2']:+.3f} ahead of {second.name}. "
                       "The notes' linear regression at 3.0e-19 was a broken model; here the dummy-baseline check "
                       "would flag such a score.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -20,7 +22,18 @@ Seed = Annotated[int, typer.Option("--seed", help="The one seed that drives ever
 TrustTypes = Annotated[Optional[str], typer.Option(
     "--trust-types", help="Comma-separated exact type names to trust beyond those trainyard writes; only for a "
     "run you made yourself (see docs/security.md).")]
+_IMPORTED = time.monotonic()
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Where to write the output.")]
+
+
+def process_seconds() -> float:
+    """Seconds since this process started (Linux: from /proc), so that a time limit covers start-up too."""
+    try:
+        start_ticks = float(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
 
 
 def trusted(names: str | None) -> tuple[str, ...]:

@@ -64,7 +64,9 @@ def print_plan(console: Console, prepared: Prepared) -> None:
     console.print(f"features after preprocessing: [bold]{plan.n_features}[/]")
     split = prepared.split
     kind = split.kind + (f" by {split.stratify}" if split.stratify else "") + (f" by group {split.group}" if split.group else "")
-    fresh = f", fresh {len(split.fresh):,} ({split.fresh_period} by {split.date_column})" if len(split.fresh) else ", no fresh holdout"
+    fresh = f", fresh {len(split.fresh):,} ({split.fresh_period} by {split.date_column})" if len(split.fresh) else (
+        f", no fresh holdout (the newest months of {split.date_column} hold too few rows)" if split.date_column
+        else ", no fresh holdout")
     console.print(f"split ({kind}): train {len(split.train):,}, test {len(split.test):,}{fresh}")
     if split.shares:
         shares = Table(title=f"{split.stratify} shares", title_justify="left")

@@ -18,10 +18,14 @@ from trainyard.io import atomic_path
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import primary_metric
 from trainyard.runs import PartialRun, fingerprint, load_run, predict, save_run
-from trainyard.train import TrainResult, train
+from trainyard.errors import SchemaError
+from trainyard.train import MIN_TIME_LIMIT, TrainResult, train
 
 Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
-TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", help="Wall-clock seconds for the whole run.")]
+TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", help="Wall-clock seconds for the whole command, "
+                                                    "start to exit: reading, training, saving and the report.")]
+# Of --time-limit, the share kept for saving the run and writing the report after training.
+FINISH_SHARE = 0.08
 
 
 def train_command(
@@ -42,6 +46,8 @@ def train_command(
     no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
     no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and report.md.")] = False,
+    no_refit_full: Annotated[bool, typer.Option("--no-refit-full", help="Save the models fitted on the training rows "
+                                                "instead of refitting the final choice on every labelled row.")] = False,
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Fit on a Dask cluster: tcp://HOST:8786, or "
                                                    "local:N for N worker processes here.")] = None,
     lazy: Annotated[bool, typer.Option("--lazy", help="A table larger than memory: read it as a Dask DataFrame "
@@ -62,19 +68,33 @@ def train_command(
     frame = read(source)
     checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
                                    "folds": folds, "metric": metric})
-    result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=time_limit,
+    budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - opt.process_seconds()
+    if budget is not None and budget < MIN_TIME_LIMIT:
+        raise SchemaError(f"--time-limit {time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up and "
+                          f"reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s")
+    result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=budget,
                           folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
-                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster)
+                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster,
+                          refit_full=not no_refit_full)
     print_leaderboard(console, result, metric)
     save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
     checkpoint.remove()
+    trained = result.trained_on
+    for note in trained.get("notes", []):
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"the saved model learned from {trained['rows']:,} rows ({' + '.join(trained['sets'])}); "
+                  "the scores above are on rows it had not seen when scored", highlight=False)
     console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
                   f"predict with: trainyard predict {path} NEW_ROWS.csv")
-    if not no_report:
+    if not no_report and time_limit is not None and opt.process_seconds() > time_limit:
+        console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {path}")
+    elif not no_report:
         from trainyard.report import write_report
 
         html, _ = write_report(path)
         console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
+    if time_limit is not None:
+        console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)
 
 
 def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:
@@ -135,11 +155,27 @@ def print_leaderboard(console: Console, result: TrainResult, metric_name: str | 
         table.add_column(short.get(column, column), justify="left" if column in ("model", "status", "flags") else "right",
                          no_wrap=column == "model")
     for row in frame.itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
+        table.add_row(*[_cell(v) if c != "rank" else _rank(v) for c, v in zip(frame.columns, row)])
     console.print(table)
-    fresh = f"fresh set: {len(result.split.fresh):,} rows ({result.split.fresh_period})" if len(result.split.fresh) else "no fresh set (no date column)"
-    console.print(f"train {len(result.split.train):,} / test {len(result.split.test):,} rows; {fresh}; "
-                  f"{result.seconds:.0f} s in all")
+    console.print(f"train {len(result.split.train):,} / test {len(result.split.test):,} rows; "
+                  f"{fresh_summary(result, metric)}; {result.seconds:.0f} s in all", highlight=False)
+
+
+def fresh_summary(result: TrainResult, metric) -> str:
+    """The fresh set's size and months, and the best model's fresh score with its bootstrap standard error."""
+    split = result.split
+    if not len(split.fresh):
+        return ("no fresh set: the newest months hold too few rows to score" if split.date_column
+                else "no fresh set (no date column)")
+    score, se = result.best.fresh.get(metric.name), result.best.fresh.get(f"{metric.name}_se")
+    text = f"fresh set: {len(split.fresh):,} rows ({split.fresh_period} by {split.date_column})"
+    if score is not None:
+        text += f", best's fresh {metric.name} {score:.4f}" + (f" ± {se:.4f} (bootstrap SE)" if se else "")
+    return text
+
+
+def _rank(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(int(value))
 
 
 def _cell(value) -> str:

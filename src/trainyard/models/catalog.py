@@ -187,11 +187,13 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
     ]
 
 
-# The order models train in under a time limit: the baseline first, then the models
-# that usually win on tables, then the rest by cost, so a tight budget is spent well.
-PRIORITY = ("dummy", "lightgbm", "xgboost", "hist_gb", "ridge", "logistic", "mlp", "linear", "lasso", "elastic_net",
-            "random_forest", "extra_trees", "lda", "naive_bayes", "sgd", "decision_tree", "svr_linear", "knn",
-            "svc_linear", "svr_rbf", "svc_rbf")
+# The order models train in under a time limit: the baseline and the linear model, then one strong
+# booster, then the models that cost about a second each, then the other boosters, then the rest by
+# cost. A model that costs seconds never waits behind two that might take the budget, and each model
+# gets at most a slice of what is left (train.TIME_SLICE_SHARE).
+PRIORITY = ("dummy", "ridge", "logistic", "hist_gb", "lda", "naive_bayes", "decision_tree", "linear", "sgd",
+            "lasso", "elastic_net", "lightgbm", "xgboost", "mlp", "random_forest", "extra_trees", "svr_linear",
+            "knn", "svc_linear", "svr_rbf", "svc_rbf")
 
 _CATALOG = {REG: {s.name: s for s in _specs_for(REG)}, "classification": {s.name: s for s in _specs_for(BIN)}}
 
