@@ -1,4 +1,4 @@
-"""Splitters: stratified shares, the fresh month, rare strata, groups, folds and bad input."""
+"""Splitters: stratified shares, the fresh set, rare strata, groups, folds and bad input."""
 
 from __future__ import annotations
 

@@ -196,3 +196,17 @@ def test_cheap_models_come_before_the_costly_ones() -> None:
         assert max(order.index(n) for n in cheap) < order.index("lightgbm")
         assert order.index("mlp") > order.index("xgboost")
         assert order[-1].startswith(("svr_rbf", "svc_rbf"))
+
+
+def test_infinite_values_are_missing_in_features_and_refused_in_the_target() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=600), "z": rng.normal(size=600)})
+    frame["y"] = 3 * frame["x"] + rng.normal(scale=0.1, size=600)
+    frame.loc[[5, 17], "x"] = np.inf
+    result = train(frame, "y", models=["dummy", "ridge"], tune=False, ensemble=False)
+    assert "column 'x': 2 infinite values treated as missing" in result.notes
+    assert next(e for e in result.entries if e.name == "ridge").status == "ok"
+    with pytest.raises(SchemaError, match=r"target 'y' is infinite in 1 rows \(e\.g\. row 3\)"):
+        train(frame.assign(y=frame["y"].where(frame.index != 3, -np.inf)), "y", models=["dummy"])
+    with pytest.raises(SchemaError, match=r"only the target column 'y': there are no features"):
+        train(frame[["y"]], "y", models=["dummy"])

@@ -73,6 +73,8 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     scores stay those of the held-out rows. False keeps the models fitted on the training rows.
     """
     start = time.monotonic()
+    if folds < 2:
+        raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
         raise SchemaError(f"--time-limit {time_limit:g} is too small for even the baseline; "
                           f"give at least {MIN_TIME_LIMIT:g} seconds")
@@ -84,6 +86,8 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     recipe = load_recipe(recipe)
     schema = profile(frame, target, task=task)
     primary_metric(schema.task, metric)  # an unknown metric is refused before any work
+    if frame.shape[1] < 2:
+        raise SchemaError(f"the table has only the target column {target!r}: there are no features to learn from")
     frame, y = prepare_target(frame, schema)
     if test_data is None:
         split = split_rows(frame, schema, recipe.split, seed=seed)
@@ -101,6 +105,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
               n_classes=len(classes or []), log_target=wants_log(schema, recipe, y, metric), seed=seed,
               jobs=jobs or 1, metric=metric)
     specs, notes = select(schema.task, models, n_rows=len(split.train))
+    notes += infinity_notes(frame.drop(columns=[target]))
     engine = open_engine(cluster)
     owned = engine is not cluster  # an engine the caller opened is the caller's to close
     try:
@@ -135,6 +140,17 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
                        outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
                        frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights, seed=seed,
                        trained_on=trained_on)
+
+
+def infinity_notes(X: pd.DataFrame) -> list[str]:
+    """A note for each feature column holding infinite numbers (the pipelines treat them as missing)."""
+    notes = []
+    for column in X.columns:
+        if pd.api.types.is_float_dtype(X[column]):
+            count = int(np.isinf(X[column].to_numpy(dtype=float)).sum())
+            if count:
+                notes.append(f"column {column!r}: {count:,} infinite values treated as missing")
+    return notes
 
 
 def time_slice(left: float) -> float:

@@ -77,7 +77,7 @@ def test_demo_reproduces_the_notes_experiment(tmp_path: Path) -> None:
     assert "final results, shaped like the notes' (R²)" in result.stdout
     for label in ("Simple Linear Regression", "Lasso Regression", "Random Forest", "XGBoost", "Deep learning"):
         assert label in result.stdout
-    assert "leads on the fresh month with R²" in result.stdout
+    assert "leads on the fresh rows with R²" in result.stdout
     assert (tmp_path / "runs" / "notes-winning" / "model.skops").exists()
     assert not list(tmp_path.glob(".*.tmp"))
 

@@ -14,11 +14,27 @@ from typer.core import TyperGroup
 
 from trainyard.errors import TrainyardError, TrainyardWarning
 
+try:  # typer 0.2x carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - an older typer over click
+    from click import UsageError
+
 
 class TrainyardGroup(TyperGroup):
-    """Runs a command; a ``TrainyardError`` becomes ``error: ...`` on stderr and exit 2."""
+    """Runs a command; a ``TrainyardError`` or an option out of its range becomes ``error: ...`` on
+    stderr and exit 2 (the ranges and choices are declared once, on the options themselves)."""
 
     def invoke(self, ctx: typer.Context):
+        try:
+            return self._invoke(ctx)
+        except UsageError as err:
+            if (ctx.obj or {}).get("debug") or os.environ.get("TRAINYARD_DEBUG"):
+                raise
+            where = f" (see: {err.ctx.command_path} --help)" if err.ctx is not None else ""
+            typer.echo(f"error: {err.format_message()}{where}", err=True)
+            ctx.exit(2)
+
+    def _invoke(self, ctx: typer.Context):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TrainyardWarning)

@@ -15,18 +15,18 @@ from rich.markup import escape
 def ask(
     index: Annotated[Path, typer.Argument(help="A search index (trainyard search index).")],
     question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("-k", help="Passages to retrieve before packing.")] = 5,
+    k: Annotated[int, typer.Option("-k", min=1, help="Passages to retrieve before packing.")] = 5,
     mode: Annotated[str, typer.Option("--mode", help="Retrieval: hybrid, keyword, tfidf or dense.")] = "hybrid",
     llm: Annotated[str, typer.Option("--llm", help="local (GGUF via llama.cpp), none (extractive), or an "
                                      "OpenAI-compatible URL such as http://127.0.0.1:8080/v1.")] = "local",
     model: Annotated[Optional[str], typer.Option("--model", help="local: a GGUF file (default Gemma 3 270M); "
                                                  "URL: the served model's name.")] = None,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="The longest answer, in tokens.")] = 200,
-    context: Annotated[int, typer.Option("--context", help="The model's context window in tokens.")] = 2048,
-    min_relevance: Annotated[float, typer.Option("--min-relevance", help="Below this MiniLM cosine of the best "
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="The longest answer, in tokens.")] = 200,
+    context: Annotated[int, typer.Option("--context", min=16, help="The model's context window in tokens.")] = 2048,
+    min_relevance: Annotated[float, typer.Option("--min-relevance", min=-1, max=1, help="Below this MiniLM cosine of the best "
                                                  "passage, say the documents do not answer.")] = 0.30,
-    timeout: Annotated[float, typer.Option("--timeout", help="URL back-end: seconds to wait for the server.")] = 30.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for generation.")] = 0,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="URL back-end: seconds to wait for the server.")] = 30.0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for generation.")] = 0,
     json: Annotated[bool, typer.Option("--json", help="Print the answer, citations, passages, scores and timings as JSON.")] = False,
 ) -> None:
     """Answer a question from an index: retrieve, pack the best passages, generate, cite.

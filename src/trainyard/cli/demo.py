@@ -25,7 +25,7 @@ NOTES_LABELS = {"linear": "Simple Linear Regression", "lasso": "Lasso Regression
 
 def demo(
     out: opt.OutDir = Path("demo-output"),
-    rows: int = typer.Option(20_000, "--rows", help="How many listings to generate."),
+    rows: int = typer.Option(20_000, "--rows", min=500, help="How many listings to generate."),
     seed: opt.Seed = 0,
 ) -> None:
     """Reproduce the notes' experiment: the basic and the winning recipe on the embedded used-car market.

@@ -21,21 +21,22 @@ def train_command(
     source: Annotated[Path, typer.Argument(help="A text file, a folder of .txt/.md, or a SMART collection.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The checkpoint directory.")],
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="char or bpe.")] = "char",
-    layers: Annotated[int, typer.Option("--layers")] = 4,
-    heads: Annotated[int, typer.Option("--heads")] = 4,
-    dim: Annotated[int, typer.Option("--dim")] = 256,
-    context: Annotated[int, typer.Option("--context", help="Tokens the model sees at once.")] = 256,
-    batch: Annotated[int, typer.Option("--batch")] = 16,
-    steps: Annotated[int, typer.Option("--steps", help="Steps of the learning-rate schedule.")] = 2000,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 3e-3,
+    layers: Annotated[int, typer.Option("--layers", min=1)] = 4,
+    heads: Annotated[int, typer.Option("--heads", min=1)] = 4,
+    dim: Annotated[int, typer.Option("--dim", min=1)] = 256,
+    context: Annotated[int, typer.Option("--context", min=2, help="Tokens the model sees at once.")] = 256,
+    batch: Annotated[int, typer.Option("--batch", min=1)] = 16,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the learning-rate schedule.")] = 2000,
+    lr: Annotated[float, typer.Option("--lr", min=1e-9, help="Peak learning rate.")] = 3e-3,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adamw or sgd.")] = "adamw",
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Stop after this many seconds.")] = None,
-    eval_every: Annotated[int, typer.Option("--eval-every", help="Validate and checkpoint every N steps.")] = 100,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=1, help="Stop after this many seconds.")] = None,
+    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out exactly.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a trained checkpoint in --out.")] = False,
     column: Annotated[Optional[str], typer.Option("--column", help="Train on this numeric column of a table "
                                                   "(a time series, binned into tokens) instead of text.")] = None,
-    bins: Annotated[int, typer.Option("--bins", help="Series: quantile bins (the vocabulary).")] = 64,
+    bins: Annotated[int, typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary).")] = 64,
 ) -> None:
     """Train a character- or BPE-level causal Transformer, validating in log space as it goes.
 
@@ -58,7 +59,7 @@ def train_command(
                    info=f"loss {info['loss']:.3f}  {info['tokens_per_s']:,.0f} tokens/s")
 
     try:
-        state = train_lm(source, out, settings, resume=resume, progress=report)
+        state = train_lm(source, out, settings, resume=resume, overwrite=overwrite, progress=report)
     finally:
         bar.stop()
     last = state.history[-1]
@@ -75,17 +76,17 @@ def train_command(
 def generate_command(
     ckpt: Checkpoint,
     prompt: Annotated[str, typer.Option("--prompt", help="The text to continue.")] = "",
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 200,
-    temperature: Annotated[float, typer.Option("--temperature", help="0 is greedy.")] = 0.8,
-    top_k: Annotated[Optional[int], typer.Option("--top-k")] = 40,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 200,
+    temperature: Annotated[float, typer.Option("--temperature", min=0, help="0 is greedy.")] = 0.8,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1)] = 40,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     memory_budget: Annotated[Optional[str], typer.Option(
         "--memory-budget", help="Hold at most this much (400MB, 1.5GB): blocks that do not fit are streamed "
         "from the checkpoint file for every token.")] = None,
     stages: Annotated[Optional[str], typer.Option(
         "--stages", help="HOST:PORT,... of `lm serve-stage` processes covering the blocks in order: "
         "the blocks run there and only activations travel.")] = None,
-    stage_timeout: Annotated[float, typer.Option("--stage-timeout", help="Seconds to wait for a stage.")] = 30.0,
+    stage_timeout: Annotated[float, typer.Option("--stage-timeout", min=0.1, help="Seconds to wait for a stage.")] = 30.0,
 ) -> None:
     """Continue a prompt, sampling with a key/value cache: in memory, offloaded, or through stages.
 
@@ -152,7 +153,7 @@ def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_toke
 def plan_command(
     ckpt: Checkpoint,
     memory_budget: Annotated[str, typer.Option("--memory-budget", help="The most to hold, such as 500MB.")],
-    tokens: Annotated[int, typer.Option("--tokens", help="Prompt plus new tokens: sizes the key/value cache.")] = 256,
+    tokens: Annotated[int, typer.Option("--tokens", min=1, help="Prompt plus new tokens: sizes the key/value cache.")] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="The plan as JSON.")] = False,
 ) -> None:
     """How an offloaded run would go: groups of blocks, bytes per token, expected tokens/s.
@@ -207,8 +208,8 @@ def serve_stage_command(
 @lm_app.command("memory")
 def memory_command(
     ckpt: Checkpoint,
-    batch: Annotated[int, typer.Option("--batch")] = 16,
-    context: Annotated[Optional[int], typer.Option("--context", help="Default: the model's full context.")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1)] = 16,
+    context: Annotated[Optional[int], typer.Option("--context", min=2, help="Default: the model's full context.")] = None,
 ) -> None:
     """Peak memory of one training step against one inference pass of the same batch.
 

@@ -18,7 +18,7 @@ Table = Annotated[Optional[str], typer.Option("--table", help="SQLite: the table
 Query = Annotated[Optional[str], typer.Option("--query", help="SQLite: a query to run instead of reading a table.")]
 SourceColumn = Annotated[Optional[str], typer.Option("--source-column", help="For several files: a column naming the file each row came from.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-Seed = Annotated[int, typer.Option("--seed", help="The one seed that drives every random choice.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="The one seed that drives every random choice.")]
 TrustTypes = Annotated[Optional[str], typer.Option(
     "--trust-types", help="Comma-separated exact type names to trust beyond those trainyard writes; only for a "
     "run you made yourself (see docs/security.md).")]

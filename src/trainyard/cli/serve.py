@@ -15,9 +15,9 @@ from trainyard.errors import SchemaError
 def serve_command(
     run: Annotated[Path, typer.Argument(help="A run directory (trainyard train).")],
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", help="Server processes (each loads the model).")] = 1,
-    max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="Larger request bodies get 413.")] = 16.0,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (each loads the model).")] = 1,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Larger request bodies get 413.")] = 16.0,
     compiled: Annotated[bool, typer.Option("--compiled/--no-compiled",
                                            help="Answer with the compiled model (checked equal at start) "
                                                 "or with the fitted pipelines only.")] = True,

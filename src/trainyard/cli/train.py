@@ -22,7 +22,7 @@ from trainyard.errors import SchemaError
 from trainyard.train import MIN_TIME_LIMIT, TrainResult, train
 
 Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
-TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", help="Wall-clock seconds for the whole command, "
+TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=1, help="Wall-clock seconds for the whole command, "
                                                     "start to exit: reading, training, saving and the report.")]
 # Of --time-limit, the share kept for saving the run and writing the report after training.
 FINISH_SHARE = 0.08
@@ -34,8 +34,8 @@ def train_command(
     recipe: Annotated[str, typer.Option("--recipe", "-r", help="auto, notes-basic, notes-winning or a TOML file.")] = "auto",
     models: Models = None,
     time_limit: TimeLimit = None,
-    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Folds fitted at once in threads (default 1: each fit uses all cores, which measured faster on 2 cores).")] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Folds fitted at once in threads (default 1: each fit uses all cores, which measured faster on 2 cores).")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="The ranking metric (default: r2, roc_auc or log_loss).")] = None,
     task: opt.Task = None,
     seed: opt.Seed = 0,
@@ -135,7 +135,9 @@ def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
                 bar.update(task_id, description=f"training {info['model']}")
             elif kind == "result":
                 bar.advance(task_id)
-                if info["status"] != "ok":
+                if info.get("message", "").startswith("resumed"):
+                    console.print(f"{info['model']}: taken from the interrupted run, not trained again", highlight=False)
+                elif info["status"] != "ok":
                     console.print(f"[yellow]{info['model']}: {info['status']} — {info.get('message', '')}[/]")
             elif kind == "trial":
                 bar.update(task_id, description=f"tuning {info['model']}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from trainyard.errors import DataError
+from trainyard.errors import DataError, SchemaError
 from trainyard.lm import checkpoint
 from trainyard.lm.data import Batches, SeriesCodec, forecast_errors, read_series, read_text, validation_windows
 from trainyard.lm.model import CausalLM, LMConfig
@@ -75,11 +75,17 @@ def evaluate(model: CausalLM, windows, chars_per_token: float) -> dict[str, floa
 
 
 def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = TrainSettings(), *,
-             resume: bool = False, until: int | None = None,
+             resume: bool = False, overwrite: bool = False, until: int | None = None,
              progress: Callable[[dict], None] | None = None) -> checkpoint.State:
     """Train on ``source`` into checkpoint directory ``out``; ``until`` stops at that step (the
     schedule still spans ``settings.steps``), ``resume`` continues from the checkpoint exactly."""
     out = Path(out)
+    if settings.dim % settings.heads:
+        raise SchemaError(f"dim={settings.dim} is not divisible by heads={settings.heads}: each head takes dim/heads "
+                          f"of the width; try dim={settings.heads * max(1, round(settings.dim / settings.heads))}")
+    if not resume and (out / "config.json").exists() and not overwrite:
+        raise DataError(f"{out}: a trained checkpoint is there; pass --resume to continue it, --overwrite to "
+                        "replace it, or choose another --out")
     torch.manual_seed(settings.seed)
     if resume:
         if not (out / "config.json").exists():

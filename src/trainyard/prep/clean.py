@@ -15,7 +15,7 @@ DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
 
 
 class MissingTokens(FrameTransformer):
-    """Turn cells that only say "missing" ("", "NA", "N/A", "null", "-", "?") into NaN.
+    """Turn cells that only say "missing" ("", "NA", "N/A", "null", "-", "?"), and infinite numbers, into NaN.
 
     Columns in ``keep`` (tri-state columns whose vocabulary has a "not available"
     level) are left alone, so that level stays a value.
@@ -28,6 +28,7 @@ class MissingTokens(FrameTransformer):
     def fit(self, X, y=None):
         X = self._start_fit(X)
         self.text_columns_ = [c for c in X.columns if c not in self.keep and _is_text(X[c])]
+        self.float_columns_ = [c for c in X.columns if pd.api.types.is_float_dtype(X[c])]
         self.feature_names_out_ = list(X.columns)
         return self
 
@@ -42,6 +43,9 @@ class MissingTokens(FrameTransformer):
                 mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 X[column] = values.mask(mask)
+        for column in getattr(self, "float_columns_", []):  # runs saved before this step knew about infinity lack it
+            if column in X.columns and pd.api.types.is_float_dtype(X[column]):
+                X[column] = X[column].replace([np.inf, -np.inf], np.nan)
         return X
 
 

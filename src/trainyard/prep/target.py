@@ -18,6 +18,10 @@ def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) ->
     if schema.target is None:
         raise SchemaError("no target: pass the column to predict (--target)")
     y = target_values(df[schema.target])
+    infinite = np.isinf(y.to_numpy(dtype=float)) if pd.api.types.is_numeric_dtype(y) else np.zeros(len(y), bool)
+    if infinite.any():
+        raise SchemaError(f"target {schema.target!r} is infinite in {int(infinite.sum())} rows (e.g. row "
+                          f"{int(np.flatnonzero(infinite)[0])}); fix those values or drop the rows")
     missing = y.isna()
     if missing.all():
         raise SchemaError(f"every row was dropped: target {schema.target!r} is missing (or not a number) in all "
