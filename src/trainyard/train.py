@@ -287,28 +287,30 @@ class _Trainer:
         if on_cluster:
             notes.append("refitting on every row is not available on a cluster yet")
             return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
-        refit = []
+        # all or none: an ensemble whose members learned from different rows would be hard to explain
+        share = len(rows) / max(len(self.split.train), 1)
+        needed = sum(1.5 * self.results[n].get("fit_seconds", 1.0) * share + 1.0 for n in names)
+        left = self.deadline - time.monotonic()
+        if left < needed:
+            notes.append(f"the saved model learned from the training rows only: refitting {', '.join(names)} on all "
+                         f"{len(rows):,} rows needs about {needed:.0f} s and {max(left, 0):.0f} s were left")
+            return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+        refit: dict[str, bytes] = {}
         for name in names:
             record = self.results[name]
-            needed = 1.5 * record.get("fit_seconds", 1.0) * len(rows) / max(len(self.split.train), 1) + 1.0
-            left = self.deadline - time.monotonic()
-            if left < needed:
-                notes.append(f"{name} learned from the training rows only: its refit on all {len(rows):,} rows "
-                             f"needs about {needed:.0f} s and {max(left, 0):.0f} s were left")
-                continue
-            job = Job(**{**self.job.__dict__, "name": record.get("model", name.removesuffix("_tuned")), "params": record.get("params", {}),
-                         "X": X.iloc[rows], "y": codes[rows], "folds": [], "X_test": X.iloc[:0],
-                         "X_fresh": X.iloc[:0], "trees": record.get("trees")})
+            job = Job(**{**self.job.__dict__, "name": record.get("model", name.removesuffix("_tuned")),
+                         "params": record.get("params", {}), "X": X.iloc[rows], "y": codes[rows], "folds": [],
+                         "X_test": X.iloc[:0], "X_fresh": X.iloc[:0], "trees": record.get("trees")})
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
-                self.models[name] = self.engine.run(job, seconds=left)["model"]
-                refit.append(name)
+                refit[name] = self.engine.run(job, seconds=self.deadline - time.monotonic())["model"]
             except (Stopped, Failed) as err:
-                notes.append(f"{name} learned from the training rows only: its refit on every row did not finish ({err})")
-        if names and len(refit) == len(names):
-            sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
-            return {"rows": len(rows), "sets": sets, "notes": notes}
-        return {"rows": len(self.split.train), "sets": ["train"], "refit": refit, "notes": notes}
+                notes.append(f"the saved model learned from the training rows only: the refit of {name} on every "
+                             f"row did not finish ({err})")
+                return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+        self.models.update(refit)
+        sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
+        return {"rows": len(rows), "sets": sets, "notes": notes}
 
     def fresh_scores(self, output: np.ndarray | None) -> dict[str, float | None]:
         """Every metric on the fresh rows, and ``<primary>_se``: the primary one's bootstrap standard error."""

@@ -31,8 +31,9 @@ def test_predictions_equal_the_run_and_every_body_shape(client, car_run, market)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["rows"] == 50 and body["predictions"] == pytest.approx(expected["prediction"].tolist())
-    assert client.post("/predict", json={"rows": rows[:3]}).json()["predictions"] == body["predictions"][:3]
-    assert client.post("/predict", json=rows[0]).json()["predictions"] == body["predictions"][:1]
+    # a few rows take the compiled trees (Treelite), many take the pipelines: the sums' order differs in the last bit
+    assert client.post("/predict", json={"rows": rows[:3]}).json()["predictions"] == pytest.approx(body["predictions"][:3], rel=1e-12)
+    assert client.post("/predict", json=rows[0]).json()["predictions"] == pytest.approx(body["predictions"][:1], rel=1e-12)
     csv = pd.DataFrame(rows).to_csv(index=False)
     by_csv = client.post("/predict", content=csv, headers={"content-type": "text/csv"})
     assert by_csv.status_code == 200, by_csv.text

@@ -89,9 +89,12 @@ def train_command(
     if not no_report and time_limit is not None and opt.process_seconds() > time_limit:
         console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {path}")
     elif not no_report:
+        import time
+
         from trainyard.report import write_report
 
-        html, _ = write_report(path)
+        deadline = None if time_limit is None else time.monotonic() + time_limit - opt.process_seconds()
+        html, _ = write_report(path, deadline=deadline)
         console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
     if time_limit is not None:
         console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)

@@ -28,12 +28,12 @@ def _environment() -> Environment:
     return env
 
 
-def write_report(run: Path | str, out: Path | str | None = None, *,
-                 trust_types: tuple[str, ...] = ()) -> tuple[Path, Path]:
+def write_report(run: Path | str, out: Path | str | None = None, *, trust_types: tuple[str, ...] = (),
+                 deadline: float | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (or ``out``) and ``report.md`` beside it; return both paths.
-    ``trust_types``: as for ``load_run``."""
+    ``trust_types``: as for ``load_run``; ``deadline``: as for ``summarise``."""
     run = Path(run)
-    summary = summarise(run, trust_types=trust_types)
+    summary = summarise(run, trust_types=trust_types, deadline=deadline)
     html_path = Path(out) if out else run / "report.html"
     md_path = html_path.with_suffix(".md")
     env = _environment()

@@ -6,6 +6,7 @@ The same dict gives the HTML page, the Markdown page and the tests' checks.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ IMPORTANCE_ROWS = 1_000
 SEGMENT_NAMES = ("make", "manufacturer", "brand")
 
 
-def summarise(path: Path | str, *, trust_types: tuple[str, ...] = ()) -> dict[str, Any]:
+def summarise(path: Path | str, *, trust_types: tuple[str, ...] = (), deadline: float | None = None) -> dict[str, Any]:
+    """The run as a plain dict for the templates. ``deadline`` (a ``time.monotonic()`` value): the
+    permutation importance, the costly part, is left out, with a note saying so, when it would not fit."""
     run = load_run(path, trust_types=trust_types)
     folder = Path(path)
     manifest, schema = run.manifest, run.schema
@@ -58,7 +61,7 @@ def summarise(path: Path | str, *, trust_types: tuple[str, ...] = ()) -> dict[st
         summary["figures"] = _classification_figures(test, manifest["classes"])
         summary["tables"]["classification_report"] = json.loads((folder / "metrics.json").read_text()).get(
             "classification", {}).get("report", {})
-    summary["explanation"] = _explanation(run, rows, test, metric, folder)
+    summary["explanation"], summary["explanation_note"] = _explanation(run, rows, test, metric, folder, deadline)
     return summary
 
 
@@ -130,7 +133,8 @@ class _Scored:
         return value if primary_metric(self.task, self.metric).greater_is_better else -value
 
 
-def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folder: Path) -> list[dict]:
+def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folder: Path,
+                 deadline: float | None = None) -> tuple[list[dict], str]:
     task, classes = run.manifest["task"], run.classes
     n = min(len(rows), IMPORTANCE_ROWS)
     X = rows.iloc[:n]
@@ -139,11 +143,20 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
         lookup = {str(c): i for i, c in enumerate(classes)}
         y = np.array([lookup[str(v)] for v in y])
     scorer = _Scored(run.model, task, classes, metric.name)
-    result = permutation_importance(scorer, X, y, scoring=scorer, n_repeats=3, random_state=0)
-    importance = pd.Series(result.importances_mean, index=X.columns).sort_values(ascending=False).head(15)
-    out = [figures.bars("permutation", f"Permutation importance of {run.manifest['best']} (test set)", importance,
-                        f"drop in {metric.name} when the column is shuffled",
-                        f"Longer bars are columns the model leans on; measured on {n:,} test rows, 3 shuffles each.")]
+    out, note = [], ""
+    started = time.monotonic()
+    scorer(None, X, y)
+    needed = (time.monotonic() - started) * (3 * X.shape[1] + 1)  # 3 shuffles of every column, and the baseline
+    if deadline is not None and time.monotonic() + needed > deadline:
+        note = (f"Permutation importance left out: it needs about {needed:.0f} s, beyond the time limit; "
+                f"`trainyard report {folder}` computes it.")
+    else:
+        result = permutation_importance(scorer, X, y, scoring=scorer, n_repeats=3, random_state=0)
+        importance = pd.Series(result.importances_mean, index=X.columns).sort_values(ascending=False).head(15)
+        out.append(figures.bars("permutation", f"Permutation importance of {run.manifest['best']} (test set)",
+                                importance, f"drop in {metric.name} when the column is shuffled",
+                                f"Longer bars are columns the model leans on; measured on {n:,} test rows, "
+                                "3 shuffles each."))
     model = run.model.members[0] if isinstance(run.model, EnsembleModel) else run.model
     estimator = model[-1]
     estimator = getattr(estimator, "regressor_", estimator)
@@ -161,7 +174,7 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
                                 "How much each prepared feature was used in the trees' splits."))
     if task == "regression":
         out.append(_paths(run, folder))
-    return [f.to_dict() for f in out]
+    return [f.to_dict() for f in out], note
 
 
 def _paths(run: Run, folder: Path) -> figures.Figure:
