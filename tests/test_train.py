@@ -210,3 +210,13 @@ def test_infinite_values_are_missing_in_features_and_refused_in_the_target() -> 
         train(frame.assign(y=frame["y"].where(frame.index != 3, -np.inf)), "y", models=["dummy"])
     with pytest.raises(SchemaError, match=r"only the target column 'y': there are no features"):
         train(frame[["y"]], "y", models=["dummy"])
+
+
+def test_the_first_trial_holds_only_defaults_the_space_can_express() -> None:
+    from trainyard.models.catalog import catalog
+    from trainyard.tuning import default_trial
+
+    svc = catalog("binary")["svc_rbf"]
+    assert svc.defaults["gamma"] == "scale" and default_trial(svc.defaults, svc.space) == {"C": 1.0}
+    lightgbm = catalog("binary")["lightgbm"]
+    assert default_trial(lightgbm.defaults, lightgbm.space)["n_estimators"] == lightgbm.defaults["n_estimators"]

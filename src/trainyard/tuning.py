@@ -26,6 +26,20 @@ def suggest(trial, space: dict[str, tuple]) -> dict[str, Any]:
     return params
 
 
+def default_trial(defaults: dict[str, Any], space: dict[str, tuple]) -> dict[str, Any]:
+    """The catalog's defaults that the space can express: SVC's ``gamma="scale"`` is not a number in a log
+    range, and Optuna refuses the whole trial for it (a ValueError that ended whole runs)."""
+    trial = {}
+    for name, (kind, *bounds) in space.items():
+        value = defaults.get(name)
+        if value is None:
+            continue
+        if kind == "cat" or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                             and bounds[0] <= value <= bounds[1]):
+            trial[name] = value
+    return trial
+
+
 def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
     """Search each of the ``top`` best tunable models; add ``<name>_tuned`` when it wins on CV."""
     import optuna
@@ -41,7 +55,7 @@ def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
         per_trial = max(record.get("seconds", 1.0), 0.5)
         sampler = optuna.samplers.TPESampler(seed=trainer.job.seed)
         study = optuna.create_study(direction="maximize" if metric.greater_is_better else "minimize", sampler=sampler)
-        study.enqueue_trial({k: v for k, v in spec.defaults.items() if k in spec.space})
+        study.enqueue_trial(default_trial(spec.defaults, spec.space))
         for _ in range(trials):
             if trainer.deadline - time.monotonic() < 3 * per_trial:
                 break  # keep enough for this trial and the final refit
@@ -60,5 +74,5 @@ def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
             continue
         best = study.best_trial
         improves = best.value > record["cv_mean"] if metric.greater_is_better else best.value < record["cv_mean"]
-        if improves and best.params != {k: v for k, v in spec.defaults.items() if k in spec.space}:
+        if improves and best.params != default_trial(spec.defaults, spec.space):
             trainer.fit(spec, params=best.params, label=f"{name}_tuned")
