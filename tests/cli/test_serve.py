@@ -54,7 +54,7 @@ def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
     (damaged / "manifest.json").write_text("{not json")
     for args, message in [([str(tmp_path / "nothing")], "not a trainyard run"),
                           ([str(damaged)], "the run is damaged"),
-                          ([str(car_run), "--workers", "0"], "--workers 0")]:
+                          ([str(car_run), "--workers", "0"], "Invalid value for '--workers'")]:
         result = runner.invoke(app, ["serve", *args])
         assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from trainyard.cli import options as opt
-from trainyard.errors import SchemaError
 
 
 def serve_command(
@@ -32,8 +31,6 @@ def serve_command(
     from trainyard.runs import load_run
     from trainyard.serve.app import create_app
 
-    if workers < 1:
-        raise SchemaError(f"--workers {workers}: use 1 or more")
     trusted = opt.trusted(trust_types)
     loaded = load_run(run, trust_types=trusted)  # a missing or damaged run fails here, in one line, before any server starts
     limit = int(max_body_mb * 1024 * 1024)
