@@ -141,7 +141,7 @@ def fit_model(job: Job, X: pd.DataFrame, y: np.ndarray, threads: int, trees: int
     if not stops_early(job.name, job.task, len(X)):
         return make_pipeline(job, threads).fit(X, y), None
     defaults = catalog(job.task)[job.name].defaults
-    pipeline = make_pipeline(job, threads, search_params(job.name, defaults, job.params, job.seed))
+    pipeline = make_pipeline(job, threads, search_params(job.name, defaults, job.params))
     fit_stopping(pipeline, job.name, X, y, job.task != "regression", job.seed)
     return pipeline, trees_found(pipeline, job.name)
 
@@ -156,7 +156,7 @@ def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray
 def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any]:
     """Refit on all training rows (with the median of the folds' tree counts); predict the test and
     fresh rows; the pipeline pickled."""
-    counts = [fold[2] for fold in folds if len(fold) > 2 and fold[2] is not None]
+    counts = [trees for _, _, trees in folds if trees is not None]
     trees = int(np.median(counts)) if counts else job.trees
     start = time.perf_counter()
     pipeline, trees = fit_model(job, job.X, job.y, threads, trees)
@@ -174,9 +174,9 @@ def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict
     """The folds' out-of-fold predictions and scores, plus the refit's outputs."""
     metric = primary_metric(job.task, job.metric)
     oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
-    fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out, *_ in fold_results]
+    fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out, _ in fold_results]
     result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof, "cv_all": known_scores(job, oof),
-                              "fold_trees": [fold[2] if len(fold) > 2 else None for fold in fold_results]}
+                              "fold_trees": [trees for _, _, trees in fold_results]}
     return {**result, **(final or {})}
 
 
@@ -195,6 +195,6 @@ def known_scores(job: Job, oof: np.ndarray) -> dict[str, float]:
 
 def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:
     oof = np.full(n, np.nan) if task == "regression" else np.full((n, n_classes), np.nan)
-    for valid, output, *_ in fold_results:
+    for valid, output, _ in fold_results:
         oof[valid] = output
     return oof

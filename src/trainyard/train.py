@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,6 @@ class TrainResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     ensemble: dict[str, float] | None = None  # member -> weight
-    seed: int = 0
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
 
 
@@ -129,7 +128,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         entries = rank(trainer.entries(), primary_metric(schema.task, metric))
         best = entries[0]
         keep = set(weights or {}) | {best.name}
-        trained_on: dict[str, Any] = {"rows": len(split.train), "sets": ["train"], "notes": []}
+        trained_on = trainer.training_rows_only([])
         if refit_full:
             trained_on = trainer.refit_full(sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes,
                                             cluster is not None)
@@ -138,7 +137,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
             engine.close()
     return TrainResult(schema=schema, recipe=recipe, split=split, entries=entries, best=best, classes=classes,
                        outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
-                       frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights, seed=seed,
+                       frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights,
                        trained_on=trained_on)
 
 
@@ -247,8 +246,6 @@ class _Trainer:
         time says they fit in ``seconds``; otherwise the model is refit and scored on the one fold (a cut,
         said on the leaderboard), so a slow model still gives a score instead of nothing.
         """
-        from dataclasses import replace
-
         if job.name == "dummy" or seconds == float("inf") or len(job.folds) < 2 or not isinstance(self.engine, LocalEngine):
             return self.engine.run(job, seconds=seconds), ""
         started = time.monotonic()
@@ -283,18 +280,16 @@ class _Trainer:
         fit in the time left (it keeps its training-rows fit).
         """
         rows = np.concatenate([self.split.train, self.split.test, self.split.fresh])
-        notes: list[str] = []
         if on_cluster:
-            notes.append("refitting on every row is not available on a cluster yet")
-            return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+            return self.training_rows_only(["refitting on every row is not available on a cluster yet"])
         # all or none: an ensemble whose members learned from different rows would be hard to explain
         share = len(rows) / max(len(self.split.train), 1)
         needed = sum(1.5 * self.results[n].get("fit_seconds", 1.0) * share + 1.0 for n in names)
         left = self.deadline - time.monotonic()
         if left < needed:
-            notes.append(f"the saved model learned from the training rows only: refitting {', '.join(names)} on all "
-                         f"{len(rows):,} rows needs about {needed:.0f} s and {max(left, 0):.0f} s were left")
-            return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+            return self.training_rows_only([f"the saved model learned from the training rows only: refitting "
+                                            f"{', '.join(names)} on all {len(rows):,} rows needs about {needed:.0f} s "
+                                            f"and {max(left, 0):.0f} s were left"])
         refit: dict[str, bytes] = {}
         for name in names:
             record = self.results[name]
@@ -305,12 +300,15 @@ class _Trainer:
             try:
                 refit[name] = self.engine.run(job, seconds=self.deadline - time.monotonic())["model"]
             except (Stopped, Failed) as err:
-                notes.append(f"the saved model learned from the training rows only: the refit of {name} on every "
-                             f"row did not finish ({err})")
-                return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+                return self.training_rows_only([f"the saved model learned from the training rows only: the refit of "
+                                                f"{name} on every row did not finish ({err})"])
         self.models.update(refit)
         sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
-        return {"rows": len(rows), "sets": sets, "notes": notes}
+        return {"rows": len(rows), "sets": sets, "notes": []}
+
+    def training_rows_only(self, notes: list[str]) -> dict[str, Any]:
+        """``trained_on`` for saved models that learned from the training rows alone."""
+        return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
 
     def fresh_scores(self, output: np.ndarray | None) -> dict[str, float | None]:
         """Every metric on the fresh rows, and ``<primary>_se``: the primary one's bootstrap standard error."""

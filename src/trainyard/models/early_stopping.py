@@ -34,7 +34,7 @@ def stops_early(name: str, task: str, n_rows: int) -> bool:
     return name in TREES_PARAM and task in TASKS and n_rows >= MIN_ROWS
 
 
-def search_params(name: str, defaults: dict[str, Any], params: dict[str, Any], seed: int) -> dict[str, Any]:
+def search_params(name: str, defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The parameters of a fold's fit: the tree cap, and HistGradientBoosting's own early stopping."""
     key = TREES_PARAM[name]
     cap = CAP_FACTOR * int(params.get(key, defaults.get(key, 100)))
