@@ -91,6 +91,8 @@ def _mpg() -> pd.DataFrame:
 
 def _trump() -> pd.DataFrame:
     frame = _rdata("dslabs", "trump_tweets")[["source", "text", "created_at", "is_retweet"]]
+    # a bare carriage return inside a tweet does not survive a CSV round trip in pandas: one line per tweet
+    frame["text"] = frame["text"].str.replace(r"[\r\n]+", " ", regex=True)
     counts = frame["source"].value_counts()
     frame["source"] = frame["source"].where(frame["source"].map(counts) >= 100, "other")
     return frame.dropna(subset=["source"])

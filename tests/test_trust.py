@@ -36,7 +36,7 @@ KITCHEN = {"name": "kitchen", "clean": {"drop_roles": ["id", "constant"],
                                         "extract": {"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}}},
            "encode": {"categorical": "target", "text": "tfidf", "scale": "robust"},
            "features": {"log": ["mileage"], "correlation_threshold": 0.95, "reduce": "pca", "select": "kbest", "k": 8}}
-OTHERS = {"name": "others", "encode": {"scale": "minmax"},
+OTHERS = {"name": "others", "clean": {"drop_roles": ["id", "constant"]}, "encode": {"scale": "minmax", "text": "words"},
           "features": {"interactions": True, "reduce": "kernel_pca"}}
 ORDINAL = {"name": "ordinal", "encode": {"categorical": "ordinal", "datetime": "drop"}, "features": {"select": "l1"},
            "target": {"transform": "log"}}
@@ -65,7 +65,8 @@ def _fitted_models():
                 params = {"max_iter": 20_000} if name.startswith("svc") else {}  # unscaled SVC may never converge
                 job = Job(name=name, task=task, schema=schema, recipe=recipe, X=X, y=codes, folds=[], X_test=X,
                           X_fresh=X.head(0), n_classes=0 if task == "regression" else int(codes.max()) + 1,
-                          log_target=task == "regression" and recipe.target.transform == "log", params=params)
+                          log_target=task == "regression" and recipe.target.transform == "log", params=params,
+                          nonnegative=task == "regression" and recipe.target.transform != "log")
                 pipeline = make_pipeline(job).fit(X, codes)
                 members.append(pipeline)
                 yield f"{task}/{recipe.name}/{name}", pipeline

@@ -26,7 +26,7 @@ from trainyard.models.early_stopping import fit_stopping, refit_params, search_p
 from trainyard.prep.build import build
 from trainyard.prep.clean import SafeNames
 from trainyard.prep.recipe import Recipe
-from trainyard.prep.target import log_target
+from trainyard.prep.target import log_target, nonnegative_target
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Job:
     X_fresh: pd.DataFrame
     n_classes: int = 0
     log_target: bool = False
+    nonnegative: bool = False  # a regression target never below zero: predictions are clipped at zero
     params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     jobs: int = 1
@@ -59,6 +60,8 @@ def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = No
     model = spec.make(seed=job.seed, threads=threads, **(job.params if params is None else params))
     if job.log_target and job.name != "dummy":  # the baseline stays the plain mean
         model = log_target(model)
+    elif job.nonnegative and job.name != "dummy":
+        model = nonnegative_target(model)
     steps = [("prep", prep)] + ([("names", SafeNames())] if spec.safe_names else []) + [("model", model)]
     return Pipeline(steps)
 
@@ -167,7 +170,22 @@ def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any
     fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
     blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
     return {"test": test, "fresh": fresh, "fit_seconds": fit_seconds, "model": blob, "size_bytes": len(blob), "trees": trees,
-            "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000}
+            "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000,
+            "predict_ms_one_row": one_row_ms(pipeline, job.X_test if len(job.X_test) else job.X, job)}
+
+
+ONE_ROW_REPEATS = 7
+
+
+def one_row_ms(pipeline, X: pd.DataFrame, job: Job) -> float:
+    """Milliseconds to answer one row (the median of a few calls): what a served request waits for."""
+    row = X.iloc[:1]
+    times = []
+    for _ in range(ONE_ROW_REPEATS):
+        start = time.perf_counter()
+        predict_output(pipeline, row, job.task, job.n_classes)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
 
 
 def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict[str, Any]:

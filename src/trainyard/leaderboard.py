@@ -28,6 +28,7 @@ class Entry:
     fresh: dict[str, float] = field(default_factory=dict)
     fit_seconds: float = math.nan
     predict_ms_per_1000: float = math.nan
+    predict_ms_one_row: float = math.nan  # one request of one row: what --max-predict-ms bounds
     size_bytes: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     cost: int = 5

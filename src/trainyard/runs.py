@@ -181,6 +181,7 @@ def _write_samples(result, folder: Path) -> None:
 def _write_plan(result, folder: Path, model) -> None:
     pipeline = model.members[0] if isinstance(model, EnsembleModel) else model
     plan = explain(pipeline.named_steps["prep"], result.schema, result.recipe.name, result.split.report())
+    plan.choices = [c.to_dict() for c in getattr(result, "choices", [])]
     (folder / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, default=str))
 
 

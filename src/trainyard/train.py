@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainyard.choices import Choice, decide
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile
 from trainyard.engine import Failed, LocalEngine, Stopped, open_engine
@@ -54,13 +55,15 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     ensemble: dict[str, float] | None = None  # member -> weight
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
+    choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
 
 
 def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict | Recipe | None = "auto",
           models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,
           jobs: int | None = None, metric: str | None = None, tune: bool = True, ensemble: bool = True,
           progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
-          test_data: Any = None, cluster: str | None = None, refit_full: bool = True) -> TrainResult:
+          test_data: Any = None, cluster: str | None = None, refit_full: bool = True,
+          max_predict_ms: float | None = None) -> TrainResult:
     """Train the catalog side by side and rank it.
 
     ``test_data`` is an optional table of test rows (then every row of ``data``
@@ -70,6 +73,8 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     ``refit_full``: after scoring, the final choice (the best model, or the ensemble's members) is
     refit on every labelled row (train, test and fresh), with its settings and tree counts; the
     scores stay those of the held-out rows. False keeps the models fitted on the training rows.
+    ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
+    measured on the test rows; slower models stay on the leaderboard but are not chosen.
     """
     start = time.monotonic()
     if folds < 2:
@@ -103,12 +108,18 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
               X_test=frame.iloc[split.test].drop(columns=[target]), X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
               n_classes=len(classes or []), log_target=wants_log(schema, recipe, y, metric), seed=seed,
               jobs=jobs or 1, metric=metric)
+    decided = decide(job, y.iloc[split.train], time_limit)
+    recipe = decided.recipe
+    job = replace(job, recipe=recipe, log_target=decided.log_target,
+                  nonnegative=schema.task == "regression" and bool((y >= 0).all()))
     specs, notes = select(schema.task, models, n_rows=len(split.train))
+    notes = [c.line() for c in decided.choices] + notes
     notes += infinity_notes(frame.drop(columns=[target]))
     engine = open_engine(cluster)
     owned = engine is not cluster  # an engine the caller opened is the caller's to close
     try:
         trainer = _Trainer(job, codes, split, deadline, emit, checkpoint, engine)
+        trainer.max_predict_ms = max_predict_ms
         if checkpoint is not None:
             trainer.restore(checkpoint.start(resume))
         emit("start", {"models": [s.name for s in specs], "notes": notes})
@@ -126,7 +137,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         trainer.deadline = final_deadline  # the time kept back for the refit on every row
         weights = trainer.ensemble() if ensemble else None
         entries = rank(trainer.entries(), primary_metric(schema.task, metric))
-        best = entries[0]
+        best = fast_enough(entries, max_predict_ms)
         keep = set(weights or {}) | {best.name}
         trained_on = trainer.training_rows_only([])
         if refit_full:
@@ -138,7 +149,20 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     return TrainResult(schema=schema, recipe=recipe, split=split, entries=entries, best=best, classes=classes,
                        outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
                        frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights,
-                       trained_on=trained_on)
+                       trained_on=trained_on, choices=decided.choices)
+
+
+def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
+    """The best-ranked finished model that answers one row within ``max_predict_ms`` (any, without a bound)."""
+    if max_predict_ms is None:
+        return entries[0]
+    finished = [e for e in entries if e.status == "ok"]
+    for entry in finished:
+        if entry.predict_ms_one_row <= max_predict_ms:
+            return entry
+    fastest = min(finished, key=lambda e: (np.nan_to_num(e.predict_ms_one_row, nan=np.inf)))
+    raise SchemaError(f"no model answers one row within max_predict_ms={max_predict_ms:g}: the fastest, "
+                      f"{fastest.name}, takes {fastest.predict_ms_one_row:.1f} ms; raise the bound")
 
 
 def infinity_notes(X: pd.DataFrame) -> list[str]:
@@ -198,6 +222,7 @@ class _Trainer:
         self.oof: dict[str, np.ndarray] = {}
         self.models: dict[str, bytes] = {}
         self.costs: dict[str, int] = {}
+        self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
 
     def restore(self, records: dict[str, dict]) -> None:
         """Take back finished models from an interrupted run (stopped ones are tried again)."""
@@ -271,7 +296,7 @@ class _Trainer:
                 "cv_mean": float(np.mean(out["cv_scores"])), "cv_std": float(np.std(out["cv_scores"])),
                 "cv_all": out["cv_all"], "test": test_scores, "fresh": fresh_scores,
                 "fit_seconds": out["fit_seconds"], "predict_ms_per_1000": out["predict_ms_per_1000"], "trees": out.get("trees"),
-                "size_bytes": out["size_bytes"]}
+                "predict_ms_one_row": out.get("predict_ms_one_row", float("nan")), "size_bytes": out["size_bytes"]}
 
     def refit_full(self, names: list[str], X: pd.DataFrame, codes: np.ndarray, on_cluster: bool) -> dict[str, Any]:
         """Refit ``names`` on every labelled row with their settings and tree counts; replace their models.

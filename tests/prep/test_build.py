@@ -181,3 +181,54 @@ def test_log_target_never_predicts_negative(market: pd.DataFrame) -> None:
     extreme = prepared.features("test").copy()
     extreme[:] = extreme.to_numpy() * 50  # far outside the training range
     assert (model.predict(extreme) > 0).all()
+
+
+def _listings(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """A listings-like table: an engine text with numbers in it, and a 300-level model label."""
+    rng = np.random.default_rng(seed)
+    hp = rng.integers(90, 400, n)
+    litres = np.round(rng.uniform(1.0, 5.0, n), 1)
+    fuel = rng.choice(["Gasoline Fuel", "Diesel Fuel"], n)
+    return pd.DataFrame({
+        "engine": [f"{h}.0HP {v}L {c} Cylinder Engine {f}" for h, v, c, f in zip(hp, litres, rng.choice([4, 6, 8], n), fuel)],
+        "model": [f"m{i}" for i in rng.integers(0, 300, n)],
+        "price": hp * 100 + litres * 1000 + rng.normal(0, 500, n),
+    })
+
+
+def test_numbers_inside_text_become_named_features_beside_the_words_left() -> None:
+    frame = _listings()
+    schema = trainyard.profile(frame, target="price")
+    assert set(schema["engine"].details["numbers"]) == {"hp", "l", "cylinder"}
+    X = build(schema, "auto").fit_transform(frame.drop(columns="price"), frame["price"])
+    assert X["engine_hp"].tolist()[:3] == frame["engine"].str.extract(r"^(\d+)")[0].astype(float).tolist()[:3]
+    assert {"engine_l", "engine_cylinder"} <= set(X.columns)
+    assert schema["engine"].role.value == "categorical"  # the words left ("Engine Diesel Fuel") are two labels
+    assert {"engine_Engine Diesel Fuel", "engine_Engine Gasoline Fuel"} <= set(X.columns)  # kept, one-hot
+    plan = trainyard.prep.plan.explain(build(schema, "auto").fit(frame.drop(columns="price"), frame["price"]),
+                                       schema, "auto")
+    assert any(s.step == "extract numbers" and "engine_hp" in s.action for s in plan.steps)
+
+
+def test_native_categories_only_where_levels_have_rows() -> None:
+    frame = _listings()  # 600 rows over 300 models: 2 rows a level
+    schema = trainyard.profile(frame, target="price")
+    native = ModelNeeds(imputed=False, native_categorical=True)
+    X = build(schema, "auto", needs=native).fit_transform(frame.drop(columns="price"), frame["price"])
+    assert X["model"].dtype.kind == "f"  # target-encoded, not a 300-level category
+    wide = build(schema, {"name": "wide", "encode": {"categorical": "auto", "native_min_rows": 1}}, needs=native)
+    assert str(wide.fit_transform(frame.drop(columns="price"), frame["price"])["model"].dtype) == "category"
+
+
+def test_free_text_as_word_themes() -> None:
+    rng = np.random.default_rng(0)
+    words = ["engine", "rust", "clean", "leather", "sunroof", "dent", "service", "history", "owner", "warranty"]
+    notes = [" ".join(rng.choice(words, 8)) for _ in range(300)]
+    frame = pd.DataFrame({"notes": notes, "size": rng.normal(size=300), "y": rng.normal(size=300)})
+    schema = trainyard.profile(frame, target="y")
+    recipe = {"name": "w", "clean": {"drop_roles": ["id", "constant"]}, "encode": {"text": "words"}}
+    X = build(schema, recipe).fit_transform(frame.drop(columns="y"), frame["y"])
+    themes = [c for c in X.columns if c.startswith("notes__words")]
+    assert 5 <= len(themes) <= 20 and X[themes].abs().sum().sum() > 0
+    auto = build(schema, "auto").fit(frame.drop(columns="y"), frame["y"])  # unresolved auto: dropped, and said why
+    assert "notes" in auto.named_steps["drop"].dropped_

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainyard.prep.parse import extract_named, parse_numbers, parse_share
+from trainyard.prep.parse import extract_named, find_unit_numbers, parse_numbers, parse_share, remove_patterns
 
 
 @pytest.mark.parametrize("text,value", [
@@ -68,3 +69,26 @@ def test_randomly_formatted_numbers_parse_back(value, decimals, thousands, curre
 def test_decimal_comma_numbers_parse_back(value) -> None:
     text = f"{value:,.2f}".replace(",", " ").replace(".", ",")
     assert parse_numbers(pd.Series([text]), decimal_comma=True).iloc[0] == pytest.approx(value)
+
+
+def test_several_numbers_in_one_cell_are_found_by_their_units() -> None:
+    engines = pd.Series(["378.0HP 4.6L 8 Cylinder Engine Gasoline Fuel", "300.0HP 3.7L V6 Cylinder Engine",
+                         "2.0L I4 16V GDI DOHC Turbo", None, "6-Speed A/T 250HP 2.5L"])
+    patterns, clashes = find_unit_numbers(engines)
+    assert set(patterns) == {"hp", "l"} and clashes == []  # "cylinder" and "speed": in under half the cells
+    extracted = extract_named(engines, patterns)
+    assert extracted["hp"].tolist()[:2] == [378.0, 300.0] and np.isnan(extracted["hp"].iloc[2])
+    assert extracted["l"].tolist()[:3] == [4.6, 3.7, 2.0]
+    words = remove_patterns(engines, patterns)
+    assert words.iloc[0] == "8 Cylinder Engine Gasoline Fuel" and words.iloc[4] == "6-Speed A/T" and pd.isna(words.iloc[3])
+
+
+def test_a_unit_with_two_different_numbers_in_a_cell_is_left_in_the_text() -> None:
+    sizes = pd.Series([f"{i} GB RAM {i * 8} GB disk" for i in range(1, 40)])
+    patterns, clashes = find_unit_numbers(sizes)
+    assert "gb" not in patterns and clashes == ["gb"]
+
+
+def test_codes_and_plain_words_hold_no_units() -> None:
+    assert find_unit_numbers(pd.Series([f"B00{i}EFX{i}" for i in range(50)])) == ({}, [])
+    assert find_unit_numbers(pd.Series(["red", "green", None])) == ({}, [])

@@ -48,6 +48,9 @@ def train_command(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and report.md.")] = False,
     no_refit_full: Annotated[bool, typer.Option("--no-refit-full", help="Save the models fitted on the training rows "
                                                 "instead of refitting the final choice on every labelled row.")] = False,
+    max_predict_ms: Annotated[Optional[float], typer.Option(
+        "--max-predict-ms", min=0.01, help="The chosen model (or ensemble) answers one row within this many "
+        "milliseconds, as measured on the test rows; slower models are ranked but not chosen.")] = None,
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Fit on a Dask cluster: tcp://HOST:8786, or "
                                                    "local:N for N worker processes here.")] = None,
     lazy: Annotated[bool, typer.Option("--lazy", help="A table larger than memory: read it as a Dask DataFrame "
@@ -75,8 +78,9 @@ def train_command(
     result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=budget,
                           folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
                           ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster,
-                          refit_full=not no_refit_full)
+                          refit_full=not no_refit_full, max_predict_ms=max_predict_ms)
     print_leaderboard(console, result, metric)
+    console.print(latency_line(result), highlight=False)
     save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
     checkpoint.remove()
     trained = result.trained_on
@@ -98,6 +102,14 @@ def train_command(
         console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
     if time_limit is not None:
         console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)
+
+
+def latency_line(result: TrainResult) -> str:
+    """How fast the chosen model answers: one row, and 1,000 rows."""
+    best = result.best
+    members = f" ({len(result.ensemble)} members)" if best.name == "ensemble" and result.ensemble else ""
+    return (f"{best.name}{members} answers one row in {best.predict_ms_one_row:.1f} ms and 1,000 rows in "
+            f"{best.predict_ms_per_1000:.0f} ms (measured on the test rows)")
 
 
 def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:

@@ -194,7 +194,7 @@ def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
     if is_target:
         return ColumnProfile(role=Role.TARGET, reason="the column you want to predict", **base)
     role, reason, details = _assign_role(series, present, unique, len(series))
-    if role in (Role.CATEGORICAL, Role.TRISTATE) and unique <= 500:
+    if role in (Role.CATEGORICAL, Role.TRISTATE) and unique <= 500 and "numbers" not in details:
         details["levels"] = sorted(map(str, present.unique()))  # new rows are checked against these
     return ColumnProfile(role=role, reason=reason, details=details, **base)
 
@@ -263,13 +263,32 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
     ratio = unique / len(present)
     if _ID_NAME.search(name) and ratio >= 0.5:
         return Role.ID, f"an id-like name with {unique} distinct values", {}
+    numbers = _numbers_inside(sample)
+    inside = f"; numbers inside: {', '.join(numbers['numbers'])}" if numbers.get("numbers") else ""
+    if inside:  # the role is that of the words left once the numbers are out ("Cylinder Engine Gasoline Fuel")
+        from trainyard.prep.parse import remove_patterns
+
+        text = remove_patterns(text, numbers["numbers"]).dropna()
+        unique = numbers["words_unique"] = int(text.nunique())
+        ratio = unique / max(len(text), 1)
     lengths = text.str.len()
     words = text.str.count(r"\s+") + 1
     if ratio >= 0.3 and unique > 20 and (float(words.mean()) >= 4 or float(lengths.mean()) >= 40):
-        return Role.TEXT, f"free text ({words.mean():.0f} words on average, {ratio:.0%} distinct)", {}
-    if unique == len(present) and n_rows >= 20:
+        return Role.TEXT, f"free text ({words.mean():.0f} words on average, {ratio:.0%} distinct){inside}", numbers
+    if unique == len(present) and n_rows >= 20 and not inside:
         return Role.ID, "a unique value per row", {}
-    return Role.CATEGORICAL, f"{unique} distinct labels", {}
+    return Role.CATEGORICAL, f"{unique} distinct labels{inside}", numbers
+
+
+def _numbers_inside(sample: pd.Series) -> dict[str, Any]:
+    """Units that follow a number in most cells ("378.0HP 4.6L 8 Cylinder"): extracted as named features."""
+    from trainyard.prep.parse import find_unit_numbers  # prep imports schema: import late
+
+    patterns, clashes = find_unit_numbers(sample)
+    details: dict[str, Any] = {"numbers": patterns} if patterns else {}
+    if clashes:
+        details["numbers_left"] = clashes
+    return details
 
 
 def _tristate_mapping(values: Any) -> dict[str, int] | None:

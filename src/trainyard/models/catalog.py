@@ -50,7 +50,7 @@ class ModelSpec:
 
 
 _THREADED = {"random_forest": "n_jobs", "extra_trees": "n_jobs", "xgboost": "n_jobs", "lightgbm": "n_jobs",
-             "knn": "n_jobs", "random_forest_notes": "n_jobs", "mlp": "threads"}
+             "knn": "n_jobs", "random_forest_notes": "n_jobs", "mlp": "threads", "catboost": "thread_count"}
 SCALED = ModelNeeds(scaled=True, imputed=True)
 TREES = ModelNeeds(scaled=False, imputed=True)
 NATIVE_MISSING = ModelNeeds(scaled=False, imputed=False)
@@ -77,6 +77,15 @@ def _lgbm(task: str) -> Callable[..., Any]:
     return make
 
 
+def _catboost(task: str) -> Callable[..., Any]:
+    def make(**params):
+        from trainyard.models.catboost_model import CatBoostClassifier, CatBoostRegressor
+
+        cls = CatBoostRegressor if task == REG else CatBoostClassifier
+        return cls(verbose=0, allow_writing_files=False, **params)  # no catboost_info/ in the user's folder
+    return make
+
+
 def _mlp(task: str) -> Callable[..., Any]:
     def make(**params):
         from trainyard.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
@@ -90,6 +99,8 @@ _BOOST_SPACE = {"n_estimators": ("int", 200, 2000), "learning_rate": ("log", 0.0
 _LGBM_SPACE = {"n_estimators": ("int", 200, 2000), "learning_rate": ("log", 0.01, 0.2), "num_leaves": ("int", 15, 255),
                "min_child_samples": ("int", 5, 100), "subsample": ("float", 0.6, 1.0), "colsample_bytree": ("float", 0.5, 1.0),
                "reg_lambda": ("log", 1e-3, 10.0)}
+_CATBOOST_SPACE = {"iterations": ("int", 200, 2000), "learning_rate": ("log", 0.01, 0.3), "depth": ("int", 4, 10),
+                   "l2_leaf_reg": ("log", 1.0, 10.0)}
 _FOREST_SPACE = {"n_estimators": ("int", 50, 400), "max_features": ("float", 0.2, 1.0), "min_samples_leaf": ("int", 1, 10)}
 
 
@@ -128,6 +139,9 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
             ModelSpec("lightgbm", (REG,), _lgbm(REG), {"n_estimators": 1000, "learning_rate": 0.05, "num_leaves": 63,
                                                        "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8},
                       needs=NATIVE_CATEGORIES, space=_LGBM_SPACE, cost=3, safe_names=True),
+            ModelSpec("catboost", (REG,), _catboost(REG), {"iterations": 500, "learning_rate": 0.08, "depth": 6},
+                      needs=NATIVE_CATEGORIES, space=_CATBOOST_SPACE, cost=5,
+                      description="CatBoost (ordered target statistics on categories)"),
             ModelSpec("mlp", (REG,), _mlp(REG), {}, needs=NETWORK, space={"lr": ("log", 1e-4, 1e-2),
                                                                          "dropout": ("float", 0.0, 0.3)}, cost=5,
                       description="a PyTorch MLP (AdamW, early stopping)"),
@@ -165,6 +179,9 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
                                                 "min_child_samples": 10, "max_cat_to_onehot": 64, "subsample": 0.8,
                                                 "subsample_freq": 1, "colsample_bytree": 0.5},
                   needs=NATIVE_CATEGORIES, space=_LGBM_SPACE, cost=3, safe_names=True),
+        ModelSpec("catboost", CLS, _catboost(BIN), {"iterations": 500, "learning_rate": 0.08, "depth": 6},
+                  needs=NATIVE_CATEGORIES, space=_CATBOOST_SPACE, cost=5,
+                  description="CatBoost (ordered target statistics on categories)"),
         ModelSpec("mlp", CLS, _mlp(BIN), {}, needs=NETWORK, space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
                   cost=5, description="a PyTorch MLP (AdamW, early stopping)"),
         # The notes' presets, selectable by name.
@@ -192,7 +209,7 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
 # cost. A model that costs seconds never waits behind two that might take the budget, and each model
 # gets at most a slice of what is left (train.TIME_SLICE_SHARE).
 PRIORITY = ("dummy", "ridge", "logistic", "hist_gb", "lda", "naive_bayes", "decision_tree", "linear", "sgd",
-            "lasso", "elastic_net", "lightgbm", "xgboost", "mlp", "random_forest", "extra_trees", "svr_linear",
+            "lasso", "elastic_net", "lightgbm", "xgboost", "catboost", "mlp", "random_forest", "extra_trees", "svr_linear",
             "knn", "svc_linear", "svr_rbf", "svc_rbf")
 
 _CATALOG = {REG: {s.name: s for s in _specs_for(REG)}, "classification": {s.name: s for s in _specs_for(BIN)}}

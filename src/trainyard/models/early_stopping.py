@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 # catalog name -> the estimator parameter that counts the trees
-TREES_PARAM = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "hist_gb": "max_iter"}
+TREES_PARAM = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "hist_gb": "max_iter", "catboost": "iterations"}
 TASKS = ("binary", "multiclass")  # where stopping early is on (see the module's docstring)
 CAP_FACTOR = 3  # the cap on trees: this many times the catalog's count
 MIN_ROWS = 400
@@ -82,6 +82,9 @@ def trees_found(pipeline, name: str) -> int | None:
     if name == "lightgbm":
         best = model.best_iteration_
         return int(best) if best else int(model.n_estimators)
+    if name == "catboost":
+        best = model.get_best_iteration()
+        return int(best) + 1 if best is not None else int(model.tree_count_)
     best = getattr(model, "best_iteration", None)
     return int(best) + 1 if best is not None else int(model.n_estimators)
 

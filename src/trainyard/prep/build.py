@@ -32,7 +32,7 @@ from sklearn.preprocessing import (
 from trainyard.data.schema import Role, Schema
 from trainyard.errors import SchemaError
 from trainyard.prep.clean import Coalesce, DropColumns, ExtractNumbers, MissingTokens, ParseNumbers, coalesce_candidates
-from trainyard.prep.encoders import AsCategory, TextTfidf, TriStateEncoder
+from trainyard.prep.encoders import AsCategory, TextTfidf, TextWords, TriStateEncoder
 from trainyard.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
 from trainyard.prep.recipe import Recipe, load_recipe
 
@@ -67,7 +67,7 @@ def build(schema: Schema, recipe: str | dict | Recipe | None = "auto", *, needs:
     """The preprocessing Pipeline for one model, from the Schema and a recipe."""
     recipe = load_recipe(recipe)
     layout = column_layout(schema, recipe)
-    steps = _cleaning_steps(schema, recipe, layout)
+    steps = _cleaning_steps(schema, recipe, layout, needs)
     steps.append(("encode", _encoder(recipe, layout, needs, schema.task, seed)))
     steps += _feature_steps(schema, recipe, seed)
     pipeline = Pipeline(steps)
@@ -83,8 +83,10 @@ class Layout:
     coalesce: dict[str, list[str]]
     parse: list[str]
     extract: dict[str, dict[str, str]]
+    keep: tuple[str, ...]  # extracted columns that stay, holding the words left after the numbers
     drop: dict[str, str]
     unique: dict[str, int]
+    n_rows: int = 0
 
 
 def column_layout(schema: Schema, recipe: Recipe) -> Layout:
@@ -103,16 +105,29 @@ def column_layout(schema: Schema, recipe: Recipe) -> Layout:
     parse = [c for c, r in roles.items() if r is Role.NUMBER_IN_TEXT]
     for column in parse:
         roles[column] = Role.NUMERIC
-    _check_known(list(recipe.clean.extract), known, "[clean] extract")
-    for column, patterns in recipe.clean.extract.items():
-        roles.pop(column, None)
+    extract, keep = _extractions(schema, recipe, roles, known)
+    for column, patterns in extract.items():
+        if column not in keep:
+            roles.pop(column, None)
         roles.update({f"{column}_{k}": Role.NUMERIC for k in patterns})
     drop = _fixed_drops(schema, recipe, roles, known)
-    unique = {c.name: c.unique for c in schema.columns}
+    unique = {c.name: c.details.get("words_unique", c.unique) if c.name in keep else c.unique for c in schema.columns}
     for name, members in groups.items():
         unique[name] = max(unique[m] for m in members)
-    return Layout(roles=roles, coalesce=groups, parse=parse, extract=dict(recipe.clean.extract), drop=drop,
-                  unique=unique)
+    return Layout(roles=roles, coalesce=groups, parse=parse, extract=extract, keep=keep, drop=drop,
+                  unique=unique, n_rows=schema.n_rows)
+
+
+def _extractions(schema: Schema, recipe: Recipe, roles: dict[str, Role],
+                 known: set[str]) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
+    """Named numbers to pull out of text: the recipe's patterns (which replace the column), or on "auto"
+    the units the profile found in most cells (the column stays, holding the words that remain)."""
+    if recipe.clean.extract != "auto":
+        _check_known(list(recipe.clean.extract), known, "[clean] extract")
+        return dict(recipe.clean.extract), ()
+    found = {c.name: c.details["numbers"] for c in schema.columns
+             if c.details.get("numbers") and roles.get(c.name) in (Role.CATEGORICAL, Role.TEXT)}
+    return found, tuple(found)
 
 
 def _fixed_drops(schema: Schema, recipe: Recipe, roles: dict[str, Role], known: set[str]) -> dict[str, str]:
@@ -134,6 +149,8 @@ def _fixed_drops(schema: Schema, recipe: Recipe, roles: dict[str, Role], known: 
     for column, role in roles.items():
         if role is Role.TEXT and recipe.encode.text == "drop" and column not in drop:
             drop[column] = "free text without a clear pattern"
+        if role is Role.TEXT and recipe.encode.text == "auto" and column not in drop:
+            drop[column] = "free text: kept as word features only where the folds say they help (train decides)"
         if role is Role.DATETIME and recipe.encode.datetime == "drop" and column not in drop:
             drop[column] = "a date (the recipe drops dates)"
     return {c: r for c, r in drop.items() if c in roles}
@@ -146,16 +163,18 @@ def _check_known(columns: list[str], known: set[str], where: str) -> None:
                           f"columns: {', '.join(sorted(known))}")
 
 
-def _cleaning_steps(schema: Schema, recipe: Recipe, layout: Layout) -> list[tuple[str, object]]:
+def _cleaning_steps(schema: Schema, recipe: Recipe, layout: Layout, needs: ModelNeeds) -> list[tuple[str, object]]:
     tristate = tuple(schema.by_role(Role.TRISTATE))
     steps: list[tuple[str, object]] = [("tokens", MissingTokens(tokens=tuple(recipe.clean.missing_tokens), keep=tristate))]
     if layout.coalesce:
         steps.append(("coalesce", Coalesce(groups=layout.coalesce)))
     if layout.extract:
-        steps.append(("extract", ExtractNumbers(patterns=layout.extract)))
+        steps.append(("extract", ExtractNumbers(patterns=layout.extract, keep=layout.keep)))
     if layout.parse:
         steps.append(("parse", ParseNumbers(columns=tuple(layout.parse), decimal_comma=recipe.clean.decimal_comma)))
-    steps.append(("drop", DropColumns(columns=layout.drop, max_missing=recipe.clean.max_missing)))
+    native = recipe.clean.max_missing_native
+    max_missing = native if not needs.imputed and native != "same" else recipe.clean.max_missing
+    steps.append(("drop", DropColumns(columns=layout.drop, max_missing=max_missing)))
     return steps
 
 
@@ -187,16 +206,21 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
     if role is Role.TRISTATE:
         return recipe.encode.tristate
     if role is Role.TEXT:
-        return "tfidf"
+        return recipe.encode.text if recipe.encode.text in ("tfidf", "words") else "tfidf"
     if role is Role.DATETIME:
         return "parts"
     if recipe.encode.categorical == "auto":
-        if needs.native_categorical:
+        if needs.native_categorical and _rows_per_level(layout, column) >= recipe.encode.native_min_rows:
             return "native"
         if needs.one_hot:
             return "onehot"
         return "target" if layout.unique.get(column, 0) > recipe.encode.high_cardinality else "onehot"
     return recipe.encode.categorical
+
+
+def _rows_per_level(layout: Layout, column: str) -> float:
+    """Rows per level on average: with a few rows a level, a model's own category splits overfit."""
+    return layout.n_rows / max(layout.unique.get(column, 1), 1) if layout.n_rows else float("inf")
 
 
 def _numeric_branches(recipe: Recipe, numeric: list[str], scaler, impute: bool,
@@ -255,6 +279,8 @@ def _categorical_pipeline(name: str, recipe: Recipe, scaler, impute: bool, task:
         return TriStateEncoder()
     if name == "tfidf":
         return TextTfidf()
+    if name == "words":
+        return TextWords(seed=seed)
     if name == "parts":
         steps = [("parts", DateParts())]
         steps += [("impute", SimpleImputer(strategy="median", keep_empty_features=True))] if impute else []

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from trainyard.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
-from trainyard.prep.parse import extract_named, parse_numbers
+from trainyard.prep.parse import extract_named, parse_numbers, remove_patterns
 
 DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
 
@@ -147,8 +147,9 @@ class ExtractNumbers(FrameTransformer):
     replaces column ``engine`` with ``engine_hp`` and ``engine_litres``.
     """
 
-    def __init__(self, *, patterns: dict[str, dict[str, str]] | None = None):
+    def __init__(self, *, patterns: dict[str, dict[str, str]] | None = None, keep: tuple[str, ...] = ()):
         self.patterns = patterns
+        self.keep = keep
 
     def fit(self, X, y=None):
         X = self._start_fit(X)
@@ -156,7 +157,10 @@ class ExtractNumbers(FrameTransformer):
         check_columns(X, list(patterns), "extract numbers")
         out = []
         for column in X.columns:
-            out += [f"{column}_{name}" for name in patterns[column]] if column in patterns else [column]
+            if column not in patterns:
+                out.append(column)
+                continue
+            out += ([column] if column in self.keep else []) + [f"{column}_{name}" for name in patterns[column]]
         self.feature_names_out_ = out
         return self
 
@@ -165,6 +169,9 @@ class ExtractNumbers(FrameTransformer):
         parts = []
         for column in X.columns:
             if column in (self.patterns or {}):
+                if column in self.keep:  # the words that remain, e.g. "Cylinder Engine Gasoline Fuel"
+                    words = remove_patterns(X[column], self.patterns[column])
+                    parts.append(words.astype(object).where(words.notna(), np.nan).to_frame(column))
                 extracted = extract_named(X[column], self.patterns[column])
                 parts.append(extracted.add_prefix(f"{column}_"))
             else:

@@ -1,4 +1,5 @@
-"""Encoders for roles scikit-learn has no encoder for: tri-state fields and kept free text.
+"""Encoders for roles scikit-learn has no encoder for: tri-state fields and kept free text (TF-IDF terms,
+or word themes by truncated SVD).
 
 One-hot (with rare levels grouped), ordinal and cross-fitted target encoding are
 scikit-learn's own; ``build.py`` configures them.
@@ -89,6 +90,49 @@ class TextTfidf(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         blocks = [self.vectorizers_[c].transform(X[c].fillna("").astype(str)).toarray() for c in self.vectorizers_]
+        data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
+        return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)
+
+
+class TextWords(FrameTransformer):
+    """Free text as a few dozen dense columns: TF-IDF of words and word pairs, reduced by truncated SVD.
+
+    Each column keeps ``n_components`` directions of its TF-IDF matrix (fewer when its
+    vocabulary is smaller), so a tree model sees the themes of the text, not 20,000 sparse terms.
+    """
+
+    def __init__(self, *, n_components: int = 20, max_terms: int = 20_000, seed: int = 0):
+        self.n_components = n_components
+        self.max_terms = max_terms
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        from sklearn.decomposition import TruncatedSVD
+
+        X = self._start_fit(X)
+        self.steps_ = {}
+        names = []
+        for column in X.columns:
+            text = X[column].fillna("").astype(str)
+            vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_terms,
+                                         sublinear_tf=True)
+            try:
+                terms = vectorizer.fit_transform(text)
+            except ValueError:  # no term in two rows: nothing to learn from this column
+                continue
+            n = min(self.n_components, terms.shape[1] - 1)
+            if n < 1:
+                continue
+            svd = TruncatedSVD(n_components=n, random_state=self.seed).fit(terms)
+            self.steps_[column] = (vectorizer, svd)
+            names += [f"{column}__words{i}" for i in range(n)]
+        self.feature_names_out_ = names
+        return self
+
+    def transform(self, X):
+        X = self._start_transform(X)
+        blocks = [svd.transform(vectorizer.transform(X[c].fillna("").astype(str)))
+                  for c, (vectorizer, svd) in self.steps_.items()]
         data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
         return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)
 

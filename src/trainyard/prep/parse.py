@@ -7,6 +7,7 @@ so they are as fast on a million rows as ``pd.to_numeric``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -82,3 +83,54 @@ def extract_named(values: pd.Series, patterns: dict[str, str]) -> pd.DataFrame:
             raise ValueError(f"pattern for {name!r} must have exactly one group, has {compiled.groups}")
         out[name] = parse_numbers(text.str.extract(compiled, expand=False))
     return pd.DataFrame(out, index=values.index)
+
+
+# A number followed by a unit word: "378.0HP", "4.6L", "8 Cylinder", "6-Speed", "16V".
+_UNIT_NUMBER = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s?-?\s?([A-Za-z][A-Za-z/]{0,11})(?![A-Za-z])")
+MIN_UNIT_SHARE = 0.5  # a unit is a feature when at least this share of the cells carry it
+MAX_CLASH_SHARE = 0.05  # and at most this share of those cells give it two different numbers
+
+
+def unit_pattern(unit: str) -> str:
+    """The extraction pattern (one group: the number) for a number followed by ``unit``."""
+    return rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s?-?\s?{re.escape(unit)}(?![A-Za-z])"
+
+
+def find_unit_numbers(values: pd.Series) -> tuple[dict[str, str], list[str]]:
+    """The units that follow a number in most cells of a text column, as extraction patterns.
+
+    "378.0HP 4.6L 8 Cylinder Engine" and "300.0HP 3.7L V6" give ``{"hp": ..., "l": ...}``
+    (and "cylinder" when most cells have it). A unit that one cell in twenty gives two
+    different numbers is not extracted consistently: it is returned in the second list
+    and left in the text, never half-parsed.
+    """
+    text = values.dropna().astype(str)
+    if text.empty:
+        return {}, []
+    cells = [_numbers_by_unit(pairs) for pairs in text.str.findall(_UNIT_NUMBER)]
+    counts = Counter(unit for cell in cells for unit in cell)
+    patterns: dict[str, str] = {}
+    clashes: list[str] = []
+    for unit, n in sorted(counts.items()):
+        if n / len(text) < MIN_UNIT_SHARE:
+            continue
+        if sum(len(cell.get(unit, ())) > 1 for cell in cells) / n > MAX_CLASH_SHARE:
+            clashes.append(unit)
+        else:
+            patterns[re.sub(r"\W+", "_", unit)] = unit_pattern(unit)
+    return patterns, clashes
+
+
+def _numbers_by_unit(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for number, unit in pairs:
+        out.setdefault(unit.lower(), set()).add(number)
+    return out
+
+
+def remove_patterns(values: pd.Series, patterns: dict[str, str]) -> pd.Series:
+    """The text with every extracted number and its unit taken out: the words that remain."""
+    text = values.astype("string")
+    for pattern in patterns.values():
+        text = text.str.replace(re.compile(pattern, re.IGNORECASE), " ", regex=True)
+    return text.str.replace(r"\s+", " ", regex=True).str.strip().replace("", pd.NA)

@@ -29,6 +29,7 @@ class Plan:
     n_features: int
     features: list[str]
     split: dict[str, Any] = field(default_factory=dict)
+    choices: list[dict[str, Any]] = field(default_factory=list)  # what the folds decided (choices.py)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,7 +84,7 @@ def _describe_branch(branch: str, transformer: Any, columns: list[str], reasons:
         "SimpleImputer": "impute median", "StandardScaler": "standard-scale", "RobustScaler": "robust-scale",
         "MinMaxScaler": "min-max scale", "OneHotEncoder": "one-hot (rare levels grouped, unknown levels tolerated)",
         "OrdinalEncoder": "ordinal codes", "TargetEncoder": "target encoding (cross-fitted)",
-        "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0", "AsCategory": "categories, split on by the model", "TextTfidf": "TF-IDF terms",
+        "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0", "AsCategory": "categories, split on by the model", "TextTfidf": "TF-IDF terms", "TextWords": "word themes (TF-IDF of words and pairs, SVD)",
         "DateParts": "year, month, day of week, months since 2000", "AgeFromYear": "age from the year",
         "ExpFeatures": "add exp(-x / median)", "LogFeatures": "add log(1 + x)", "passthrough": "as is",
         "FunctionTransformer": "as is",

@@ -58,3 +58,23 @@ def wants_log(schema: Schema, recipe: Recipe, y: pd.Series, metric: str | None =
 def log_target(model) -> TransformedTargetRegressor:
     """Fit on log(y), predict exp(.): a price model never predicts a negative price."""
     return TransformedTargetRegressor(regressor=model, func=np.log, inverse_func=np.exp, check_inverse=False)
+
+
+def unchanged(values):
+    return values
+
+
+def clip_at_zero(values):
+    return np.maximum(values, 0.0)
+
+
+def nonnegative_target(model) -> TransformedTargetRegressor:
+    """Fit on y as it is, predict max(., 0): a target that is never negative gets no negative prediction."""
+    return TransformedTargetRegressor(regressor=model, func=unchanged, inverse_func=clip_at_zero, check_inverse=False)
+
+
+def can_log(schema: Schema, recipe: Recipe, y: pd.Series, metric: str | None) -> bool:
+    """Whether raw against log is for the folds to decide: a positive target, the recipe on auto,
+    and a metric that does not settle it (RMSLE and MAPE always take the log)."""
+    return (schema.task == "regression" and recipe.target.transform == "auto" and metric not in ("rmsle", "mape")
+            and bool((y > 0).all()))
