@@ -10,7 +10,8 @@ fresh process, on exactly the rows trainyard trained on (neither test nor fresh 
 scored on trainyard's test rows with the same metric code here. HistGradientBoosting uses its defaults
 with native categories (levels above its 255-bin limit as ordinal codes); FLAML gets the same time limit
 and metric. Recorded: the test score, the whole command's wall time (start-up included), and peak memory
-of the process tree (the process and its workers, summed, sampled every 0.2 s).
+of the process tree (the proportional set size of the process and its workers, summed, sampled every
+0.2 s: memory shared by forked workers counts once).
 
 The summary counts wins, ties and losses against each peer (a tie: the score difference is inside the
 paired bootstrap standard error on the test rows), the mean normalised score ((score - baseline) /
@@ -90,7 +91,7 @@ def watch(command: list[str], env: dict | None = None) -> dict:
     while process.poll() is None:
         try:
             tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, sum(_pss(p) for p in tree if p.is_running()))
         except psutil.Error:
             pass
         time.sleep(0.2)
@@ -100,6 +101,14 @@ def watch(command: list[str], env: dict | None = None) -> dict:
     if process.returncode:
         out["error"] = (stderr.strip().splitlines() or ["?"])[-1][:300]
     return out
+
+
+def _pss(process) -> int:
+    """Proportional set size: pages shared by the fork server and its workers counted once, not per process."""
+    try:
+        return process.memory_full_info().pss
+    except (AttributeError, OSError):
+        return process.memory_info().rss
 
 
 def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> dict:
@@ -310,14 +319,15 @@ def main() -> None:
         print(f"{SHARED_DATA} is absent: the tables from it are left out")
     FOLDER.mkdir(parents=True, exist_ok=True)
     rows = []
+    label = args.label or ("suite-quick" if args.quick else "suite")
     for table in chosen:
         rows.append(run_table(table, limit, args.code))
         print(json.dumps(rows[-1], default=str), flush=True)
+        # written after every table, so a run cut short keeps what it measured ("complete" says which)
+        path = write_result(label, {"time_limit": limit, "complete": len(rows) == len(chosen), "rows": rows,
+                                    "summary": summary(rows, limit)})
     print_rows(rows, limit)
-    result = summary(rows, limit)
-    print(json.dumps(result, indent=1))
-    label = args.label or ("suite-quick" if args.quick else "suite")
-    path = write_result(label, {"time_limit": limit, "rows": rows, "summary": result})
+    print(json.dumps(summary(rows, limit), indent=1))
     print(f"wrote {path}")
 
 

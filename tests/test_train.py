@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,24 @@ def test_worker_is_stopped_at_its_deadline() -> None:
         run_with_deadline(_sleep, 30, seconds=1.0)
     assert time.monotonic() - started < 10
     assert run_with_deadline(_sleep, 0, seconds=20) == "done"
+
+
+def _record_pid_then_sleep(path: str) -> str:
+    import os
+    from pathlib import Path
+
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(60)
+    return "done"
+
+
+def test_a_stopped_worker_leaves_no_process(tmp_path) -> None:
+    marker = tmp_path / "pid"
+    with pytest.raises(Stopped):
+        run_with_deadline(_record_pid_then_sleep, str(marker), seconds=3.0)
+    pid = int(marker.read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pid"]  # the worker wrote only what it wrote first
 
 
 def test_regression_leaderboard(market: pd.DataFrame) -> None:
@@ -220,3 +239,17 @@ def test_the_first_trial_holds_only_defaults_the_space_can_express() -> None:
     assert svc.defaults["gamma"] == "scale" and default_trial(svc.defaults, svc.space) == {"C": 1.0}
     lightgbm = catalog("binary")["lightgbm"]
     assert default_trial(lightgbm.defaults, lightgbm.space)["n_estimators"] == lightgbm.defaults["n_estimators"]
+
+
+def test_when_every_model_fails_one_line_names_the_likely_cause() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"]).assign(y=rng.normal(size=200))
+    recipe = {"name": "too-many", "features": {"reduce": "pca", "n_components": 50}}  # 50 of 3: every pipeline fails
+    with pytest.raises(SchemaError, match=r"no model finished; the likely cause \(3 of 3 models: .*n_components=50"):
+        train(frame, "y", recipe=recipe, models=["dummy", "ridge", "hist_gb"], tune=False, ensemble=False)
+
+
+def test_a_run_where_only_the_baseline_could_fit_is_refused_with_the_cause() -> None:
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})  # k-NN wants 15 neighbours, folds hold 13 rows
+    with pytest.raises(SchemaError, match=r"every model beyond the baseline failed; the likely cause \(1 of 2 models: knn\)"):
+        train(frame, "y", models=["dummy", "knn"], tune=False, ensemble=False)

@@ -1,9 +1,10 @@
 """Choices the data makes, on the folds, before the catalog trains: raw or log target, free text kept or not,
 mostly-missing columns kept or not (for the models that take missing values).
 
-Each choice fits one cheap probe (HistGradientBoosting, 100 trees, at most ``PROBE_ROWS`` training rows)
-per option on the first ``PROBE_FOLDS`` folds and keeps the option with the better mean validation
-score on the run's ranking metric. The default option (raw target, text dropped) stays unless another
+Each choice fits one cheap probe (HistGradientBoosting, 60 trees, at most ``PROBE_ROWS`` training rows)
+per option on the first ``PROBE_FOLDS`` folds (one fold above ``SMALL_TABLE`` rows), in a worker killed
+when the time kept for probes (``BUDGET_SHARE`` of the limit) is spent, and keeps the option with the
+better mean validation score on the run's ranking metric. The default option (raw target, text dropped) stays unless another
 beats it by more than ``MARGIN`` of the score's scale, so noise does not flip a choice. Every choice is
 recorded, scores included, and the plan and the report show it.
 """
@@ -18,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from trainyard.data.schema import Role
+from trainyard.engine import Failed, Stopped, run_with_deadline
 from trainyard.metrics import primary_metric
 
 PROBE_FOLDS = 3
+SMALL_TABLE = 5_000  # training rows; above it one fold decides
 PROBE_ROWS = 10_000
-PROBE_PARAMS = {"max_iter": 100, "learning_rate": 0.1}
+PROBE_PARAMS = {"max_iter": 60, "learning_rate": 0.15}
 MARGIN = 0.002  # of max(1, |score|): a smaller gain is noise on a few thousand rows
 BUDGET_SHARE = 0.1  # of the time limit, at most, for all the probes
 # Mostly-missing columns, when kept, are kept to this share for the models that take missing values:
@@ -88,16 +91,23 @@ def _compare(job, options: dict[str, dict[str, Any]], default: str, budget: floa
     metric = primary_metric(job.task, job.metric)
     scores: dict[str, float] = {}
     for option, change in options.items():
-        if time.monotonic() > budget:
-            return Choice(what, scores, default, "not decided: the time for probes ran out; kept the default")
-        scores[option] = _probe(replace(job, name="hist_gb", params=dict(PROBE_PARAMS), **change), metric.name)
+        probe = replace(job, name="hist_gb", params=dict(PROBE_PARAMS), **change)
+        try:  # in a worker with a deadline: a probe never takes more than the time kept for probes
+            scores[option] = run_with_deadline(_probe, probe, metric.name, seconds=budget - time.monotonic())
+        except (Stopped, Failed) as err:
+            return Choice(what, scores, default, f"not decided ({err}); kept the default")
     sign = 1 if metric.greater_is_better else -1
     best = max(scores, key=lambda o: sign * scores[o])
     margin = MARGIN * max(1.0, abs(scores[default]))
     chosen = best if sign * (scores[best] - scores[default]) > margin else default
-    folds = min(PROBE_FOLDS, len(job.folds))
+    folds = len(_probe_folds(job))
     shown = ", ".join(f"{o} {v:.4f}" for o, v in scores.items())
     return Choice(what, scores, chosen, f"{metric.name} on {folds} folds of a probe HistGradientBoosting: {shown}")
+
+
+def _probe_folds(job) -> list:
+    """Three folds on a small table; one on a larger one (its validation rows are then 1,000 or more)."""
+    return job.folds[:PROBE_FOLDS] if len(job.X) <= SMALL_TABLE else job.folds[:1]
 
 
 def _probe(job, metric_name: str) -> float:
@@ -105,7 +115,7 @@ def _probe(job, metric_name: str) -> float:
 
     rng = np.random.default_rng(job.seed)
     values = []
-    for train, valid in job.folds[:PROBE_FOLDS]:
+    for train, valid in _probe_folds(job):
         if len(train) > PROBE_ROWS:
             train = np.sort(rng.choice(train, PROBE_ROWS, replace=False))
         pipeline = make_pipeline(job).fit(job.X.iloc[train], job.y[train])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 from trainyard.errors import SchemaError
 
@@ -83,11 +85,15 @@ def score(task: str, y_true, prediction, proba=None, classes=None) -> dict[str, 
 def score_one(task: str, name: str, y_true, prediction, proba=None, classes=None) -> float:
     metric = metrics_for(task)[name]
     try:
-        if name == "log_loss":
-            return float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes))
-        if name == "roc_auc":
-            return _roc_auc(y_true, proba, labels=classes)
-        return metric.fn(y_true, prediction)
+        with warnings.catch_warnings():
+            # one class in a small fresh set or a bootstrap resample: the score is NaN, not a warning per call
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+            if name == "log_loss":
+                return float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes))
+            if name == "roc_auc":
+                return _roc_auc(y_true, proba, labels=classes)
+            return metric.fn(y_true, prediction)
     except ValueError:  # e.g. one class only in a small fresh set
         return float("nan")
 

@@ -108,6 +108,8 @@ def fresh_rows(dates: pd.Series, months: int, name: str) -> tuple[np.ndarray, st
     (an empty mask and no label): a score on a few dozen rows is noise.
     """
     parsed = parse_dates(dates, name)
+    if parsed.dt.tz is not None:  # months in the dates' own local time; a period has no time zone
+        parsed = parsed.dt.tz_localize(None)
     periods = parsed.dt.to_period("M")
     dated = int(periods.notna().sum())
     latest, oldest = periods.max(), periods.min()

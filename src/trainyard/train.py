@@ -9,6 +9,7 @@ model on the folds -> the run directory, written to a temporary path and renamed
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -132,8 +133,10 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         if tune:
             trainer.tune(specs)
         if not any(e.status == "ok" for e in trainer.entries()):
-            why = "; ".join(f"{e.name}: {e.status} ({e.message})" for e in trainer.entries())
-            raise SchemaError(f"no model finished ({why}); raise --time-limit or choose other --models")
+            cause = trainer.likely_cause()
+            if cause:
+                raise SchemaError(f"no model finished; {cause}")
+            raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
         trainer.deadline = final_deadline  # the time kept back for the refit on every row
         weights = trainer.ensemble() if ensemble else None
         entries = rank(trainer.entries(), primary_metric(schema.task, metric))
@@ -352,11 +355,25 @@ class _Trainer:
         stopped = {n: r["seconds"] for n, r in self.results.items()
                    if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0}  # it ran, then was stopped
         if not stopped or time_limit is None:
-            return  # every model failed: the caller's "no model finished" names each failure
+            cause = self.likely_cause()
+            if cause:
+                baseline_ok = self.results.get("dummy", {}).get("status") == "ok"
+                raise SchemaError(f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}"
+                                  f"; {cause}")
+            return
         name = min(stopped, key=stopped.get)
         raise SchemaError(f"no model beyond the baseline finished within time_limit={time_limit:.0f} s: the quickest, "
                           f"{name}, was stopped after {stopped[name]:.0f} s; try time_limit={2 * time_limit:.0f} "
                           "or fewer, cheaper models")
+
+    def likely_cause(self) -> str:
+        """The failure most models share, as "the likely cause (k of n models: a, b): message"; "" if none failed."""
+        failed = {n: r.get("message", "") for n, r in self.results.items() if r.get("status") == "failed"}
+        if not failed:
+            return ""
+        message, count = Counter(failed.values()).most_common(1)[0]
+        names = [n for n, m in failed.items() if m == message][:3]
+        return f"the likely cause ({count} of {len(self.results)} models: {', '.join(names)}): {message}"
 
     def entries(self) -> list[Entry]:
         return [Entry.from_record(name, record, self.costs.get(name, 5)) for name, record in self.results.items()]

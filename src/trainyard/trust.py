@@ -27,6 +27,9 @@ from trainyard.errors import DataError
 # BallTree is not in that walk: k-NN picks it over the k-d tree on other data shapes.
 TRUSTED_TYPES: frozenset[str] = frozenset({
     "collections.OrderedDict",
+    # HistGradientBoosting's native categories keep partial(check_array, ...): a partial only calls a function
+    # that is itself on this list, so it opens nothing by itself
+    "functools.partial",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "lightgbm.sklearn.LGBMRegressor",
@@ -41,6 +44,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
+    "sklearn.utils.validation.check_array",
     "trainyard.models.catboost_model.CatBoostClassifier",
     "trainyard.models.catboost_model.CatBoostRegressor",
     "trainyard.models.torch_mlp.TorchMLPClassifier",

@@ -92,3 +92,8 @@ def test_a_unit_with_two_different_numbers_in_a_cell_is_left_in_the_text() -> No
 def test_codes_and_plain_words_hold_no_units() -> None:
     assert find_unit_numbers(pd.Series([f"B00{i}EFX{i}" for i in range(50)])) == ({}, [])
     assert find_unit_numbers(pd.Series(["red", "green", None])) == ({}, [])
+
+
+def test_words_of_prose_after_a_number_are_not_units() -> None:
+    notes = pd.Series([f"free words number {i} with no pattern, {i % 5} of them" for i in range(50)])
+    assert find_unit_numbers(notes) == ({}, [])

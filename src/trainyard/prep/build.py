@@ -47,6 +47,7 @@ class ModelNeeds:
     imputed: bool = True  # True: the model cannot take missing values
     native_categorical: bool = False  # the model splits on pandas categories itself
     one_hot: bool = False  # one-hot every categorical, however many levels (the MLP learns one weight each)
+    max_levels: int | None = None  # native categories only up to this many levels (HistGradientBoosting: 255)
 
 
 class Present:
@@ -210,7 +211,8 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
     if role is Role.DATETIME:
         return "parts"
     if recipe.encode.categorical == "auto":
-        if needs.native_categorical and _rows_per_level(layout, column) >= recipe.encode.native_min_rows:
+        if (needs.native_categorical and _rows_per_level(layout, column) >= recipe.encode.native_min_rows
+                and layout.unique.get(column, 0) < (needs.max_levels or float("inf"))):
             return "native"
         if needs.one_hot:
             return "onehot"

@@ -95,13 +95,15 @@ class TextTfidf(FrameTransformer):
 
 
 class TextWords(FrameTransformer):
-    """Free text as a few dozen dense columns: TF-IDF of words and word pairs, reduced by truncated SVD.
+    """Free text as a few dozen dense columns: TF-IDF of its words, reduced by truncated SVD.
 
     Each column keeps ``n_components`` directions of its TF-IDF matrix (fewer when its
-    vocabulary is smaller), so a tree model sees the themes of the text, not 20,000 sparse terms.
+    vocabulary is smaller), so a tree model sees the themes of the text, not 5,000 sparse terms.
+    Words only, not word pairs: pairs made each fit three times slower (1 s against 0.3 s on
+    16,000 tweets), and every model fits this once per fold.
     """
 
-    def __init__(self, *, n_components: int = 20, max_terms: int = 20_000, seed: int = 0):
+    def __init__(self, *, n_components: int = 20, max_terms: int = 5_000, seed: int = 0):
         self.n_components = n_components
         self.max_terms = max_terms
         self.seed = seed
@@ -114,8 +116,7 @@ class TextWords(FrameTransformer):
         names = []
         for column in X.columns:
             text = X[column].fillna("").astype(str)
-            vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=self.max_terms,
-                                         sublinear_tf=True)
+            vectorizer = TfidfVectorizer(min_df=2, max_features=self.max_terms, sublinear_tf=True)
             try:
                 terms = vectorizer.fit_transform(text)
             except ValueError:  # no term in two rows: nothing to learn from this column

@@ -89,6 +89,11 @@ def extract_named(values: pd.Series, patterns: dict[str, str]) -> pd.DataFrame:
 _UNIT_NUMBER = re.compile(r"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)\s?-?\s?([A-Za-z][A-Za-z/]{0,11})(?![A-Za-z])")
 MIN_UNIT_SHARE = 0.5  # a unit is a feature when at least this share of the cells carry it
 MAX_CLASH_SHARE = 0.05  # and at most this share of those cells give it two different numbers
+# Words that follow a number in prose ("3 of them", "item 12 with") but never name a unit.
+NOT_UNITS = frozenset(
+    "a an and are as at be but by for from has have into is it its no nor not of on or per "
+    "than that the their them then there these they this those to was were which while who will "
+    "with without".split())
 
 
 def unit_pattern(unit: str) -> str:
@@ -112,7 +117,7 @@ def find_unit_numbers(values: pd.Series) -> tuple[dict[str, str], list[str]]:
     patterns: dict[str, str] = {}
     clashes: list[str] = []
     for unit, n in sorted(counts.items()):
-        if n / len(text) < MIN_UNIT_SHARE:
+        if n / len(text) < MIN_UNIT_SHARE or unit in NOT_UNITS:
             continue
         if sum(len(cell.get(unit, ())) > 1 for cell in cells) / n > MAX_CLASH_SHARE:
             clashes.append(unit)

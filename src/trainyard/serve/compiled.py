@@ -287,9 +287,29 @@ def _treelite_model(model, prep: CompiledPrep):
         return treelite.frontend.from_lightgbm(model.booster_)
     if isinstance(model, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
         if model.is_categorical_ is not None and np.any(model.is_categorical_):
-            raise NotCompiled("HistGradientBoosting with native categories")
+            model = _hist_on_codes(model)
         return treelite.sklearn.import_model(model)
     return None
+
+
+def _hist_on_codes(model):
+    """A copy of a HistGradientBoosting model with native categories that reads category codes.
+
+    Treelite takes integer categories only. The compiled preprocessing hands each categorical column over
+    as its level's position among the fitted categories, which is the position in the model's own encoder
+    when the model took its categories from the dtype; so the copy's encoder lists positions, not levels.
+    """
+    import copy
+
+    encoder = model._preprocessor.named_transformers_["encoder"]
+    copied = copy.copy(model)
+    copied._preprocessor = copy.copy(model._preprocessor)
+    positions = copy.copy(encoder)
+    positions.categories_ = [np.arange(len(levels), dtype=np.int64) for levels in encoder.categories_]
+    copied._preprocessor.transformers_ = [
+        (name, positions if name == "encoder" else step, columns)
+        for name, step, columns in model._preprocessor.transformers_]
+    return copied
 
 
 def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
