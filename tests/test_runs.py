@@ -74,10 +74,59 @@ def test_rows_are_checked_against_the_schema(result, market: pd.DataFrame) -> No
         check_rows(rows.drop(columns=["make", "model"]), result.schema)
 
 
+def test_text_in_a_numeric_column_names_the_row(result, market: pd.DataFrame, tmp_path: Path) -> None:
+    rows = market.iloc[1500:1504].drop(columns="price").astype({"mileage": object})
+    rows.iloc[1, rows.columns.get_loc("mileage")] = "?"  # a missing-value token passes
+    checked = check_rows(rows, result.schema)
+    assert checked.rows["mileage"].dtype == float and checked.rows["mileage"].isna().sum() == 1
+    rows.iloc[2, rows.columns.get_loc("mileage")] = "about 40k"
+    with pytest.raises(SchemaError, match=r"column 'mileage', row 3 of the new rows: 'about 40k' is not a number"):
+        check_rows(rows, result.schema)
+    path = save_run(result, tmp_path / "run", seed=0)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    out = runner.invoke(app, ["predict", str(path), str(tmp_path / "rows.csv")])
+    assert out.exit_code == 2 and "'about 40k' is not a number" in out.stderr and "Traceback" not in out.output
+
+
 def test_damaged_run(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     with pytest.raises(DataError, match=r"not a trainyard run \(no manifest.json\)"):
         load_run(tmp_path / "run")
+
+
+DAMAGE = {
+    "model.skops": lambda data: data[: len(data) // 2],  # truncated
+    "schema.json": lambda data: b"\xff\xfe garbage \x00" * 4,
+    "predictions/test.parquet": lambda data: data[:100],
+    "samples/test_rows.parquet": lambda data: b"",  # zero bytes
+}
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_a_damaged_file_is_one_line_naming_it(result, tmp_path: Path, market: pd.DataFrame, name: str) -> None:
+    path = save_run(result, tmp_path / "run", seed=0)
+    damaged = path / name
+    damaged.write_bytes(DAMAGE[name](damaged.read_bytes()))
+    with pytest.raises(DataError, match=rf"{name}: damaged \(.*\); train the run again"):
+        load_run(path)
+    rows = tmp_path / "rows.csv"
+    market.iloc[1500:1505].drop(columns="price").to_csv(rows, index=False)
+    for args in (["predict", str(path), str(rows)], ["report", str(path)]):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2 and "Traceback" not in out.output, (args, out.output)
+        assert f"{name}: damaged" in " ".join(out.stderr.split())
+
+
+def test_a_missing_file_or_file_list_is_named(result, tmp_path: Path) -> None:
+    path = save_run(result, tmp_path / "run", seed=0)
+    listed = json.loads((path / "files.json").read_text())
+    assert {"model.skops", "schema.json", "manifest.json", "predictions/test.parquet"} <= set(listed)
+    (path / "metrics.json").unlink()
+    with pytest.raises(DataError, match=r"metrics\.json: missing from the run"):
+        load_run(path)
+    (path / "files.json").write_text("{not json")
+    with pytest.raises(DataError, match=r"files\.json: the run's file list is damaged"):
+        load_run(path)
 
 
 def test_cli_train_and_predict(tmp_path: Path, market: pd.DataFrame) -> None:

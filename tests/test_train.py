@@ -195,13 +195,17 @@ def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch)
     assert len(next(e for e in quick.entries if e.name == "ridge").cv_scores) == 5  # time enough: every fold
 
 
-def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch) -> None:
+def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tmp_path: Path) -> None:
     import trainyard.train as trainer
+    from trainyard.runs import PartialRun
 
     monkeypatch.setattr(trainer, "time_slice", lambda left: 1.2)  # hist_gb's first fold on 48,000 rows takes longer
-    with pytest.raises(SchemaError, match=r"no model beyond the baseline finished within time_limit=60 s: "
-                                          r"the quickest, hist_gb, was stopped after \d+ s; try time_limit=120"):
-        train(_wide_regression(60_000, 40), "y", models=["dummy", "hist_gb"], time_limit=60, tune=False, ensemble=False)
+    checkpoint = PartialRun(tmp_path / "runs" / "wide", {"seed": 0})
+    with pytest.raises(SchemaError, match=r"no model beyond the baseline finished within the 60 s for training: "
+                                          r"the quickest, hist_gb, was stopped after \d+ s; give about twice the time"):
+        train(_wide_regression(60_000, 40), "y", models=["dummy", "hist_gb"], time_limit=60, tune=False, ensemble=False,
+              checkpoint=checkpoint)
+    assert not checkpoint.path.exists()  # nothing worth resuming is left behind
 
 
 def test_cheap_models_come_before_the_costly_ones() -> None:

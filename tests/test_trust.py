@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
+from trainyard.artifacts import FILES, write_file_list
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
@@ -112,6 +113,8 @@ def _inject(model_file: Path, node: dict) -> None:
     with zipfile.ZipFile(model_file, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
+    if (model_file.parent / FILES).exists():  # an attacker rewrites the file list too: only the types stop them
+        write_file_list(model_file.parent)
 
 
 def _reduce_node(module: str, name: str, args: list[dict]) -> dict:

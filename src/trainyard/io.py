@@ -26,8 +26,11 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_directory(path: Path | str, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory beside ``path``; rename it to ``path`` only on success."""
+def atomic_directory(path: Path | str, *, overwrite: bool = False, keep: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary directory beside ``path``; rename it to ``path`` only on success.
+
+    ``keep``: where the directory it replaces goes (replacing an older one there) instead of being removed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -35,7 +38,7 @@ def atomic_directory(path: Path | str, *, overwrite: bool = False) -> Iterator[P
         yield tmp
         if path.exists() and not overwrite:
             raise FileExistsError(path)
-        _replace_directory(tmp, path)
+        _replace_directory(tmp, path, keep)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -57,8 +60,8 @@ def copy_on_write(path: Path | str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _replace_directory(new: Path, path: Path) -> None:
-    """Put directory ``new`` at ``path``; an existing one is moved aside first and removed after."""
+def _replace_directory(new: Path, path: Path, keep: Path | None = None) -> None:
+    """Put directory ``new`` at ``path``; an existing one is moved aside first, then removed or kept."""
     if not path.exists():
         os.replace(new, path)
         return
@@ -66,4 +69,8 @@ def _replace_directory(new: Path, path: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
     os.replace(path, old)
     os.replace(new, path)
-    shutil.rmtree(old, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    shutil.rmtree(keep, ignore_errors=True)
+    os.replace(old, keep)

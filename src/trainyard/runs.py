@@ -3,8 +3,9 @@
 ``runs/<name>/`` holds ``manifest.json`` (versions, seed, data fingerprint, recipe,
 command line), ``schema.json``, ``model.skops`` (the fitted pipeline, or the
 ensemble of pipelines, in skops' safe format), ``leaderboard.csv`` and ``.json``,
-``metrics.json``, ``plan.json``, and ``predictions/{test,fresh}.parquet``. It is
-written to a temporary directory beside it and renamed when complete.
+``metrics.json``, ``plan.json``, ``predictions/{test,fresh}.parquet``, ``samples/`` and,
+written last, ``files.json`` (every file's size and SHA-256, checked when the run is opened).
+It is written to a temporary directory beside it and renamed when complete.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from trainyard.data.schema import Role, Schema
-from trainyard.errors import DataError, SchemaError, TrainyardWarning
+from trainyard.data.schema import MISSING_TOKENS, Role, Schema
+from trainyard.artifacts import check_files, write_file_list
+from trainyard.errors import DataError, SchemaError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import classification_details, primary_metric
@@ -110,6 +112,7 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
             _write_predictions(result, tmp / "predictions")
             _write_samples(result, tmp / "samples")
             _write_plan(result, tmp, model)
+            write_file_list(tmp)  # last: it lists the sizes and SHA-256 of every file above
     except FileExistsError as err:
         raise DataError(f"{path}: the run exists; pass --overwrite to replace it") from err
     return path
@@ -187,6 +190,8 @@ def _write_plan(result, folder: Path, model) -> None:
 
 # --- loading and predicting ------------------------------------------------------------
 
+RETRAIN = "train the run again (trainyard train ... --overwrite)"
+
 def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ()) -> Run:
     """Open a run directory. Its model is built only from the types trainyard writes
     (``trust.TRUSTED_TYPES``); ``trust_types`` adds exact names, for a run the user made."""
@@ -194,13 +199,14 @@ def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ())
     for name in ("manifest.json", "schema.json", "model.skops"):
         if not (path / name).exists():
             raise DataError(f"{path}: not a trainyard run (no {name}); train one with `trainyard train`")
+    check_files(path, "run", RETRAIN)  # a damaged file is named here, before any library parses it
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-        schema = Schema.from_json((path / "schema.json").read_text())
-    except (json.JSONDecodeError, TypeError, KeyError) as err:
-        raise DataError(f"{path}: the run is damaged ({err})") from err
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        schema = Schema.from_json((path / "schema.json").read_text(encoding="utf-8"))
+    except (ValueError, TypeError, KeyError) as err:  # JSON and Unicode errors are ValueErrors
+        raise DataError(f"{path}: the run is damaged ({first_line(err, 120)}); {RETRAIN}") from None
     _check_versions(path, manifest.get("versions", {}))
-    model = load_model(path / "model.skops", trust=trust_types, remedy="train the run again")
+    model = load_model(path / "model.skops", trust=trust_types, remedy=RETRAIN)
     return Run(path=path, manifest=manifest, schema=schema, model=model)
 
 
@@ -231,10 +237,12 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
     extra = [c for c in frame.columns if c not in {f.name for f in features} and c != schema.target]
     if extra:
         notes.append(f"ignored {len(extra)} extra column(s): {', '.join(map(str, extra[:5]))}")
-    unseen, out_of_range = {}, {}
+    unseen, out_of_range, numbers = {}, {}, {}
     small = len(frame) <= SMALL_FRAME  # a prediction request: per-value Python is cheaper than pandas here
     for column in features:
         values = frame[column.name]
+        if _trained_on_numbers(column) and not pd.api.types.is_numeric_dtype(values):
+            values = numbers[column.name] = _as_numbers(column.name, values)
         if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
             known = _level_set(tuple(column.details["levels"]))
             if small:
@@ -257,7 +265,27 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
         notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
     names = [f.name for f in features]
     rows = frame if list(frame.columns) == names else frame[names]  # selecting costs a request more than its checks
+    if numbers:
+        rows = rows.assign(**numbers)
     return Checked(rows=rows, notes=notes, unseen=unseen, out_of_range=out_of_range)
+
+
+def _trained_on_numbers(column) -> bool:
+    """The column held plain numbers when the model was trained (not numbers inside text)."""
+    return column.role is Role.NUMERIC and column.dtype.lower().startswith(("int", "uint", "float"))
+
+
+def _as_numbers(name: str, values: pd.Series) -> pd.Series:
+    """A column the model saw as numbers, given as text: numbers and missing-value tokens pass, any other
+    value is one line naming the column, the row and the value."""
+    missing = values.map(lambda v: is_missing(v) or str(v).strip().lower() in MISSING_TOKENS).astype(bool)
+    parsed = pd.to_numeric(values.where(~missing), errors="coerce")
+    bad = parsed.isna() & ~missing
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SchemaError(f"column {name!r}, row {i + 1} of the new rows: {values.iloc[i]!r} is not a number, and the "
+                          f"model was trained on numbers there; correct it or leave the cell empty")
+    return parsed.astype(float)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from trainyard.choices import Choice, decide
 from trainyard.data.readers import read
-from trainyard.data.schema import Schema, profile
+from trainyard.data.schema import Schema, profile, without_attrs
 from trainyard.engine import Failed, LocalEngine, Stopped, open_engine
 from trainyard.errors import SchemaError
 from trainyard.fitting import Job, bootstrap_se, merge_parts, scores_of
@@ -87,7 +87,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
     deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
     emit = progress or (lambda kind, info: None)
-    frame = read(data)
+    frame = without_attrs(read(data))
     recipe = load_recipe(recipe)
     schema = profile(frame, target, task=task)
     primary_metric(schema.task, metric)  # an unknown metric is refused before any work
@@ -126,10 +126,13 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         emit("start", {"models": [s.name for s in specs], "notes": notes})
         for spec in specs:
             trainer.fit(spec)
-        if trainer.results.get("dummy", {}).get("status") == "stopped":
-            raise SchemaError(f"time_limit={time_limit:g} s is too small for even the baseline (dummy) model "
-                              f"on {len(frame):,} rows × {frame.shape[1] - 1:,} columns; give it more time")
-        trainer.check_beyond_baseline(time_limit)
+        try:
+            trainer.check_baseline(time_limit, trainer.started_dummy - start, frame.shape)
+            trainer.check_beyond_baseline(time_limit)
+        except SchemaError:
+            if checkpoint is not None:
+                checkpoint.remove()  # nothing beyond the baseline finished: nothing worth resuming, nothing left behind
+            raise
         if tune:
             trainer.tune(specs)
         if not any(e.status == "ok" for e in trainer.entries()):
@@ -225,6 +228,7 @@ class _Trainer:
         self.oof: dict[str, np.ndarray] = {}
         self.models: dict[str, bytes] = {}
         self.costs: dict[str, int] = {}
+        self.started_dummy = 0.0  # when the baseline started, from the run's start: what came before it took
         self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
 
     def restore(self, records: dict[str, dict]) -> None:
@@ -247,6 +251,8 @@ class _Trainer:
         self.emit("model", {"model": name})
         job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
         started = time.monotonic()
+        if name == "dummy":
+            self.started_dummy = started
         left = self.deadline - started
         seconds = left if spec.name == "dummy" else time_slice(left)
         try:
@@ -348,6 +354,21 @@ class _Trainer:
         scores[f"{metric}_se"] = bootstrap_se(job.task, metric, y, output, job.n_classes, seed=job.seed)
         return scores
 
+    def check_baseline(self, time_limit: float | None, before: float, shape: tuple[int, int]) -> None:
+        """Refuse a run whose baseline did not finish, saying how long this table needs before any score."""
+        baseline = self.results.get("dummy", {})
+        if baseline.get("status") != "stopped":
+            return
+        spent = baseline["seconds"]
+        what = (f"it had not finished after {spent:.1f} s, and reading, profiling and the choices took "
+                f"{before:.1f} s before it" if spent >= 0.5 else
+                f"reading, profiling and the choices took {before:.1f} s and left it no time")
+        raise SchemaError(
+            f"the time limit ({time_limit:g} s for training) is too small for even the baseline (dummy) model on "
+            f"{shape[0]:,} rows × {shape[1] - 1:,} columns: {what}; this table needs more than "
+            f"{before + spent:.0f} s before any model is scored: try at least {2 * (before + spent):.0f} s, "
+            f"or fewer columns")
+
     def check_beyond_baseline(self, time_limit: float | None) -> None:
         """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
         if any(r.get("status") == "ok" for n, r in self.results.items() if n != "dummy"):
@@ -362,8 +383,8 @@ class _Trainer:
                                   f"; {cause}")
             return
         name = min(stopped, key=stopped.get)
-        raise SchemaError(f"no model beyond the baseline finished within time_limit={time_limit:.0f} s: the quickest, "
-                          f"{name}, was stopped after {stopped[name]:.0f} s; try time_limit={2 * time_limit:.0f} "
+        raise SchemaError(f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
+                          f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
                           "or fewer, cheaper models")
 
     def likely_cause(self) -> str:

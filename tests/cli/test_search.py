@@ -53,7 +53,12 @@ def test_index_query_eval_add_remove(cran_slice, tmp_path):
 def test_errors_are_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
+    wordless = tmp_path / "wordless"
+    wordless.mkdir()
+    (wordless / "a.txt").write_text("...\n")
+    (wordless / "b.txt").write_text("- - the\n")
     for args, message in [
+        (["search", "index", str(wordless), "-o", str(tmp_path / "i")], "none of its 2 documents holds a word"),
         (["search", "index", str(empty), "-o", str(tmp_path / "i")], "no documents found"),
         (["search", "query", str(tmp_path / "nope"), "x"], "no such directory"),
         (["search", "index", str(empty), "-o", str(tmp_path / "i"), "--chunk-words", "10", "--overlap", "10"],

@@ -149,6 +149,30 @@ def test_header_without_rows(tmp_path: Path) -> None:
         trainyard.read(tmp_path / "head.csv")
 
 
+def test_every_row_longer_than_the_header_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "long.csv").write_text("make,price\nford,1,x\nbmw,2,y\n")
+    with pytest.raises(DataError, match=r"long\.csv: the rows have 3 fields where the header names 2"):
+        trainyard.read(tmp_path / "long.csv")
+
+
+def test_short_rows_are_padded_and_said(tmp_path: Path) -> None:
+    (tmp_path / "short.csv").write_text("make,price,year\nford,1,2001\nbmw,2\naudi,3,2003\nvw\n")
+    with pytest.warns(TrainyardWarning, match=r"2 row\(s\) have fewer fields than the header's 3 \(the first on line 3\)"):
+        frame = trainyard.read(tmp_path / "short.csv")
+    assert frame["year"].isna().sum() == 2 and frame["price"].isna().sum() == 1
+    (tmp_path / "gaps.csv").write_text("make,price,year\nford,1,\nbmw,2,2002\n")  # an empty cell is not a short row
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainyard.read(tmp_path / "gaps.csv")
+
+
+def test_repeated_column_names_are_said(tmp_path: Path) -> None:
+    (tmp_path / "dup.csv").write_text("price,make,price\n1,ford,2\n3,bmw,4\n")
+    with pytest.warns(TrainyardWarning, match=r"repeats column names; read as 'price' -> 'price\.1'"):
+        frame = trainyard.read(tmp_path / "dup.csv")
+    assert list(frame.columns) == ["price", "make", "price.1"]
+
+
 def test_ragged_rows_name_the_line(tmp_path: Path) -> None:
     (tmp_path / "ragged.csv").write_text("make,price\nford,1\nbmw,2\naudi,3,extra\nvw,4\n")
     with pytest.raises(DataError, match=r"ragged\.csv: line 4 has 3 fields where the header has 2"):

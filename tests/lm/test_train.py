@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from trainyard.artifacts import write_file_list
 from trainyard.errors import DataError
 from trainyard.lm import checkpoint
 from trainyard.lm.generate import generate
@@ -82,5 +83,32 @@ def test_incompatible_checkpoint_is_refused(cran_slice, tmp_path):
     config = json.loads((ckpt / "config.json").read_text())
     config["model"]["dim"] = 64
     (ckpt / "config.json").write_text(json.dumps(config))
+    write_file_list(ckpt)  # edited on purpose, so the file list agrees: the shapes must still be checked
     with pytest.raises(DataError, match="the weights do not fit the saved config"):
         checkpoint.load(ckpt)
+
+
+DAMAGE = {
+    "model.safetensors": lambda data: data[: len(data) // 2],
+    "optimizer.safetensors": lambda data: data[:64],
+    "config.json": lambda data: data[:40],
+    "tokenizer.json": lambda data: b"\xff\xfe\x00 garbage",
+}
+
+
+def test_a_damaged_checkpoint_is_one_line_and_the_last_good_one_resumes(cran_slice, tmp_path):
+    ckpt = tmp_path / "c"
+    train_lm(cran_slice, ckpt, TrainSettings(**{**SMALL, "steps": 10, "eval_every": 5}))
+    previous = checkpoint.previous(ckpt)
+    assert json.loads((previous / "config.json").read_text())["step"] == 5  # the save at step 10 kept step 5's
+    good = {name: (ckpt / name).read_bytes() for name in DAMAGE}
+    for name, damage in DAMAGE.items():
+        (ckpt / name).write_bytes(damage(good[name]))
+        with pytest.raises(DataError, match=rf"{name}: damaged .*resume from the last good one: .*--resume -o "
+                                            rf".*c\.previous"):
+            train_lm(cran_slice, ckpt, TrainSettings(**{**SMALL, "steps": 20, "eval_every": 5}), resume=True)
+        with pytest.raises(DataError, match=rf"{name}: damaged"):
+            checkpoint.load_tokenizer(ckpt)
+        (ckpt / name).write_bytes(good[name])
+    state = train_lm(cran_slice, previous, TrainSettings(**{**SMALL, "steps": 10, "eval_every": 5}), resume=True)
+    assert state.step == 10

@@ -260,8 +260,52 @@ def _read_csv(path: Path, compression: str | None, options: dict[str, Any]) -> p
         raise _csv_error(path, compression, sep, encoding, str(err)) from err
     if not header:
         frame.columns = [f"column_{i + 1}" for i in range(len(frame.columns))]
+    elif "index_col" not in options:
+        _check_fields(path, compression, sep, encoding, frame)
+        _report_repeated_names(path, text, sep, frame)
     frame.attrs["encoding"] = encoding
     return frame
+
+
+def _report_repeated_names(path: Path, text: str, sep: str, frame: pd.DataFrame) -> None:
+    """pandas renames a repeated column name ("a", "a.1"): say so, naming what each became."""
+    names = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    if len(names) != len(frame.columns) or len(set(names)) == len(names):
+        return
+    renamed = [f"{old!r} -> {new!r}" for old, new in zip(names, frame.columns) if str(old) != str(new)]
+    if renamed:
+        warnings.warn(f"{path}: the header repeats column names; read as {', '.join(renamed[:5])}"
+                      + (f" and {len(renamed) - 5} more" if len(renamed) > 5 else ""), TrainyardWarning, stacklevel=4)
+
+
+SHORT_ROW_SCAN_BYTES = 64 << 20  # files up to this size are scanned for short rows when padding is possible
+
+
+def _check_fields(path: Path, compression: str | None, sep: str, encoding: str, frame: pd.DataFrame) -> None:
+    """Rows longer than the header are refused; shorter ones are read with missing cells, and said so.
+
+    pandas takes the first fields as an index when every row is longer than the header, and pads a
+    short row with missing values; the first loses the header's alignment, the second is a choice
+    the user should hear about. Padding shows only as missing values in the last column, so the file
+    is counted line by line only then (and only up to ``SHORT_ROW_SCAN_BYTES``).
+    """
+    if not isinstance(frame.index, pd.RangeIndex):
+        levels = frame.index.nlevels
+        raise DataError(f"{path}: the rows have {len(frame.columns) + levels} fields where the header names "
+                        f"{len(frame.columns)}; name every column in the header or remove the extra fields")
+    if frame.empty or not frame.iloc[:, -1].isna().any() or path.stat().st_size > SHORT_ROW_SCAN_BYTES:
+        return
+    short, first = 0, 0
+    with _open_binary(path, compression) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=""), delimiter=sep)
+        width = len(next(reader, []))
+        for row in reader:
+            if row and len(row) < width:
+                short += 1
+                first = first or reader.line_num
+    if short:
+        warnings.warn(f"{path}: {short:,} row(s) have fewer fields than the header's {width} (the first on line "
+                      f"{first}); their last cells are read as missing", TrainyardWarning, stacklevel=4)
 
 
 def _report_latin1(path: Path) -> None:

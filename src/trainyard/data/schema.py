@@ -142,6 +142,7 @@ def profile(df: pd.DataFrame, target: str | None = None, *, task: str | None = N
     if task is not None and task not in TASKS:
         raise SchemaError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     as_of = as_of or dt.date.today()
+    df = without_attrs(df)
     columns = [_profile_column(df[name], name == target) for name in df.columns]
     schema = Schema(columns=columns, n_rows=len(df), target=target)
     y = None
@@ -154,6 +155,16 @@ def profile(df: pd.DataFrame, target: str | None = None, *, task: str | None = N
             schema.task_reason += " (parsed from text)"
     schema.findings = _findings(df, schema, as_of, y)
     return schema
+
+
+def without_attrs(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame without ``attrs`` (the reader's source and encoding), sharing its data: pandas deep-copies
+    ``attrs`` into every Series and frame an operation makes, a cost that wide tables multiply."""
+    if not df.attrs:
+        return df
+    bare = df.copy(deep=False)
+    bare.attrs = {}
+    return bare
 
 
 def target_values(y: pd.Series) -> pd.Series:
@@ -393,15 +404,39 @@ def _leakage(df: pd.DataFrame, schema: Schema) -> list[Finding]:
     y = data[schema.target]
     findings = []
     usable = (Role.NUMERIC, Role.CATEGORICAL, Role.TRISTATE, Role.NUMBER_IN_TEXT)
+    names = [c.name for c in schema.columns if c.role in usable]
+    known = _rank_correlations(data[names], y) if schema.task == "regression" else {}
     for column in schema.columns:
         if column.role not in usable:
             continue
-        score = _single_column_power(data[column.name], y, schema.task)
+        score = known.get(column.name)
+        if score is None:
+            score = _single_column_power(data[column.name], y, schema.task)
         if score >= 0.98:
             findings.append(Finding("leakage", f"{column.name}: predicts {schema.target} almost perfectly on its own "
                                     f"(score {score:.3f}); is it known before the target? If not, drop it",
                                     column.name))
     return findings
+
+
+def _rank_correlations(X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
+    """|Spearman| of every complete numeric column with the target at once: what ``_single_column_power``
+    gives one column at a time, which costs a millisecond a column (ten seconds on a 10,000-column table)."""
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    if len(y) < 20 or y.isna().any() or not numeric:
+        return {}
+    block = X[numeric]
+    complete = block.columns[block.notna().all().to_numpy() & (block.nunique() >= 2).to_numpy()]
+    if not len(complete):
+        return {}
+    ranks = block[complete].rank().to_numpy(dtype=float, copy=True)
+    ranks -= ranks.mean(axis=0)
+    target = y.rank().to_numpy(dtype=float, copy=True)
+    target -= target.mean()
+    spread = np.sqrt((ranks ** 2).sum(axis=0) * (target ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.abs(target @ ranks) / spread
+    return {str(c): float(v) for c, v in zip(complete, np.nan_to_num(correlation))}
 
 
 def _single_column_power(x: pd.Series, y: pd.Series, task: str | None) -> float:

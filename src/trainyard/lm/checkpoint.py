@@ -6,8 +6,10 @@
       model.safetensors the weights
       optimizer.safetensors + optimizer.json   the optimizer's tensors and the rest of its state
       rng.safetensors   the random generators' states (torch, and the batch sampler)
+      files.json        every file's size and SHA-256, written last and checked on loading
 
-Written to a temporary directory and renamed, so a crash never leaves half a checkpoint.
+Written to a temporary directory and renamed, so a crash never leaves half a checkpoint. The
+checkpoint it replaces is kept as ``ckpt.previous/``: the last good one, should the new one be damaged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from trainyard.errors import DataError
+from trainyard.artifacts import check_files, write_file_list
+from trainyard.errors import DataError, first_line
 from trainyard.io import atomic_directory
 from trainyard.lm.model import CausalLM, LMConfig, rotary_tables
 from trainyard.lm.tokenizers import tokenizer_from_json
@@ -39,7 +42,8 @@ class State:
 
 def save(path: Path | str, model: CausalLM, tokenizer, state: State, optimizer=None,
          generators: dict[str, torch.Generator] | None = None, extra: dict | None = None) -> None:
-    with atomic_directory(path, overwrite=True) as tmp:
+    path = Path(path)
+    with atomic_directory(path, overwrite=True, keep=previous(path)) as tmp:
         config = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer.kind,
                   "step": state.step, "tokens_seen": state.tokens_seen, "settings": state.settings,
                   "history": state.history, **(extra or {})}
@@ -55,12 +59,30 @@ def save(path: Path | str, model: CausalLM, tokenizer, state: State, optimizer=N
         for name, generator in (generators or {}).items():
             rng[name] = generator.get_state()
         save_file(rng, tmp / "rng.safetensors")
+        write_file_list(tmp)
+
+
+def previous(path: Path) -> Path:
+    """Where the checkpoint a save replaces is kept."""
+    return path.with_name(f"{path.name}.previous")
+
+
+def remedy(path: Path) -> str:
+    """What to do about a damaged checkpoint: resume from the last good one, or train again."""
+    if (previous(path) / "files.json").exists():
+        return f"resume from the last good one: trainyard lm train ... --resume -o {previous(path)}"
+    return "train it again with `trainyard lm train`"
+
+
+def check(path: Path) -> None:
+    """Every file of the checkpoint as written (sizes and SHA-256), or one line naming the damaged one."""
+    check_files(path, "checkpoint", remedy(path))
 
 
 def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     """The model (eval mode), its tokenizer and the config dictionary."""
     path = Path(path)
-    config = read_config(path)
+    config = read_config(path)  # checks the files first
     try:
         model_config = LMConfig.from_dict(config["model"])
         with torch.device("meta"):  # no random initialisation, no second copy of the weights
@@ -74,7 +96,7 @@ def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     model.head.weight = model.embed.weight
     if model_config.positions == "rope":
         model.rope_cos, model.rope_sin = rotary_tables(model_config)
-    return model.eval(), load_tokenizer(path), config
+    return model.eval(), load_tokenizer(path, checked=True), config
 
 
 def read_config(path: Path) -> dict:
@@ -82,26 +104,39 @@ def read_config(path: Path) -> dict:
     config_path = path / "config.json"
     if not config_path.exists():
         raise DataError(f"{path}: not a trainyard lm checkpoint (no config.json); train one with `trainyard lm train`")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    check(path)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except ValueError as err:  # a checkpoint from before file lists, damaged
+        raise DataError(f"{config_path}: damaged ({first_line(err, 100)}); {remedy(path)}") from None
     if config.get("format") != FORMAT:
         raise DataError(f"{path}: checkpoint format {config.get('format')}, this trainyard reads {FORMAT}")
     return config
 
 
-def load_tokenizer(path: Path | str):
+def load_tokenizer(path: Path | str, checked: bool = False):
     """The checkpoint's tokenizer alone (offloaded and pipelined runs never load the whole model)."""
-    path = Path(path) / "tokenizer.json"
+    folder = Path(path)
+    path = folder / "tokenizer.json"
     if not path.exists():
-        raise DataError(f"{path.parent}: not a trainyard lm checkpoint (no tokenizer.json)")
-    return tokenizer_from_json(path.read_text(encoding="utf-8"))
+        raise DataError(f"{folder}: not a trainyard lm checkpoint (no tokenizer.json)")
+    if not checked:
+        check(folder)
+    try:
+        return tokenizer_from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError) as err:  # a checkpoint from before file lists, damaged
+        raise DataError(f"{path}: damaged ({first_line(err, 100)}); {remedy(folder)}") from None
 
 
 def load_training(path: Path, optimizer, generators: dict[str, torch.Generator]) -> None:
     """Restore the optimizer's and the generators' states saved beside the weights."""
-    tensors = load_file(path / "optimizer.safetensors")
-    rest = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
-    optimizer.load_state_dict(_unflatten_optimizer(tensors, rest))
-    rng = load_file(path / "rng.safetensors")
+    try:  # the files were checked when the weights were loaded; a checkpoint from before file lists was not
+        tensors = load_file(path / "optimizer.safetensors")
+        rest = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
+        optimizer.load_state_dict(_unflatten_optimizer(tensors, rest))
+        rng = load_file(path / "rng.safetensors")
+    except Exception as err:  # safetensors' own error, JSON, a state that does not fit the optimizer
+        raise DataError(f"{path}: the optimizer state is damaged ({first_line(err, 100)}); {remedy(path)}") from None
     torch.set_rng_state(rng["torch"])
     for name, generator in generators.items():
         if name in rng:

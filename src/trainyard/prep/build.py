@@ -189,8 +189,9 @@ def _encoder(recipe: Recipe, layout: Layout, needs: ModelNeeds, task: str | None
     numeric = [c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout, needs) == "numeric"]
     branches += _numeric_branches(recipe, numeric, scaler, impute, kept)
     by_encoder: dict[str, list[str]] = {}
+    plain = set(numeric)
     for column, role in kept.items():
-        if role is Role.NUMERIC and column in numeric:
+        if role is Role.NUMERIC and column in plain:
             continue
         by_encoder.setdefault(_encoder_name(recipe, column, role, layout, needs), []).append(column)
     for name, columns in by_encoder.items():

@@ -4,6 +4,7 @@ and dropping columns with a reason. Each learns only in ``fit``."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,9 @@ class MissingTokens(FrameTransformer):
 
     def fit(self, X, y=None):
         X = self._start_fit(X)
-        self.text_columns_ = [c for c in X.columns if c not in self.keep and _is_text(X[c])]
-        self.float_columns_ = [c for c in X.columns if pd.api.types.is_float_dtype(X[c])]
+        dtypes = X.dtypes  # by dtype, not by column: selecting ten thousand columns one by one costs seconds
+        self.text_columns_ = [c for c, d in dtypes.items() if c not in self.keep and _is_text_dtype(d)]
+        self.float_columns_ = [c for c, d in dtypes.items() if pd.api.types.is_float_dtype(d)]
         self.feature_names_out_ = list(X.columns)
         return self
 
@@ -43,8 +45,14 @@ class MissingTokens(FrameTransformer):
                 mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 X[column] = values.mask(mask)
-        for column in getattr(self, "float_columns_", []):  # runs saved before this step knew about infinity lack it
-            if column in X.columns and pd.api.types.is_float_dtype(X[column]):
+        # runs saved before this step knew about infinity lack float_columns_
+        dtypes = X.dtypes
+        floats = [c for c in getattr(self, "float_columns_", []) if c in dtypes.index
+                  and pd.api.types.is_float_dtype(dtypes[c])]
+        if floats:  # one pass over the float block finds the few columns with infinities (a replace per column
+            # costs milliseconds, which ten thousand columns turn into half a minute)
+            infinite = np.isinf(X[floats].to_numpy(dtype=float, na_value=np.nan)).any(axis=0)
+            for column in np.asarray(floats, dtype=object)[infinite]:
                 X[column] = X[column].replace([np.inf, -np.inf], np.nan)
         return X
 
@@ -199,13 +207,15 @@ class DropColumns(FrameTransformer):
         fixed = self.columns or {}
         check_columns(X, list(fixed), "drop")
         reasons = dict(fixed)
+        shares = X.isna().mean()  # whole-frame passes: a wide table makes per-column selection the cost
+        constant = _constant_columns(X) if self.drop_constant else set()
         for column in X.columns:
             if column in reasons:
                 continue
-            share = float(X[column].isna().mean())
+            share = float(shares[column])
             if self.max_missing is not None and share > self.max_missing:
                 reasons[column] = f"{share:.1%} missing (above {self.max_missing:.0%})"
-            elif self.drop_constant and X[column].nunique(dropna=True) <= 1:
+            elif column in constant:
                 reasons[column] = "constant on the training rows"
         self.dropped_ = reasons
         self.feature_names_out_ = [c for c in X.columns if c not in reasons]
@@ -217,7 +227,27 @@ class DropColumns(FrameTransformer):
 
 
 def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
+    return _is_text_dtype(series.dtype)
+
+
+def _is_text_dtype(dtype) -> bool:
+    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+
+
+def _constant_columns(X: pd.DataFrame) -> set:
+    """Columns with at most one distinct value (missing values aside); numbers in one pass over the block."""
+    dtypes = X.dtypes
+    numbers = [c for c, d in dtypes.items() if pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)]
+    constant = set()
+    if numbers:
+        block = X[numbers].to_numpy(dtype=float, na_value=np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: nanmin warns, and is constant
+            low, high = np.nanmin(block, axis=0), np.nanmax(block, axis=0)
+        constant |= {c for c, a, b in zip(numbers, low, high) if not a < b}
+    counted = set(numbers)
+    others = [c for c in X.columns if c not in counted]
+    return constant | {c for c in others if X[c].nunique(dropna=True) <= 1}
 
 
 def _parses(series: pd.Series) -> bool:

@@ -30,6 +30,7 @@ from trainyard.io import atomic_directory, copy_on_write
 from trainyard.search.chunking import Passage, chunk
 from trainyard.search.documents import Document, LoadReport, load
 from trainyard.search.keyword import BM25Index, TfidfIndex
+from trainyard.search.text import analyze
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -78,6 +79,9 @@ def build_index(source: Path | str, out: Path | str, settings: IndexSettings = I
         raise DataError(f"--chunk-words {settings.chunk_words} with overlap {settings.overlap}: "
                         "need chunk words >= 1 and 0 <= overlap < chunk words")
     docs = _load_reported(source)
+    if not any(analyze(doc.full_text()) for doc in docs):
+        raise DataError(f"{source}: none of its {len(docs):,} documents holds a word to index (they are empty, "
+                        "or only punctuation and stop words); point it at documents with text")
     stored = Stored()
     _append(stored, docs, settings)
     collection = f"trainyard_{uuid.uuid4().hex}"
