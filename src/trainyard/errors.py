@@ -6,6 +6,8 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+
 
 class TrainyardError(Exception):
     """A problem with the user's input, stated in one line with what to do."""
@@ -26,3 +28,38 @@ def first_line(err: BaseException, limit: int = 160) -> str:
 
 class TrainyardWarning(UserWarning):
     """Something worth telling the user that does not stop the work."""
+
+
+class DiskFullError(DataError):
+    """The disk filled while writing; what was there before is untouched."""
+
+
+def disk_full(err: BaseException, target: str | os.PathLike | None = None) -> str | None:
+    """One line for an error that a full disk caused, wherever in the chain it was raised; None otherwise.
+
+    Libraries report it in their own words: ``OSError`` with ENOSPC, ``shutil.Error`` listing the
+    failed copies, safetensors' "No space left on device".
+    """
+    import errno
+    import shutil
+
+    seen: BaseException | None = err
+    while seen is not None:
+        path = None
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            path = target or seen.filename
+        elif "No space left on device" not in str(seen):
+            seen = seen.__cause__ or seen.__context__
+            continue
+        path = path or target
+        where = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+        while not os.path.exists(where):
+            where = os.path.dirname(where)
+        mount = where
+        while not os.path.ismount(mount):
+            mount = os.path.dirname(mount)
+        free = shutil.disk_usage(where).free / 2**20
+        what = f" while writing {path}" if path else ""
+        return (f"no space left on the disk at {mount}{what} ({free:.1f} MB free); free some space and run it "
+                "again: nothing finished was replaced and the unfinished files were removed")
+    return None

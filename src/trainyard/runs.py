@@ -30,8 +30,8 @@ from sklearn.base import BaseEstimator
 
 from trainyard.data.schema import MISSING_TOKENS, Role, Schema
 from trainyard.artifacts import check_files, write_file_list
-from trainyard.errors import DataError, SchemaError, TrainyardWarning, first_line
-from trainyard.io import atomic_directory
+from trainyard.errors import DataError, DiskFullError, SchemaError, TrainyardWarning, first_line
+from trainyard.io import atomic_directory, full_disk_named
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import classification_details, primary_metric
 from trainyard.prep.base import SMALL_FRAME, is_missing
@@ -358,16 +358,22 @@ class PartialRun:
 
     def save(self, name: str, record: dict, arrays: dict[str, np.ndarray | None], model: bytes | None) -> None:
         """Keep one finished model: ``model`` is the pickle our own worker sent, stored as skops (never
-        as a pickle: ``--resume`` reads this folder back, and a pickle there would run whatever it holds)."""
-        if model is not None:
-            dump_model(pickle.loads(model), self.path / "models" / f"{name}.skops")
-            np.savez(self.path / "models" / f"{name}.npz", **{k: v for k, v in arrays.items() if v is not None})
-        board = self.path / "leaderboard.json"
-        records = json.loads(board.read_text()) if board.exists() else {}
-        records[name] = record
-        tmp = board.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records, default=float))
-        os.replace(tmp, board)
+        as a pickle: ``--resume`` reads this folder back, and a pickle there would run whatever it holds).
+        A full disk removes the folder: half a model could not be resumed from, and nothing is left behind."""
+        try:
+            with full_disk_named(self.path):
+                if model is not None:
+                    dump_model(pickle.loads(model), self.path / "models" / f"{name}.skops")
+                    np.savez(self.path / "models" / f"{name}.npz", **{k: v for k, v in arrays.items() if v is not None})
+                board = self.path / "leaderboard.json"
+                records = json.loads(board.read_text()) if board.exists() else {}
+                records[name] = record
+                tmp = board.with_suffix(".tmp")
+                tmp.write_text(json.dumps(records, default=float))
+                os.replace(tmp, board)
+        except DiskFullError:
+            self.remove()
+            raise
 
     def load(self) -> dict[str, dict]:
         board = self.path / "leaderboard.json"

@@ -12,7 +12,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
 import typer
 from typer.core import TyperGroup
 
-from trainyard.errors import TrainyardError, TrainyardWarning
+from trainyard.errors import TrainyardError, TrainyardWarning, disk_full
 
 try:  # typer 0.2x carries its own copy of click
     from typer._click.exceptions import UsageError
@@ -48,6 +48,12 @@ class TrainyardGroup(TyperGroup):
             if (ctx.obj or {}).get("debug") or os.environ.get("TRAINYARD_DEBUG"):
                 raise
             typer.echo(f"error: {err}", err=True)
+            ctx.exit(2)
+        except Exception as err:  # a full disk surfaces in whatever library was writing
+            line = disk_full(err)
+            if line is None or (ctx.obj or {}).get("debug") or os.environ.get("TRAINYARD_DEBUG"):
+                raise
+            typer.echo(f"error: {line}", err=True)
             ctx.exit(2)
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from trainyard.cli import options as opt
 from trainyard.data.readers import read
-from trainyard.io import atomic_path
+from trainyard.io import atomic_path, writer_lock
 from trainyard.leaderboard import to_frame
 from trainyard.metrics import primary_metric
 from trainyard.runs import PartialRun, fingerprint, load_run, predict, save_run
@@ -67,41 +67,42 @@ def train_command(
         from trainyard.errors import DataError
 
         raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
-    console = Console()
-    frame = read(source)
-    checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
-                                   "folds": folds, "metric": metric})
-    budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - opt.process_seconds()
-    if budget is not None and budget < MIN_TIME_LIMIT:
-        raise SchemaError(f"--time-limit {time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up and "
-                          f"reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s")
-    result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=budget,
-                          folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
-                          ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster,
-                          refit_full=not no_refit_full, max_predict_ms=max_predict_ms)
-    print_leaderboard(console, result, metric)
-    console.print(latency_line(result), highlight=False)
-    save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
-    checkpoint.remove()
-    trained = result.trained_on
-    for note in trained.get("notes", []):
-        console.print(f"note: {note}", highlight=False)
-    console.print(f"the saved model learned from {trained['rows']:,} rows ({' + '.join(trained['sets'])}); "
-                  "the scores above are on rows it had not seen when scored", highlight=False)
-    console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
-                  f"predict with: trainyard predict {path} NEW_ROWS.csv")
-    if not no_report and time_limit is not None and opt.process_seconds() > time_limit:
-        console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {path}")
-    elif not no_report:
-        import time
+    with writer_lock(path):  # one writer per run: a second train or --resume of it is refused
+        console = Console()
+        frame = read(source)
+        checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
+                                       "folds": folds, "metric": metric})
+        budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - opt.process_seconds()
+        if budget is not None and budget < MIN_TIME_LIMIT:
+            raise SchemaError(f"--time-limit {time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up and "
+                              f"reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s")
+        result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=budget,
+                              folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
+                              ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster,
+                              refit_full=not no_refit_full, max_predict_ms=max_predict_ms)
+        print_leaderboard(console, result, metric)
+        console.print(latency_line(result), highlight=False)
+        save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
+        checkpoint.remove()
+        trained = result.trained_on
+        for note in trained.get("notes", []):
+            console.print(f"note: {note}", highlight=False)
+        console.print(f"the saved model learned from {trained['rows']:,} rows ({' + '.join(trained['sets'])}); "
+                      "the scores above are on rows it had not seen when scored", highlight=False)
+        console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
+                      f"predict with: trainyard predict {path} NEW_ROWS.csv")
+        if not no_report and time_limit is not None and opt.process_seconds() > time_limit:
+            console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {path}")
+        elif not no_report:
+            import time
 
-        from trainyard.report import write_report
+            from trainyard.report import write_report
 
-        deadline = None if time_limit is None else time.monotonic() + time_limit - opt.process_seconds()
-        html, _ = write_report(path, deadline=deadline)
-        console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
-    if time_limit is not None:
-        console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)
+            deadline = None if time_limit is None else time.monotonic() + time_limit - opt.process_seconds()
+            html, _ = write_report(path, deadline=deadline)
+            console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
+        if time_limit is not None:
+            console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)
 
 
 def latency_line(result: TrainResult) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from trainyard.errors import DataError, SchemaError
+from trainyard.io import writer_lock
 from trainyard.lm import checkpoint
 from trainyard.lm.data import Batches, SeriesCodec, forecast_errors, read_series, read_text, validation_windows
 from trainyard.lm.model import CausalLM, LMConfig
@@ -79,7 +80,12 @@ def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = Trai
              progress: Callable[[dict], None] | None = None) -> checkpoint.State:
     """Train on ``source`` into checkpoint directory ``out``; ``until`` stops at that step (the
     schedule still spans ``settings.steps``), ``resume`` continues from the checkpoint exactly."""
-    out = Path(out)
+    with writer_lock(out):
+        return _train_lm(source, Path(out), settings, resume, overwrite, until, progress)
+
+
+def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bool, overwrite: bool,
+              until: int | None, progress: Callable[[dict], None] | None) -> checkpoint.State:
     if settings.dim % settings.heads:
         raise SchemaError(f"dim={settings.dim} is not divisible by heads={settings.heads}: each head takes dim/heads "
                           f"of the width; try dim={settings.heads * max(1, round(settings.dim / settings.heads))}")

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from trainyard.errors import DataError, TrainyardWarning
-from trainyard.io import atomic_directory, copy_on_write
+from trainyard.io import atomic_directory, copy_on_write, writer_lock
 from trainyard.search.chunking import Passage, chunk
 from trainyard.search.documents import Document, LoadReport, load
 from trainyard.search.keyword import BM25Index, TfidfIndex
@@ -72,7 +72,12 @@ class Stored:
 def build_index(source: Path | str, out: Path | str, settings: IndexSettings = IndexSettings(), *,
                 overwrite: bool = False, progress: Progress | None = None) -> SearchIndex:
     """Load ``source``, chunk, index by keyword and by meaning, and write the index to ``out``."""
-    out = Path(out)
+    with writer_lock(out):
+        return _build_index(source, Path(out), settings, overwrite, progress)
+
+
+def _build_index(source: Path | str, out: Path, settings: IndexSettings, overwrite: bool,
+                 progress: Progress | None) -> SearchIndex:
     if out.exists() and not overwrite:
         raise DataError(f"{out}: already exists; choose another -o or pass --overwrite")
     if settings.chunk_words < 1 or not 0 <= settings.overlap < settings.chunk_words:
@@ -102,6 +107,11 @@ def build_index(source: Path | str, out: Path | str, settings: IndexSettings = I
 
 def add_documents(path: Path | str, source: Path | str, progress: Progress | None = None) -> int:
     """Add the documents under ``source``; only their passages are embedded. Returns how many."""
+    with writer_lock(path):  # the read, the change and the write as one: a second writer waits its turn
+        return _add_documents(path, source, progress)
+
+
+def _add_documents(path: Path | str, source: Path | str, progress: Progress | None) -> int:
     index = open_index(path)
     settings, collection = index.settings, index.manifest["collection"]
     new = _load_reported(source)
@@ -130,6 +140,11 @@ def add_documents(path: Path | str, source: Path | str, progress: Progress | Non
 
 def remove_documents(path: Path | str, ids: list[str]) -> int:
     """Remove documents by id (their passages and vectors). Returns how many."""
+    with writer_lock(path):
+        return _remove_documents(path, ids)
+
+
+def _remove_documents(path: Path | str, ids: list[str]) -> int:
     index = open_index(path)
     stored, settings, collection = index.stored, index.settings, index.manifest["collection"]
     index.close()

@@ -25,6 +25,15 @@ def _blas_controller():
 INSERT_BATCH = 1000
 
 
+def _quiet_client_logs() -> None:
+    """Milvus Lite's embedded server and its client log every failed call with a traceback (a full disk,
+    a refused insert); the error reaches the user once, in one line, from the exception itself."""
+    import logging
+
+    for name in ("pymilvus", "milvus_lite", "grpc._server"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 class VectorStore:
     """One Milvus collection of (passage id, document id, unit vector), searched by inner product.
 
@@ -34,6 +43,7 @@ class VectorStore:
 
     def __init__(self, uri: str | Path, collection: str = COLLECTION) -> None:
         os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's keep-alive chatter is not the user's business
+        _quiet_client_logs()
         from pymilvus import MilvusClient
 
         self.uri, self.collection = str(uri), collection
