@@ -117,7 +117,8 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
         env["PYTHONPATH"] = code
     runs = FOLDER / "runs"
     command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "train", str(csv),
-               "--target", table.target, "--metric", table.metric, "--time-limit", str(limit), "--runs", str(runs),
+               "--target", table.target, "--task", table.task, "--metric", table.metric, "--time-limit", str(limit),
+               "--runs", str(runs),
                "--name", table.name, "--overwrite", "--seed", "0"]
     out = watch(command, env)
     out.pop("stdout")

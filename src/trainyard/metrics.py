@@ -68,7 +68,12 @@ def primary_metric(task: str, name: str | None = None) -> Metric:
     table = metrics_for(task)
     name = name or PRIMARY[task]
     if name not in table:
-        raise SchemaError(f"metric {name!r} does not apply to {task}; choose one of {', '.join(table)}")
+        hint = ""
+        if task != "regression" and name in REGRESSION:
+            hint = "; or, if the target is a quantity, ask for task 'regression' (--task regression)"
+        elif task == "regression" and name in CLASSIFICATION:
+            hint = "; or, if the target is a set of labels, ask for task 'binary' or 'multiclass' (--task)"
+        raise SchemaError(f"metric {name!r} does not apply to {task}; choose one of {', '.join(table)}{hint}")
     return table[name]
 
 

@@ -249,3 +249,35 @@ def test_latin1_beyond_the_sniffed_sample_is_reported(tmp_path: Path) -> None:
     with pytest.warns(TrainyardWarning, match="not valid UTF-8"):
         frame = trainyard.read(path)
     assert frame["make"].iloc[-1] == "Citroën"
+
+
+# --- fuzz: any bytes give a table or one DataError ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CSVISH = st.lists(st.sampled_from([b"a", b"b", b"1", b"2.5", b",", b";", b"\t", b"\n", b"\r\n", b'"', b"'",
+                                    b" ", b"\xff", b"\x00", b"NA", b"-", b"\xc3\xa9", b"#", b"="]), max_size=60)
+_JSONISH = st.lists(st.sampled_from([b"{", b"}", b"[", b"]", b'"a"', b":", b",", b"1", b"null", b"true", b"\n",
+                                     b'"x": [1, 2]', b"\xff", b"1e999", b'"\\u0000"']), max_size=40)
+
+
+@pytest.mark.parametrize("suffix, pieces", [(".csv", _CSVISH), (".json", _JSONISH), (".jsonl", _JSONISH)])
+def test_any_bytes_are_a_table_or_one_data_error(tmp_path_factory, suffix, pieces) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(parts=pieces)
+    def run(parts):
+        path = folder / f"fuzz{suffix}"
+        path.write_bytes(b"".join(parts))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame = trainyard.read(path)
+        except DataError:
+            return
+        assert isinstance(frame, pd.DataFrame)
+
+    run()

@@ -86,9 +86,20 @@ def test_bad_bodies(client, market):
          "the CSV lacks column(s) 'mileage'"),
         (pd.DataFrame([{**rows[0], "year": "new"}]).to_csv(index=False).encode(), "text/csv", 422,
          "column 'year' row 0: 'new' is not a number"),
+        # hostile bodies: a 400-digit number, deep nesting, a charset not declared or unknown, a lying one
+        (json.dumps([{**rows[0], "mileage": 10 ** 399}]).encode(), "application/json", 422,
+         "column 'mileage' row 0: a whole number of 400 digits is beyond any float"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "the body is not valid JSON"),
+        (json.dumps(rows).encode("utf-16"), "application/json", 415, "the body is not UTF-8"),
+        (json.dumps(rows).encode(), "application/json; charset=klingon", 415, "charset 'klingon' is unknown"),
+        (b"\xff\xfe\x00\xd8", "application/json; charset=utf-16-le", 400, "the body is not valid utf-16-le"),
     ]:
         response = client.post("/predict", content=content, headers={"content-type": kind})
         assert response.status_code == status and message in response.json()["detail"], (message, response.text)
+    declared = client.post("/predict", content=json.dumps(rows).encode("utf-16"),
+                           headers={"content-type": "application/json; charset=utf-16"})
+    assert declared.status_code == 200 and len(declared.json()["predictions"]) == 1  # read by its charset
+    assert client.get("/health").status_code == 200  # and the server is still there
 
 
 def test_no_request_makes_a_server_error(app):

@@ -149,7 +149,11 @@ def _check_value(value: Any, kind: str, name: str, row: int) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RowsError(422, f"column {name!r} row {row}: {_show(value)} is not a number")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # JSON allows an integer of any length
+            raise RowsError(422, f"column {name!r} row {row}: a whole number of {len(str(value))} digits is "
+                                 "beyond any float") from None
         if not math.isfinite(number):
             raise RowsError(422, f"column {name!r} row {row}: {_show(value)} is not a finite number")
         return number
