@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from trainyard.cli import options as opt
+from trainyard.cli.render import Column, escape, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path, writer_lock
 from trainyard.leaderboard import to_frame
@@ -164,19 +165,26 @@ def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
 def print_leaderboard(console: Console, result: TrainResult, metric_name: str | None = None) -> None:
     metric = primary_metric(result.schema.task, metric_name)
     frame = to_frame(result.entries, metric)
-    table = Table(title=f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
-                  title_justify="left")
-    short = {f"cv_{metric.name}": f"CV {metric.name}", "cv_std": "±", f"test_{metric.name}": "test",
-             f"fresh_{metric.name}": "fresh", "fit_seconds": "fit s", "predict_ms_per_1000": "ms/1k rows",
-             "size_kb": "KB", "status": "status"}
-    for column in frame.columns:
-        table.add_column(short.get(column, column), justify="left" if column in ("model", "status", "flags") else "right",
-                         no_wrap=column == "model")
-    for row in frame.itertuples(index=False):
-        table.add_row(*[_cell(v) if c != "rank" else _rank(v) for c, v in zip(frame.columns, row)])
-    console.print(table)
+    columns = [leaderboard_column(c, metric.name) for c in frame.columns]
+    rows = [[_cell(v) if c != "rank" else _rank(v) for c, v in zip(frame.columns, row)]
+            for row in frame.itertuples(index=False)]
+    print_table(console, f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
+                columns, [[escape(cell) for cell in row] for row in rows])
     console.print(f"train {len(result.split.train):,} / test {len(result.split.test):,} rows; "
                   f"{fresh_summary(result, metric)}; {result.seconds:.0f} s in all", highlight=False)
+
+
+# The leaderboard's columns, most important first: a narrow terminal leaves out the last ones.
+LEADERBOARD_RANKS = {"rank": 0, "model": 0, "cv": 0, "cv_std": 1, "test": 2, "fresh": 3, "status": 4,
+                     "fit_seconds": 5, "predict_ms_per_1000": 6, "size_kb": 7, "flags": 8}
+
+
+def leaderboard_column(name: str, metric: str) -> Column:
+    key = name.split("_")[0] if name.startswith(("cv_", "test_", "fresh_")) and name != "cv_std" else name
+    header = {"cv": f"CV {metric}", "cv_std": "±", "test": "test", "fresh": "fresh", "fit_seconds": "fit s",
+              "predict_ms_per_1000": "ms/1k rows", "size_kb": "KB"}.get(key, name)
+    kind = "name" if name in ("model", "status") else "text" if name == "flags" else "number"
+    return Column(header, kind, LEADERBOARD_RANKS.get(key, 9))
 
 
 def fresh_summary(result: TrainResult, metric) -> str:
