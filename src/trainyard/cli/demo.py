@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from trainyard.cli import options as opt
-from trainyard.cli.render import print_schema
+from trainyard.cli.render import Column, print_schema, print_table
 from trainyard.cli.train import print_leaderboard, run_training
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
@@ -54,14 +53,14 @@ def demo(
 
 def _final_table(console: Console, results: dict) -> None:
     basic, winning = results["notes-basic"], results["notes-winning"]
-    table = Table(title="final results, shaped like the notes' (R²)", title_justify="left")
-    for column in ("model", "notes", "notes-basic (test)", "notes-winning (fresh)", "negative predictions"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    columns = [Column("model", "name"), Column("notes"), Column("notes-basic (test)"),
+               Column("notes-winning (fresh)"), Column("negative predictions", rank=1)]
+    rows = []
     for name, notes_r2 in NOTES_MODELS.items():
         b, w = basic.get(name), winning.get(name)
-        table.add_row(NOTES_LABELS[name], f"{notes_r2:.3g}", _r2(b, "test"), _r2(w, "fresh"),
-                      f"{int(w.fresh.get('negative_predictions', 0))}" if w and w.status == "ok" else "")
-    console.print(table)
+        rows.append([NOTES_LABELS[name], f"{notes_r2:.3g}", _r2(b, "test"), _r2(w, "fresh"),
+                     f"{int(w.fresh.get('negative_predictions', 0))}" if w and w.status == "ok" else ""])
+    print_table(console, "final results, shaped like the notes' (R²)", columns, rows)
     ranked = sorted((e for e in winning.values() if e.status == "ok" and e.fresh), key=lambda e: -e.fresh["r2"])
     if len(ranked) >= 2:
         lead, second = ranked[0], ranked[1]

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from trainyard.cli import options as opt
+from trainyard.cli.render import Column, escape, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path
 from trainyard.prep.prepare import Prepared, prepare
@@ -54,13 +54,13 @@ def prep(
 
 def print_plan(console: Console, prepared: Prepared) -> None:
     plan = prepared.plan
-    table = Table(title=f"preprocessing plan (recipe {plan.recipe})", title_justify="left")
-    for name in ("step", "columns", "what", "why"):
-        table.add_column(name, overflow="fold")
+    rows = []
     for step in plan.steps:
         columns = ", ".join(step.columns[:8]) + (f" (+{len(step.columns) - 8})" if len(step.columns) > 8 else "")
-        table.add_row(step.step, columns, step.action, step.reason)
-    console.print(table)
+        rows.append([escape(step.step), escape(columns), escape(step.action), escape(step.reason)])
+    print_table(console, f"preprocessing plan (recipe {plan.recipe})",
+                [Column("step", "name"), Column("columns", "text", 1), Column("what", "text"),
+                 Column("why", "text", 2)], rows)
     console.print(f"features after preprocessing: [bold]{plan.n_features}[/]")
     split = prepared.split
     kind = split.kind + (f" by {split.stratify}" if split.stratify else "") + (f" by group {split.group}" if split.group else "")
@@ -69,12 +69,10 @@ def print_plan(console: Console, prepared: Prepared) -> None:
         else ", no fresh holdout")
     console.print(f"split ({kind}): train {len(split.train):,}, test {len(split.test):,}{fresh}")
     if split.shares:
-        shares = Table(title=f"{split.stratify} shares", title_justify="left")
-        for name in ("stratum", "train", "test"):
-            shares.add_column(name, justify="right" if name != "stratum" else "left")
-        for level, share in list(split.shares.items())[:12]:
-            shares.add_row(level, f"{share['train']:.1%}", f"{share['test']:.1%}")
-        console.print(shares)
+        rows = [[escape(str(level)), f"{share['train']:.1%}", f"{share['test']:.1%}"]
+                for level, share in list(split.shares.items())[:12]]
+        print_table(console, f"{split.stratify} shares", [Column("stratum", "name"), Column("train"), Column("test")],
+                    rows)
 
 
 def write_prepared(prepared: Prepared, out: Path) -> None:

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+
+from trainyard.cli.render import Column, print_table
 
 search_app = typer.Typer(help="Search documents by keywords and by meaning, and measure which works better.",
                          no_args_is_help=True)
@@ -117,15 +118,14 @@ def query_command(
     if not hits:
         console.print(f"no document matches {text!r} ({mode})")
         return
-    table = Table(title=f"{mode}: {text}", title_justify="left", show_lines=True)
-    for column, justify in (("#", "right"), ("score", "right"), ("id", "left"), ("title / snippet", "left")):
-        table.add_column(column, justify=justify)
+    rows = []
     for rank, hit in enumerate(hits, 1):
         snippet = escape(hit.snippet)
         if mode in ("keyword", "tfidf", "hybrid"):
             snippet = highlight(snippet, text, ("[bold yellow]", "[/]"))
-        table.add_row(str(rank), f"{hit.score:.4f}", escape(hit.doc_id), f"[bold]{escape(hit.title)}[/]\n{snippet}")
-    console.print(table)
+        rows.append([str(rank), f"{hit.score:.4f}", escape(hit.doc_id), f"[bold]{escape(hit.title)}[/]\n{snippet}"])
+    print_table(console, f"{mode}: {escape(text)}", [Column("#"), Column("score"), Column("id", "name"),
+                                                    Column("title / snippet", "text")], rows)
 
 
 @search_app.command("eval")
@@ -156,17 +156,15 @@ def eval_command(
         typer.echo(jsonlib.dumps(result, indent=2))
         return
     console = Console()
-    table = Table(title=f"{result['queries']} queries, {result['relevance']} relevance", title_justify="left")
-    table.add_column("mode")
-    for measure in result["measures"]:
-        table.add_column(measure, justify="right")
-    table.add_column(f"p ({result['measures'][0]} vs best)", justify="right")
+    columns = [Column("mode", "name"), *(Column(m, rank=i) for i, m in enumerate(result["measures"])),
+               Column(f"p ({result['measures'][0]} vs best)", rank=len(result["measures"]))]
+    rows = []
     for mode, scores in result["summary"].items():
         p = result["paired_t_test_p"].get(mode, {}).get(result["measures"][0])
         style = "bold green" if mode == result["best"] else ""
-        table.add_row(f"[{style}]{mode}[/]" if style else mode, *(f"{scores[m]:.4f}" for m in result["measures"]),
-                      "best" if p is None else f"{p:.3g}")
-    console.print(table)
+        rows.append([f"[{style}]{mode}[/]" if style else mode, *(f"{scores[m]:.4f}" for m in result["measures"]),
+                     "best" if p is None else f"{p:.3g}"])
+    print_table(console, f"{result['queries']} queries, {result['relevance']} relevance", columns, rows)
     if out:
         console.print(f"per-query results: {out}")
 

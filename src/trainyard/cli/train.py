@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import Column, escape, print_table
@@ -115,8 +114,6 @@ def latency_line(result: TrainResult) -> str:
 
 
 def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:
-    from rich.table import Table
-
     from trainyard.lazy import check_models, train_lazy
 
     check_models(models)
@@ -124,14 +121,12 @@ def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> N
     with console.status(f"training on {source} lazily, on the cluster {cluster}"):
         result = train_lazy(read(source, lazy=True), target, models=models, cluster=cluster, seed=seed, task=task)
     keys = ["r2", "rmse", "mae"] if result.schema.task == "regression" else ["accuracy", "log_loss"]
-    table = Table(title=f"{result.rows:,} rows, {len(result.features)} features, {result.schema.task}")
-    for column in ["model", *keys, "seconds", "status"]:
-        table.add_column(column)
-    for entry in result.entries:
-        values = [f"{entry['metrics'][k]:.4g}" if k in entry["metrics"] else "" for k in keys]
-        table.add_row(entry["name"], *values, f"{entry['seconds']:.1f}", entry["status"] + (
-            f" ({entry['message']})" if entry["message"] else ""))
-    console.print(table)
+    columns = [Column("model", "name"), *(Column(k, rank=i) for i, k in enumerate(keys)),
+               Column("seconds", rank=len(keys)), Column("status", "text", len(keys) + 1)]
+    rows = [[entry["name"], *(f"{entry['metrics'][k]:.4g}" if k in entry["metrics"] else "" for k in keys),
+             f"{entry['seconds']:.1f}", escape(entry["status"] + (f" ({entry['message']})" if entry["message"] else ""))]
+            for entry in result.entries]
+    print_table(console, f"{result.rows:,} rows, {len(result.features)} features, {result.schema.task}", columns, rows)
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
     console.print("note: lazy training is not saved as a run yet; train on a sample in memory to save, "
