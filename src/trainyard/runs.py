@@ -67,6 +67,14 @@ class Run:
     def classes(self) -> list | None:
         return self.manifest.get("classes")
 
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, task={self.manifest.get('task')!r}, best={self.manifest.get('best')!r})"
+
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import run_html
+
+        return run_html(self)
+
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}

@@ -58,6 +58,15 @@ class TrainResult:
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
 
+    def __repr__(self) -> str:  # the default would print the whole table and every model's bytes
+        return (f"TrainResult(target={self.schema.target!r}, task={self.schema.task!r}, best={self.best.name!r}, "
+                f"models={len(self.entries)}, seconds={self.seconds:.0f})")
+
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import result_html
+
+        return result_html(self)
+
 
 def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict | Recipe | None = "auto",
           models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,

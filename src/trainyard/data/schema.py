@@ -78,6 +78,11 @@ class Schema:
     findings: list[Finding] = field(default_factory=list)
     version: int = SCHEMA_VERSION
 
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import schema_html
+
+        return schema_html(self)
+
     def __getitem__(self, name: str) -> ColumnProfile:
         for column in self.columns:
             if column.name == name:

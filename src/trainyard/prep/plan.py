@@ -31,6 +31,11 @@ class Plan:
     split: dict[str, Any] = field(default_factory=dict)
     choices: list[dict[str, Any]] = field(default_factory=list)  # what the folds decided (choices.py)
 
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import plan_html
+
+        return plan_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -1,0 +1,87 @@
+"""HTML for Jupyter: what a Schema, a plan, a train result, a run and search hits show in a notebook.
+
+Compact tables with inline styles only (no external assets, no script). Colours are inherited and
+rules are a half-transparent grey, so the same HTML reads in light and dark themes. The classes
+call these from their ``_repr_html_``; nothing here is imported until a notebook asks.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+_CELL = "padding:2px 8px;border-bottom:1px solid rgba(127,127,127,.35);"
+_NUMBER = _CELL + "text-align:right;font-variant-numeric:tabular-nums;"
+_TEXT = _CELL + "text-align:left;"
+
+
+def table(title: str, headers: list[str], rows: list[list[Any]], note: str = "") -> str:
+    """One titled table; numbers right-aligned, everything escaped."""
+    head = "".join(f'<th style="{_TEXT}font-weight:600">{escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    foot = f'<div style="opacity:.75;font-size:.9em">{escape(note)}</div>' if note else ""
+    return (f'<div class="trainyard"><div style="font-weight:600">{escape(title)}</div>'
+            f'<table style="border-collapse:collapse;font-size:.9em;color:inherit">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return f'<td style="{_TEXT}">{"" if value is None else escape(str(value))}</td>'
+    if isinstance(value, float):
+        text = "" if math.isnan(value) else (f"{value:.4f}" if abs(value) < 100 else f"{value:,.0f}")
+        return f'<td style="{_NUMBER}">{text}</td>'
+    if isinstance(value, int):
+        return f'<td style="{_NUMBER}">{value:,}</td>'
+    return f'<td style="{_TEXT}">{escape(str(value))}</td>'
+
+
+def schema_html(schema) -> str:
+    rows = [[c.name, c.role.value, f"{c.missing:.1%}", c.unique, c.reason, ", ".join(map(str, c.examples))]
+            for c in schema.columns]
+    task = f"task {schema.task} ({schema.task_reason}); " if schema.target else ""
+    warnings = "; ".join(f.message for f in schema.findings) or "no warnings"
+    return table(f"Schema: {schema.n_rows:,} rows, {len(schema.columns)} columns",
+                 ["column", "role", "missing", "distinct", "why", "examples"], rows, task + warnings)
+
+
+def plan_html(plan) -> str:
+    rows = [[s.step, ", ".join(s.columns[:8]) + (f" (+{len(s.columns) - 8})" if len(s.columns) > 8 else ""),
+             s.action, s.reason] for s in plan.steps]
+    return table(f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
+                 ["step", "columns", "what", "why"], rows)
+
+
+def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
+    from trainyard.leaderboard import to_frame
+
+    frame = to_frame(entries, metric)
+    rows = [[None if isinstance(v, float) and math.isnan(v) and c == "rank" else
+             (int(v) if c == "rank" else v) for c, v in zip(frame.columns, row)]
+            for row in frame.itertuples(index=False)]
+    return table(title, list(frame.columns), rows, note)
+
+
+def result_html(result) -> str:
+    from trainyard.metrics import primary_metric
+
+    metric = primary_metric(result.schema.task)
+    split = result.split
+    note = (f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
+            f"{len(split.fresh):,} rows; {result.seconds:.0f} s")
+    return leaderboard_html(result.entries, metric, f"leaderboard: {result.schema.target} "
+                            f"({result.schema.task}, ranked by CV {metric.name})", note)
+
+
+def run_html(run) -> str:
+    manifest = run.manifest
+    rows = [[key, str(manifest.get(key, ""))] for key in ("task", "target", "metric", "best", "seed")]
+    rows.append(["rows", manifest.get("data", {}).get("rows", "")])
+    rows.append(["trained on", ", ".join(manifest.get("trained_on", {}).get("sets", []))])
+    return table(f"run {run.path}", ["", ""], rows)
+
+
+def hits_html(hits, query: str = "") -> str:
+    rows = [[i, h.score, h.doc_id, h.title, h.snippet[:240]] for i, h in enumerate(hits, 1)]
+    return table(f"search: {query}" if query else "search hits", ["#", "score", "id", "title", "snippet"], rows)

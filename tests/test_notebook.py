@@ -1,0 +1,54 @@
+"""Notebook reprs: compact self-contained HTML for the objects a user looks at, with their numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+import trainyard
+from trainyard.data.synthetic import used_car_market
+
+
+@pytest.fixture(scope="module")
+def market() -> pd.DataFrame:
+    frame = used_car_market(700, seed=3, as_of=dt.date(2026, 11, 27))
+    return frame.rename(columns={"colour": "<b>colour</b>"})  # a name that must be escaped
+
+
+def _self_contained(html: str) -> None:
+    assert html.startswith('<div class="trainyard">') and "<table" in html
+    assert not re.search(r"<script|<link|src=|url\(", html)
+    assert "<b>colour</b>" not in html  # escaped, not rendered
+
+
+def test_schema_and_plan(market) -> None:
+    from trainyard.prep.prepare import prepare
+
+    schema = trainyard.profile(market, "price")
+    html = schema._repr_html_()
+    _self_contained(html)
+    assert "&lt;b&gt;colour&lt;/b&gt;" in html and f"{schema.n_rows:,} rows" in html
+    assert all(c.name in html or "colour" in c.name for c in schema.columns)
+    plan = prepare(market, "price").plan
+    html = plan._repr_html_()
+    _self_contained(html)
+    assert f"{plan.n_features} features" in html and all(s.step in html for s in plan.steps)
+
+
+def test_train_result_and_run(market, tmp_path) -> None:
+    from trainyard.runs import load_run, save_run
+    from trainyard.train import train
+
+    result = train(market, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
+    assert len(repr(result)) < 200 and "best='ridge'" in repr(result)
+    html = result._repr_html_()
+    _self_contained(html)
+    ridge = next(e for e in result.entries if e.name == "ridge")
+    assert f"{ridge.cv_mean:.4f}" in html and "best: ridge" in html
+    run = load_run(save_run(result, tmp_path / "run", seed=0))
+    assert len(repr(run)) < 200
+    html = run._repr_html_()
+    assert "ridge" in html and "regression" in html
