@@ -299,6 +299,39 @@ def print_rows(rows: list[dict], limit: float) -> None:
               f"{versus[1]:>4} {ty['wall_seconds'] / limit:6.2f} {ty['peak_mb']:5.0f}")
 
 
+def report(paths: list[str]) -> None:
+    """Merge result files (a table rerun in a later file replaces the earlier row) and print them."""
+    by_table: dict[str, dict] = {}
+    limit = None
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        limit = limit or payload["time_limit"]
+        for row in payload["rows"]:
+            by_table[row["table"]] = row
+    order = [t.name for t in TABLES if t.name in by_table]
+    rows = [by_table[name] for name in order]
+    print(markdown(rows, limit))
+    print(json.dumps(summary(rows, limit), indent=1))
+
+
+def markdown(rows: list[dict], limit: float) -> str:
+    """The per-table results as a Markdown table, for docs/benchmarks.md."""
+    lines = ["| table | rows × columns | metric | trainyard | HistGB | FLAML | vs HistGB | vs FLAML | wall / limit | peak MB |",
+             "|---|---|---|---:|---:|---:|---|---|---:|---:|"]
+    for r in rows:
+        ty = r["trainyard"]
+        if ty["exit"]:
+            lines.append(f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | error: "
+                         f"{ty.get('error', '')[:80]} | | | | | | |")
+            continue
+        peers = [f"{r[s]['score']:.4f}" if "score" in r.get(s, {}) else "error" for s in PEERS]
+        versus = [r.get(s, {}).get("versus", "-") for s in PEERS]
+        lines.append(f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | {ty['score']:.4f} | "
+                     f"{peers[0]} | {peers[1]} | {versus[0]} | {versus[1]} | {ty['wall_seconds'] / limit:.2f} | "
+                     f"{ty['peak_mb']:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 tables at 30 s")
@@ -307,7 +340,12 @@ def main() -> None:
     parser.add_argument("--code", default=None, help="PYTHONPATH for trainyard (another checkout's src/)")
     parser.add_argument("--label", default=None)
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "TABLE", "LIMIT"))
+    parser.add_argument("--report", default=None, help="print a results JSON (several: merged, later wins) as "
+                                                       "Markdown and its summary, and exit")
     args = parser.parse_args()
+    if args.report:
+        report(args.report.split(","))
+        return
     if args.child:
         system, name, limit = args.child
         peer_child(system, name, float(limit))

@@ -82,25 +82,41 @@ class LogFeatures(FrameTransformer):
 
 
 class DateParts(FrameTransformer):
-    """A date column -> its year, month, day of week and months since 2000 (a trend)."""
+    """A date column -> its year, month, day of week and months since 2000 (a trend), and the hour of
+    the day (with minutes as a fraction) when the training rows hold times, not only dates."""
 
     PARTS = ("year", "month", "dayofweek", "months")
 
     def fit(self, X, y=None):
         X = self._start_fit(X)
-        self.feature_names_out_ = [f"{c}_{p}" for c in X.columns for p in self.PARTS]
+        self.hours_ = [c for c in X.columns if _has_times(_dates(X[c]))]
+        self.feature_names_out_ = [f"{c}_{p}" for c in X.columns for p in self.PARTS + (("hour",) if c in self.hours_
+                                                                                           else ())]
         return self
 
     def transform(self, X):
         X = self._start_transform(X)
+        hours = set(getattr(self, "hours_", []))  # runs saved before hours were learned have none
         out = {}
         for column in X.columns:
-            dates = pd.to_datetime(X[column], errors="coerce", format="mixed")
+            dates = _dates(X[column])
             out[f"{column}_year"] = dates.dt.year
             out[f"{column}_month"] = dates.dt.month
             out[f"{column}_dayofweek"] = dates.dt.day_of_week
             out[f"{column}_months"] = (dates.dt.year - 2000) * 12 + dates.dt.month
+            if column in hours:
+                out[f"{column}_hour"] = dates.dt.hour + dates.dt.minute / 60
         return pd.DataFrame(out, index=X.index).astype("float64")
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce", format="mixed")
+
+
+def _has_times(dates: pd.Series) -> bool:
+    """Whether the values carry a time of day: some are not at midnight."""
+    present = dates.dropna()
+    return bool(len(present)) and bool(((present.dt.hour != 0) | (present.dt.minute != 0)).any())
 
 
 class CorrelationFilter(FrameTransformer):

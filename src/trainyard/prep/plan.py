@@ -90,7 +90,7 @@ def _describe_branch(branch: str, transformer: Any, columns: list[str], reasons:
         "MinMaxScaler": "min-max scale", "OneHotEncoder": "one-hot (rare levels grouped, unknown levels tolerated)",
         "OrdinalEncoder": "ordinal codes", "TargetEncoder": "target encoding (cross-fitted)",
         "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0", "AsCategory": "categories, split on by the model", "TextTfidf": "TF-IDF terms", "TextWords": "word themes (TF-IDF of words, SVD)",
-        "DateParts": "year, month, day of week, months since 2000", "AgeFromYear": "age from the year",
+        "DateParts": "year, month, day of week, months since 2000 (and the hour, where the values hold times)", "AgeFromYear": "age from the year",
         "ExpFeatures": "add exp(-x / median)", "LogFeatures": "add log(1 + x)", "passthrough": "as is",
         "FunctionTransformer": "as is",
     }
