@@ -310,8 +310,22 @@ def report(paths: list[str]) -> None:
             by_table[row["table"]] = row
     order = [t.name for t in TABLES if t.name in by_table]
     rows = [by_table[name] for name in order]
+    print(tables_markdown(rows))
+    print()
     print(markdown(rows, limit))
     print(json.dumps(summary(rows, limit), indent=1))
+
+
+def tables_markdown(rows: list[dict]) -> str:
+    """What each table is: source, shape, task, metric, what it covers, and the split trainyard chose."""
+    lines = ["| table | source | rows × columns | task | metric | covers | split (test / fresh rows) |",
+             "|---|---|---:|---|---|---|---|"]
+    for r in rows:
+        table = BY_NAME[r["table"]]
+        split = (f"{r['test_rows']:,} / {r['fresh_rows']:,}" if "test_rows" in r else "-")
+        lines.append(f"| {table.name} | {table.source} | {r['rows']:,} × {r['columns']} | {table.task} | "
+                     f"{table.metric} | {table.covers} | {split} |")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict], limit: float) -> str:

@@ -78,6 +78,32 @@ def test_file_formats(tmp_path):
     assert read_queries(tsv) == {"q1": "flat plate"}
 
 
+def test_smart_rel_layout_is_detected_and_told_from_trec(tmp_path):
+    smart = tmp_path / "qrels.text"
+    smart.write_text("01 1410  0 0\n01 1572  0 0\n02 2434  0 0\n", encoding="utf-8")
+    assert read_qrels(smart) == {"1": {"1410": 1, "1572": 1}, "2": {"2434": 1}}  # every listed pair relevant
+    zeros = tmp_path / "cisi.rel"
+    zeros.write_text("1 28 0 0.000000\n1 35 0 0.000000\n2 29 0 0.000000\n", encoding="utf-8")
+    assert read_qrels(zeros) == {"1": {"28": 1, "35": 1}, "2": {"29": 1}}
+    both = tmp_path / "both.txt"
+    both.write_text("1 0 5 0\n", encoding="utf-8")  # one line: every column is constant
+    with pytest.raises(DataError, match=r"both as TREC .* and as SMART .*--qrels-format"):
+        read_qrels(both)
+    assert read_qrels(both, "trec") == {"1": {"5": 0}} and read_qrels(both, "smart") == {"1": {"0": 1}}
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text("q1 0 d1 1\nq1 d2 1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"mixed.txt:2: 3 columns where line 1 has 4"):
+        read_qrels(mixed)
+
+
+def test_cacm_reads_as_distributed():
+    with pytest.warns(TrainyardWarning, match=r"skipped 1 empty query \(id 0\)"):
+        queries = read_queries(shared("cacm", "query.text"))
+    qrels = read_qrels(shared("cacm", "qrels.text"))
+    assert len(queries) == 64 and len(qrels) == 52 and set(qrels) <= set(queries)
+    assert all(grade == 1 for docs in qrels.values() for grade in docs.values())
+
+
 def test_evaluate_on_a_real_index(cran_index, tmp_path):
     # Queries 1 and 2 of Cranfield judge documents within the first 200.
     qrels = tmp_path / "qrels"

@@ -132,9 +132,12 @@ def query_command(
 def eval_command(
     index: IndexDir,
     queries: Annotated[Path, typer.Option("--queries", help="SMART (cran.qry), JSON Lines (_id, text) or id<TAB>text.")],
-    qrels: Annotated[Path, typer.Option("--qrels", help="TREC (qid 0 doc rel), Cranfield (qid doc code) or BEIR qrels.")],
+    qrels: Annotated[Path, typer.Option("--qrels", help="TREC (qid 0 doc rel), SMART .REL (qid doc 0 0), Cranfield "
+                                        "(qid doc code) or BEIR qrels; the layout is detected.")],
     modes: Annotated[str, typer.Option("--modes", help="Comma-separated modes to compare.")] = "keyword,tfidf,dense,hybrid",
     graded: Annotated[bool, typer.Option("--graded", help="Graded gains instead of binary relevance.")] = False,
+    qrels_format: Annotated[str, typer.Option("--qrels-format", help="auto, trec (qid iter doc grade), smart "
+                                              "(qid doc 0 0: every pair relevant), cranfield or beir.")] = "auto",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the full result, per query, as JSON.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
@@ -148,7 +151,7 @@ def eval_command(
 
     with open_index(index) as opened:
         result = evaluate(opened, queries, qrels, modes=[m.strip() for m in modes.split(",") if m.strip()],
-                          graded=graded)
+                          graded=graded, qrels_format=qrels_format)
     if out:
         with atomic_path(out) as tmp:
             tmp.write_text(jsonlib.dumps(result, indent=2), encoding="utf-8")

@@ -65,35 +65,78 @@ def read_queries(path: Path | str) -> dict[str, str]:
         if not is_smart(path):
             raise DataError(f"{path}: not a queries file (SMART '.I', JSON Lines with _id/text, or id<TAB>text)")
         queries = {rec["I"]: rec.get("W", "") for rec in read_smart(path)}
+    empty = [qid for qid, text in queries.items() if not text.strip()]
+    if empty:  # CACM's query file ends with a stray ".I 0" that has no text
+        warnings.warn(f"{path}: skipped {len(empty)} empty quer{'y' if len(empty) == 1 else 'ies'} "
+                      f"(id {', '.join(empty[:5])})", TrainyardWarning, stacklevel=2)
+        queries = {qid: text for qid, text in queries.items() if text.strip()}
     if not queries:
         raise DataError(f"{path}: no queries in it")
     return queries
 
 
-def read_qrels(path: Path | str) -> dict[str, dict[str, int]]:
-    """Query id -> document id -> grade, from TREC, Cranfield or BEIR judgement files."""
+QRELS_FORMATS = ("auto", "trec", "smart", "cranfield", "beir")
+
+
+def read_qrels(path: Path | str, layout: str = "auto") -> dict[str, dict[str, int]]:
+    """Query id -> document id -> grade, from TREC (``qid iter doc grade``), SMART ``.REL`` (``qid doc 0 0``:
+    every listed pair is relevant), Cranfield (``qid doc code``) or BEIR (a header, ``qid doc score``) files.
+
+    ``layout="auto"`` tells TREC from SMART by their columns: in TREC the second is constant and the third
+    varies (documents); in SMART the third and fourth are constant and the second varies. A file that fits
+    both or neither is refused, naming both readings; ``layout`` then picks one.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such relevance judgements file")
+    if layout not in QRELS_FORMATS:
+        raise DataError(f"qrels format {layout!r}: choose one of {', '.join(QRELS_FORMATS)}")
+    rows = [(number, line.split()) for number, line in
+            enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1) if line.split()]
+    if rows and rows[0][0] == 1 and len(rows[0][1]) == 3 and not _is_int(rows[0][1][-1]):
+        rows = rows[1:]  # BEIR's header: query-id corpus-id score
+    widths = {len(parts) for _, parts in rows}
+    if len(widths) > 1:
+        number, parts = next((n, p) for n, p in rows if len(p) != len(rows[0][1]))
+        raise DataError(f"{path}:{number}: {len(parts)} columns where line {rows[0][0]} has {len(rows[0][1])}: "
+                        "a file holds one layout; split or fix it")
+    four = widths == {4}
+    if four and layout in ("auto", "trec", "smart"):
+        layout = _four_column_layout(path, rows) if layout == "auto" else layout
     qrels: dict[str, dict[str, int]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if number == 1 and len(parts) == 3 and not _is_int(parts[-1]):
-            continue  # BEIR's header: query-id corpus-id score
-        if len(parts) == 4:  # TREC: qid iteration doc rel
+    for number, parts in rows:
+        if layout == "smart":
+            qid, doc, grade = _plain_id(parts[0]), parts[1], "1"
+        elif len(parts) == 4:  # TREC: qid iteration doc rel
             qid, doc, grade = parts[0], parts[2], parts[3]
         elif len(parts) == 3:  # Cranfield / BEIR: qid doc code
             qid, doc, grade = parts
         else:
-            raise DataError(f"{path}:{number}: expected 'qid doc grade' or 'qid 0 doc grade', got {line.strip()!r}")
+            raise DataError(f"{path}:{number}: expected 'qid doc grade', 'qid 0 doc grade' or 'qid doc 0 0', "
+                            f"got {' '.join(parts)!r}")
         if not _is_int(grade):
-            raise DataError(f"{path}:{number}: grade {grade!r} is not a whole number")
+            raise DataError(f"{path}:{number}: grade {grade!r} is not a whole number; if the last two columns "
+                            f"carry nothing (SMART .REL: 'qid doc 0 0'), pass --qrels-format smart")
         qrels.setdefault(qid, {})[doc] = int(grade)
     if not qrels:
         raise DataError(f"{path}: no judgements in it")
     return qrels
+
+
+def _four_column_layout(path: Path, rows: list[tuple[int, list[str]]]) -> str:
+    """TREC (``qid iter doc grade``) or SMART .REL (``qid doc 0 0``), told by which columns vary."""
+    second, third, fourth = ({parts[i] for _, parts in rows} for i in (1, 2, 3))
+    trec = len(second) == 1 and len(third) > 1
+    smart = len(third) == 1 and len(fourth) == 1 and len(second) > 1
+    if trec != smart:
+        return "trec" if trec else "smart"
+    raise DataError(f"{path}: four columns that read both as TREC ('qid iter doc grade') and as SMART .REL "
+                    "('qid doc 0 0'), or as neither; pass --qrels-format trec or --qrels-format smart")
+
+
+def _plain_id(qid: str) -> str:
+    """SMART .REL numbers queries with leading zeros ("01") where the query file says "1"."""
+    return str(int(qid)) if qid.isdigit() else qid
 
 
 def _is_int(text: str) -> bool:
@@ -171,12 +214,13 @@ def paired_test(a: list[float], b: list[float]) -> float:
 
 
 def evaluate(index, queries_path: Path | str, qrels_path: Path | str, modes: list[str] | None = None,
-             graded: bool = False, depth: int = 100) -> dict:
+             graded: bool = False, depth: int = 100, qrels_format: str = "auto") -> dict:
     """Every mode's measures, the best mode against each other by a paired t-test, per-query results."""
     from trainyard.search.retrieve import MODES, search_many
 
     modes = modes or list(MODES)
-    judgements = align(read_queries(queries_path), read_qrels(qrels_path), set(index.stored.documents), graded)
+    judgements = align(read_queries(queries_path), read_qrels(qrels_path, qrels_format),
+                       set(index.stored.documents), graded)
     qids = list(judgements.queries)
     texts = [judgements.queries[q] for q in qids]
     per_mode, summary = {}, {}
