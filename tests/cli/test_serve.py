@@ -52,8 +52,12 @@ def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(car_run, damaged)
     (damaged / "manifest.json").write_text("{not json")
+    older = tmp_path / "older"  # a run from before file lists: the JSON parser's error, in one line
+    shutil.copytree(damaged, older)
+    (older / "files.json").unlink()
     for args, message in [([str(tmp_path / "nothing")], "not a trainyard run"),
-                          ([str(damaged)], "the run is damaged"),
+                          ([str(damaged)], "manifest.json: damaged (9 bytes where"),
+                          ([str(older)], "the run is damaged"),
                           ([str(car_run), "--workers", "0"], "Invalid value for '--workers'")]:
         result = runner.invoke(app, ["serve", *args])
         assert result.exit_code == 2, result.output
