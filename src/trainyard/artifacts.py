@@ -9,6 +9,7 @@ their own manifest (``search.index``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -41,11 +42,26 @@ def write_file_list(folder: Path) -> None:
 def check_files(folder: Path, what: str, remedy: str) -> bool:
     """Check every listed file's size and SHA-256; False when the artifact has no list (an older one).
 
-    ``what`` names the artifact ("run", "checkpoint"); ``remedy`` says what to do about damage.
+    ``what`` names the artifact ("run", "checkpoint"); ``remedy`` says what to do about damage. A check
+    that passed is not repeated in the same process while no file's size or time changes (a checkpoint's
+    tokenizer, config and weights are opened by separate calls; each would hash the weights again).
     """
     listing = folder / FILES
     if not listing.exists():
         return False
+    _check_once(folder, _stamp(folder), what, remedy)
+    return True
+
+
+def _stamp(folder: Path) -> tuple:
+    return tuple((p.as_posix(), s.st_size, s.st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
+                 for s in (p.stat(),))
+
+
+@functools.lru_cache(maxsize=16)
+def _check_once(folder: Path, stamp: tuple, what: str, remedy: str) -> None:
+    """The check itself; a failure raises, so only a passed check is remembered."""
+    listing = folder / FILES
     try:
         expected = json.loads(listing.read_text(encoding="utf-8"))
         entries = {str(name): (int(e["bytes"]), str(e["sha256"])) for name, e in expected.items()}
@@ -60,4 +76,3 @@ def check_files(folder: Path, what: str, remedy: str) -> bool:
             raise DataError(f"{path}: damaged ({actual:,} bytes where {size:,} were written); {remedy}")
         if sha256(path) != digest:
             raise DataError(f"{path}: damaged (its contents changed since it was written); {remedy}")
-    return True

@@ -44,22 +44,19 @@ def disk_full(err: BaseException, target: str | os.PathLike | None = None) -> st
     import shutil
 
     seen: BaseException | None = err
-    while seen is not None:
-        path = None
-        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
-            path = target or seen.filename
-        elif "No space left on device" not in str(seen):
-            seen = seen.__cause__ or seen.__context__
-            continue
-        path = path or target
-        where = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
-        while not os.path.exists(where):
-            where = os.path.dirname(where)
-        mount = where
-        while not os.path.ismount(mount):
-            mount = os.path.dirname(mount)
-        free = shutil.disk_usage(where).free / 2**20
-        what = f" while writing {path}" if path else ""
-        return (f"no space left on the disk at {mount}{what} ({free:.1f} MB free); free some space and run it "
-                "again: nothing finished was replaced and the unfinished files were removed")
-    return None
+    while seen is not None and not (isinstance(seen, OSError) and seen.errno == errno.ENOSPC
+                                    or "No space left on device" in str(seen)):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    path = target or getattr(seen, "filename", None)
+    where = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    while not os.path.exists(where):
+        where = os.path.dirname(where)
+    mount = where
+    while not os.path.ismount(mount):
+        mount = os.path.dirname(mount)
+    free = shutil.disk_usage(where).free / 2**20
+    what = f" while writing {path}" if path else ""
+    return (f"no space left on the disk at {mount}{what} ({free:.1f} MB free); free some space and run it "
+            "again: nothing finished was replaced and the unfinished files were removed")

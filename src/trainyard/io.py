@@ -7,6 +7,7 @@ next write of the same target removes those whose process is gone, and says so.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -121,7 +122,7 @@ def remove_stale(path: Path) -> list[Path]:
                       TrainyardWarning, stacklevel=4)
     elif old.exists():
         shutil.rmtree(old, ignore_errors=True)
-    for candidate in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         match = pattern.match(candidate.name)
         if match is None or _alive(int(match.group(1))):
             continue
@@ -136,13 +137,7 @@ def remove_stale(path: Path) -> list[Path]:
     return removed
 
 
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
-
-
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

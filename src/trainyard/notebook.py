@@ -1,4 +1,4 @@
-"""HTML for Jupyter: what a Schema, a plan, a train result, a run and search hits show in a notebook.
+"""HTML for Jupyter: what a Schema, a plan, a train result and a run show in a notebook.
 
 Compact tables with inline styles only (no external assets, no script). Colours are inherited and
 rules are a half-transparent grey, so the same HTML reads in light and dark themes. The classes
@@ -47,8 +47,7 @@ def schema_html(schema) -> str:
 
 
 def plan_html(plan) -> str:
-    rows = [[s.step, ", ".join(s.columns[:8]) + (f" (+{len(s.columns) - 8})" if len(s.columns) > 8 else ""),
-             s.action, s.reason] for s in plan.steps]
+    rows = [[s.step, s.columns_shown(), s.action, s.reason] for s in plan.steps]
     return table(f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
                  ["step", "columns", "what", "why"], rows)
 
@@ -57,8 +56,8 @@ def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
     from trainyard.leaderboard import to_frame
 
     frame = to_frame(entries, metric)
-    rows = [[None if isinstance(v, float) and math.isnan(v) and c == "rank" else
-             (int(v) if c == "rank" else v) for c, v in zip(frame.columns, row)]
+    rows = [[int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
+             for c, v in zip(frame.columns, row)]
             for row in frame.itertuples(index=False)]
     return table(title, list(frame.columns), rows, note)
 
@@ -80,8 +79,3 @@ def run_html(run) -> str:
     rows.append(["rows", manifest.get("data", {}).get("rows", "")])
     rows.append(["trained on", ", ".join(manifest.get("trained_on", {}).get("sets", []))])
     return table(f"run {run.path}", ["", ""], rows)
-
-
-def hits_html(hits, query: str = "") -> str:
-    rows = [[i, h.score, h.doc_id, h.title, h.snippet[:240]] for i, h in enumerate(hits, 1)]
-    return table(f"search: {query}" if query else "search hits", ["#", "score", "id", "title", "snippet"], rows)

@@ -237,7 +237,7 @@ class _Trainer:
         self.oof: dict[str, np.ndarray] = {}
         self.models: dict[str, bytes] = {}
         self.costs: dict[str, int] = {}
-        self.started_dummy = 0.0  # when the baseline started, from the run's start: what came before it took
+        self.started_dummy = 0.0  # time.monotonic() when the baseline started: what came before it took
         self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
 
     def restore(self, records: dict[str, dict]) -> None:

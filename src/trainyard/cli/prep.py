@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from trainyard.cli import options as opt
-from trainyard.cli.render import Column, escape, print_table
+from trainyard.cli.render import Column, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path
 from trainyard.prep.prepare import Prepared, prepare
@@ -56,8 +57,7 @@ def print_plan(console: Console, prepared: Prepared) -> None:
     plan = prepared.plan
     rows = []
     for step in plan.steps:
-        columns = ", ".join(step.columns[:8]) + (f" (+{len(step.columns) - 8})" if len(step.columns) > 8 else "")
-        rows.append([escape(step.step), escape(columns), escape(step.action), escape(step.reason)])
+        rows.append([escape(step.step), escape(step.columns_shown()), escape(step.action), escape(step.reason)])
     print_table(console, f"preprocessing plan (recipe {plan.recipe})",
                 [Column("step", "name"), Column("columns", "text", 1), Column("what", "text"),
                  Column("why", "text", 2)], rows)

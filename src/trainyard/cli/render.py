@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from trainyard.data.schema import Role, Schema
@@ -97,12 +98,6 @@ def schema_rows(schema: Schema) -> list[list[str]]:
         rows.append([escape(str(column.name)), f"[{style}]{column.role.value}[/]", f"{column.missing:.1%}",
                      str(column.unique), escape(column.reason), escape(", ".join(map(str, column.examples)))])
     return rows
-
-
-def escape(text: str) -> str:
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
 
 
 def print_schema(console: Console, schema: Schema, title: str) -> None:

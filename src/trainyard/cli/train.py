@@ -9,10 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trainyard.cli import options as opt
-from trainyard.cli.render import Column, escape, print_table
+from trainyard.cli.render import Column, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path, writer_lock
 from trainyard.leaderboard import to_frame
@@ -161,10 +162,10 @@ def print_leaderboard(console: Console, result: TrainResult, metric_name: str | 
     metric = primary_metric(result.schema.task, metric_name)
     frame = to_frame(result.entries, metric)
     columns = [leaderboard_column(c, metric.name) for c in frame.columns]
-    rows = [[_cell(v) if c != "rank" else _rank(v) for c, v in zip(frame.columns, row)]
+    rows = [[escape(_cell(v) if c != "rank" else _rank(v)) for c, v in zip(frame.columns, row)]
             for row in frame.itertuples(index=False)]
     print_table(console, f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
-                columns, [[escape(cell) for cell in row] for row in rows])
+                columns, rows)
     console.print(f"train {len(result.split.train):,} / test {len(result.split.test):,} rows; "
                   f"{fresh_summary(result, metric)}; {result.seconds:.0f} s in all", highlight=False)
 

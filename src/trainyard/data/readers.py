@@ -19,7 +19,7 @@ import re
 import sqlite3
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,14 +295,13 @@ def _check_fields(path: Path, compression: str | None, sep: str, encoding: str, 
                         f"{len(frame.columns)}; name every column in the header or remove the extra fields")
     if frame.empty or not frame.iloc[:, -1].isna().any() or path.stat().st_size > SHORT_ROW_SCAN_BYTES:
         return
-    short, first = 0, 0
-    with _open_binary(path, compression) as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=""), delimiter=sep)
-        width = len(next(reader, []))
-        for row in reader:
-            if row and len(row) < width:
-                short += 1
-                first = first or reader.line_num
+    width, short, first = 0, 0, 0
+    for line, fields in _field_counts(path, compression, sep, encoding):
+        if not width:
+            width = fields
+        elif fields < width:
+            short += 1
+            first = first or line
     if short:
         warnings.warn(f"{path}: {short:,} row(s) have fewer fields than the header's {width} (the first on line "
                       f"{first}); their last cells are read as missing", TrainyardWarning, stacklevel=4)
@@ -329,18 +328,22 @@ def _csv_error(path: Path, compression: str | None, sep: str, encoding: str, mes
 
 def _first_ragged_line(path: Path, compression: str | None, sep: str, encoding: str) -> tuple[int, int, int]:
     """Find the first row whose field count differs from the header's (error path only)."""
-    with _open_binary(path, compression) as raw:
-        lines = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        reader = csv.reader(lines, delimiter=sep)
-        width = None
-        for row in reader:
-            if not row:
-                continue
-            if width is None:
-                width = len(row)
-            elif len(row) != width:
-                return reader.line_num, len(row), width
+    width = None
+    for line, fields in _field_counts(path, compression, sep, encoding):
+        if width is None:
+            width = fields
+        elif fields != width:
+            return line, fields, width
     return 0, 0, 0
+
+
+def _field_counts(path: Path, compression: str | None, sep: str, encoding: str) -> Iterator[tuple[int, int]]:
+    """(line number, number of fields) of each non-empty row, the header first, as the csv module splits them."""
+    with _open_binary(path, compression) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=""), delimiter=sep)
+        for row in reader:
+            if row:
+                yield reader.line_num, len(row)
 
 
 # --- Parquet, Feather, JSON, Excel, SQLite, DuckDB --------------------------------------

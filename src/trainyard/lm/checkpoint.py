@@ -96,7 +96,7 @@ def load(path: Path | str) -> tuple[CausalLM, object, dict]:
     model.head.weight = model.embed.weight
     if model_config.positions == "rope":
         model.rope_cos, model.rope_sin = rotary_tables(model_config)
-    return model.eval(), load_tokenizer(path, checked=True), config
+    return model.eval(), load_tokenizer(path), config
 
 
 def read_config(path: Path) -> dict:
@@ -114,14 +114,13 @@ def read_config(path: Path) -> dict:
     return config
 
 
-def load_tokenizer(path: Path | str, checked: bool = False):
+def load_tokenizer(path: Path | str):
     """The checkpoint's tokenizer alone (offloaded and pipelined runs never load the whole model)."""
     folder = Path(path)
     path = folder / "tokenizer.json"
     if not path.exists():
         raise DataError(f"{folder}: not a trainyard lm checkpoint (no tokenizer.json)")
-    if not checked:
-        check(folder)
+    check(folder)
     try:
         return tokenizer_from_json(path.read_text(encoding="utf-8"))
     except (ValueError, KeyError, TypeError) as err:  # a checkpoint from before file lists, damaged

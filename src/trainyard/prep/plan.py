@@ -21,6 +21,11 @@ class PlanStep:
     action: str
     reason: str
 
+    def columns_shown(self, most: int = 8) -> str:
+        """The first ``most`` columns, and how many more."""
+        more = f" (+{len(self.columns) - most})" if len(self.columns) > most else ""
+        return ", ".join(self.columns[:most]) + more
+
 
 @dataclass
 class Plan:

@@ -14,7 +14,6 @@ so a failed build or change never replaces a good index.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import uuid
@@ -25,6 +24,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+from trainyard.artifacts import sha256
 from trainyard.errors import DataError, TrainyardWarning
 from trainyard.io import atomic_directory, copy_on_write, writer_lock
 from trainyard.search.chunking import Passage, chunk
@@ -268,7 +268,7 @@ def checksums(directory: Path) -> dict[str, str]:
         rel = path.relative_to(directory).as_posix()
         if rel == MANIFEST or path.name == "LOCK":
             continue
-        sums[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        sums[rel] = sha256(path)
     return sums
 
 
