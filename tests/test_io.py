@@ -129,31 +129,18 @@ def test_a_second_writer_is_refused_and_a_dead_ones_temporaries_are_removed(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "idx", "more"]  # no lock file either
 
 
-@pytest.mark.parametrize("delay", [0.8, 2.5, 5.0])
-def test_a_killed_search_index_keeps_the_old_index_and_the_rerun_cleans_up(tmp_path: Path, delay: float) -> None:
-    import os
-    import signal
-    import sys
-    import time
+def test_a_second_resume_is_refused_while_one_runs(tmp_path: Path, market: pd.DataFrame, cran_slice: Path) -> None:
+    from trainyard.io import writer_lock
 
-    docs = _docs(tmp_path / "docs", 40)
-    index = tmp_path / "idx"
-    command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "search", "index", str(docs),
-               "-o", str(index), "--overwrite"]
-    assert subprocess.run(command, capture_output=True).returncode == 0
-    before = _digest(index)
-    (docs / "late.txt").write_text("laminar flow over a flat plate\n")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    # killed before the rename: the old index, byte for byte; after it: the new one, whole
-    after = _digest(index)
-    assert after == before or "late" in (index / "documents.jsonl").read_text()
-    done = subprocess.run(command, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "idx"]
-    assert "late" in (index / "documents.jsonl").read_text()
+    table = tmp_path / "cars.csv"
+    market.head(300).to_csv(table, index=False)
+    runs = tmp_path / "runs"
+    for path, args in [(runs / "cars", ["train", str(table), "--target", "price", "--runs", str(runs), "--resume"]),
+                       (tmp_path / "lm", ["lm", "train", str(cran_slice), "-o", str(tmp_path / "lm"), "--resume"])]:
+        with writer_lock(path):  # the first resume holds the run
+            result = runner.invoke(app, args)
+        assert result.exit_code == 2 and "is writing it now; wait for it to finish" in result.stderr, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_killed_train_resumes_and_leaves_nothing(tmp_path: Path, market: pd.DataFrame) -> None:

@@ -19,11 +19,11 @@ from trainyard.cli.app import app
 runner = CliRunner(env={"COLUMNS": "200"})
 
 
-def start_server(run: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(run: Path, workers: int, log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
     """`trainyard serve` on a free loopback port; returned once /health answers."""
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(run),
-                               "--port", str(port), "--workers", str(workers)], stderr=subprocess.DEVNULL)
+                               "--port", str(port), "--workers", str(workers)], stderr=log)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -84,3 +84,24 @@ def test_workers_leave_when_the_server_is_killed(car_run):
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
         time.sleep(0.5)
     assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+
+
+def test_a_client_that_leaves_mid_body_is_one_log_line(car_run, tmp_path):
+    log = tmp_path / "server.log"
+    with log.open("w") as sink:
+        server, base = start_server(car_run, workers=1, log=sink)
+        try:
+            port = int(base.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port)) as client:  # promises 100 kB, sends 2 bytes, leaves
+                client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 100000\r\n\r\n[{")
+                time.sleep(0.5)
+            time.sleep(1.0)
+            assert httpx.get(f"{base}/health", timeout=10).status_code == 200  # still serving
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = log.read_text()
+    assert "Traceback" not in text and "ClientDisconnect" not in text, text
+    assert [line for line in text.splitlines() if "disconnected" in line] == [
+        "a client disconnected before sending the whole body"], text

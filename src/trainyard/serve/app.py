@@ -98,7 +98,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                 raise RowsError(400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})") from None
             return JSONResponse(_predict(run, frame, threaded, fast))
         except ClientDisconnect:  # the client left mid-body: one line in the log, nobody to answer
-            log.info("a client disconnected before sending the whole body")
+            log.warning("a client disconnected before sending the whole body")
             return JSONResponse({"detail": "the client disconnected"}, status_code=400)
         except RowsError as err:
             return JSONResponse({"detail": err.message}, status_code=err.status)
