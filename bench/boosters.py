@@ -44,7 +44,7 @@ def evaluate(params: dict, X, y, X_test, y_test, splitter) -> dict:
 def main() -> None:
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
-    from trainyard.models.catalog import catalog
+    from trainyard.tabular.models.catalog import catalog
 
     if not (SHARED_DATA / "adult").exists():
         sys.exit(f"{SHARED_DATA} is absent; this benchmark needs ../shared/data")

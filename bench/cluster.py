@@ -40,7 +40,7 @@ def repeated(rows: int) -> pd.DataFrame:
 
 
 def local_vs_cluster(rows: int) -> dict:
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     frame = repeated(rows)
     out = {"rows": len(frame)}
@@ -58,7 +58,7 @@ def local_vs_cluster(rows: int) -> dict:
 
 def lazy_child(csv: str) -> None:
     import trainyard
-    from trainyard.lazy import train_lazy
+    from trainyard.tabular.training.dask_boosters import train_lazy
 
     import distributed  # noqa: F401 - imported before the baseline is read
     import lightgbm  # noqa: F401

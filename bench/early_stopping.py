@@ -40,10 +40,10 @@ def table(name: str):
 
 def job_for(frame, target: str, name: str):
     from trainyard.data.schema import profile
-    from trainyard.fitting import Job
-    from trainyard.prep.recipe import load_recipe
-    from trainyard.prep.target import prepare_target
-    from trainyard.split import cv_folds, split_rows
+    from trainyard.tabular.training.job import Job
+    from trainyard.tabular.recipe import load_recipe
+    from trainyard.tabular.prep.target import prepare_target
+    from trainyard.tabular.split import cv_folds, split_rows
 
     schema = profile(frame, target)
     recipe = load_recipe("auto")
@@ -58,9 +58,9 @@ def job_for(frame, target: str, name: str):
 
 
 def main() -> None:
-    import trainyard.models.early_stopping as stopping
-    from trainyard.fitting import run_job, scores_of
-    from trainyard.metrics import primary_metric
+    import trainyard.tabular.models.early_stopping as stopping
+    from trainyard.tabular.training.job import run_job, scores_of
+    from trainyard.tabular.metrics import primary_metric
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default="multi8,letter26,regression,adult")

@@ -21,8 +21,8 @@ VARIANTS = {"drop above 50%": "same", "keep to 95%": 0.95}
 
 
 def main() -> None:
-    from trainyard.prep.recipe import load_recipe
-    from trainyard.train import train
+    from trainyard.tabular.recipe import load_recipe
+    from trainyard.tabular.training.trainer import train
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default="loans_rate,movies,adult,ames,nass_dead")

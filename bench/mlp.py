@@ -18,7 +18,7 @@ from tabular import load  # noqa: E402
 
 
 def main() -> None:
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     train_df, test_df = load("uk_used_cars")
     result = train(train_df, "price", test_data=test_df, models=["mlp", "lightgbm", "xgboost", "hist_gb"],

@@ -24,9 +24,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     from trainyard.data.synthetic import used_car_market
-    from trainyard.report import write_report
-    from trainyard.runs import save_run
-    from trainyard.train import train
+    from trainyard.tabular.report import write_report
+    from trainyard.tabular.runs.store import save_run
+    from trainyard.tabular.training.trainer import train
 
     market = used_car_market(args.rows, seed=0)
     result = train(market, "price", models=["dummy", "ridge", "lightgbm"], tune=False, ensemble=False)

@@ -39,8 +39,8 @@ f:close()
 def train_run(path: Path) -> None:
     from tabular import load
 
-    from trainyard.runs import save_run
-    from trainyard.train import train
+    from trainyard.tabular.runs.store import save_run
+    from trainyard.tabular.training.trainer import train
 
     train_rows, test_rows = load("uk_used_cars")
     result = train(train_rows, "price", test_data=test_rows, time_limit=120, seed=0)
@@ -107,7 +107,7 @@ def _ms(text: str) -> float:
 def main() -> None:
     import pandas as pd
 
-    from trainyard.runs import load_run, predict
+    from trainyard.tabular.runs.store import load_run, predict
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", type=Path)

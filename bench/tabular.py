@@ -57,7 +57,7 @@ def positive_label(y) -> object:
 
 def run_trainyard(name: str, limit: float) -> dict:
     import trainyard
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     info = SETS[name]
     train_df, test_df = load(name)

@@ -61,8 +61,8 @@ def cran_index(cran_slice, tmp_path_factory):
 @pytest.fixture(scope="session")
 def car_run(market: pd.DataFrame, tmp_path_factory) -> Path:
     """A small run of the demo market (ridge, LightGBM, their ensemble), for serving."""
-    from trainyard.runs import save_run
-    from trainyard.train import train
+    from trainyard.tabular.runs.store import save_run
+    from trainyard.tabular.training.trainer import train
 
     result = train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
     return save_run(result, tmp_path_factory.mktemp("serve") / "cars", seed=0)

@@ -25,7 +25,7 @@ def _self_contained(html: str) -> None:
 
 
 def test_schema_and_plan(market) -> None:
-    from trainyard.prep.prepare import prepare
+    from trainyard.tabular.prep.prepare import prepare
 
     schema = trainyard.profile(market, "price")
     html = schema._repr_html_()
@@ -39,8 +39,8 @@ def test_schema_and_plan(market) -> None:
 
 
 def test_train_result_and_run(market, tmp_path) -> None:
-    from trainyard.runs import load_run, save_run
-    from trainyard.train import train
+    from trainyard.tabular.runs.store import load_run, save_run
+    from trainyard.tabular.training.trainer import train
 
     result = train(market, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
     assert len(repr(result)) < 200 and "best='ridge'" in repr(result)

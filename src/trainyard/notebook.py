@@ -53,7 +53,7 @@ def plan_html(plan) -> str:
 
 
 def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
-    from trainyard.leaderboard import to_frame
+    from trainyard.tabular.leaderboard import to_frame
 
     frame = to_frame(entries, metric)
     rows = [[int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
@@ -63,7 +63,7 @@ def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
 
 
 def result_html(result) -> str:
-    from trainyard.metrics import primary_metric
+    from trainyard.tabular.metrics import primary_metric
 
     metric = primary_metric(result.schema.task)
     split = result.split

@@ -14,15 +14,15 @@ from trainyard.cli.render import SCHEMA_COLUMNS, print_schema, schema_rows
 from trainyard.cli.train import leaderboard_column, print_leaderboard
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
-from trainyard.leaderboard import to_frame
-from trainyard.metrics import primary_metric
+from trainyard.tabular.leaderboard import to_frame
+from trainyard.tabular.metrics import primary_metric
 
 WIDTHS = [60, 80, 120, 200]
 
 
 @pytest.fixture(scope="module")
 def result():
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     market = used_car_market(900, seed=4, as_of=dt.date(2026, 11, 27))
     return train(market, "price", models=["dummy", "ridge", "random_forest"], tune=False)

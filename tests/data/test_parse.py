@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainyard.prep.parse import extract_named, find_unit_numbers, parse_numbers, parse_share, remove_patterns
+from trainyard.data.parse import extract_named, find_unit_numbers, parse_numbers, parse_share, remove_patterns
 
 
 @pytest.mark.parametrize("text,value", [

@@ -8,8 +8,8 @@ import pytest
 
 import trainyard
 from trainyard.errors import SchemaError
-from trainyard.prep.recipe import SplitSpec
-from trainyard.split import cv_folds, split_rows, strata_labels
+from trainyard.tabular.recipe import SplitSpec
+from trainyard.tabular.split import cv_folds, split_rows, strata_labels
 
 from tests.conftest import AS_OF, shared
 

@@ -13,8 +13,8 @@ from trainyard.cli.train import print_leaderboard, run_training
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.io import atomic_path
-from trainyard.report import write_report
-from trainyard.runs import save_run
+from trainyard.tabular.report import write_report
+from trainyard.tabular.runs.store import save_run
 
 # The five models of the notes' "winning approach", and the R² the notes report for them.
 NOTES_MODELS = {"linear": 3.0286e-19, "lasso": 0.893110, "random_forest": 0.790125, "xgboost": 0.778196, "mlp": 0.916127}

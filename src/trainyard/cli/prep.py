@@ -14,7 +14,7 @@ from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path
-from trainyard.prep.prepare import Prepared, prepare
+from trainyard.tabular.prep.prepare import Prepared, prepare
 
 Recipe = Annotated[str, typer.Option("--recipe", "-r", help="A shipped recipe (auto, notes-basic, notes-winning) or a TOML file.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Fail instead of dropping rows with no target.")]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from trainyard.cli import options as opt
-from trainyard.report import write_report
+from trainyard.tabular.report import write_report
 
 
 def report(

@@ -28,8 +28,8 @@ def serve_command(
     """
     import uvicorn
 
-    from trainyard.runs import load_run
-    from trainyard.serve.app import create_app
+    from trainyard.tabular.runs.store import load_run
+    from trainyard.tabular.serve.app import create_app
 
     trusted = opt.trusted(trust_types)
     loaded = load_run(run, trust_types=trusted)  # a missing or damaged run fails here, in one line, before any server starts
@@ -38,14 +38,14 @@ def serve_command(
     console.print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
                   f"({workers} worker{'s' if workers > 1 else ''}); API at /docs")
     if workers == 1:
-        from trainyard.serve.workers import listening_socket
+        from trainyard.tabular.serve.workers import listening_socket
 
         sock = listening_socket(host, port)  # TCP_NODELAY on the listening socket: see serve/workers.py
         app = create_app(loaded, max_body_bytes=limit, compiled=compiled)
         console.print(f"model: {app.state.compiled_note}")
         uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
         return
-    from trainyard.serve.workers import serve_processes
+    from trainyard.tabular.serve.workers import serve_processes
 
     serve_processes(run.resolve(), host, port, workers, limit, compiled, trusted)
 

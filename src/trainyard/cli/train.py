@@ -16,11 +16,11 @@ from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_table
 from trainyard.data.readers import read
 from trainyard.io import atomic_path, writer_lock
-from trainyard.leaderboard import to_frame
-from trainyard.metrics import primary_metric
-from trainyard.runs import PartialRun, fingerprint, load_run, predict, save_run
+from trainyard.tabular.leaderboard import to_frame
+from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.runs.store import PartialRun, fingerprint, load_run, predict, save_run
 from trainyard.errors import SchemaError
-from trainyard.train import MIN_TIME_LIMIT, TrainResult, train
+from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, TrainResult, train
 
 Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
 TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=1, help="Wall-clock seconds for the whole command, "
@@ -97,7 +97,7 @@ def train_command(
         elif not no_report:
             import time
 
-            from trainyard.report import write_report
+            from trainyard.tabular.report import write_report
 
             deadline = None if time_limit is None else time.monotonic() + time_limit - opt.process_seconds()
             html, _ = write_report(path, deadline=deadline)
@@ -115,7 +115,7 @@ def latency_line(result: TrainResult) -> str:
 
 
 def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:
-    from trainyard.lazy import check_models, train_lazy
+    from trainyard.tabular.training.dask_boosters import check_models, train_lazy
 
     check_models(models)
     console = Console()

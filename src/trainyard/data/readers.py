@@ -64,7 +64,7 @@ def read(source: Any, *, format: str | None = None, source_column: str | None = 
     Format options: ``sep``, ``header`` and ``encoding`` for CSV; ``sheet`` for
     Excel; ``table`` or ``query`` for SQLite; anything else goes to the
     underlying reader. ``lazy=True`` gives a Dask DataFrame instead (CSV and Parquet files,
-    globs and folders): nothing is read until it is computed (``trainyard.lazy``).
+    globs and folders): nothing is read until it is computed (``trainyard.tabular.training.dask_boosters``).
     """
     if lazy:
         from trainyard.data.lazy import read_lazy

@@ -174,7 +174,7 @@ def without_attrs(df: pd.DataFrame) -> pd.DataFrame:
 
 def target_values(y: pd.Series) -> pd.Series:
     """The target as the model will see it: numbers parsed out of text when it holds them."""
-    from trainyard.prep.parse import parse_numbers, parse_share  # prep imports schema: import late
+    from trainyard.data.parse import parse_numbers, parse_share  # prep imports schema: import late
 
     if _is_text(y) and parse_share(y) >= 0.95:
         return parse_numbers(y)
@@ -272,7 +272,7 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
         if float(parsed.notna().mean()) >= 0.95:
             return Role.DATETIME, "text that parses as dates", _date_details(parsed.dropna())
-    from trainyard.prep.parse import parse_share  # prep imports schema: import late
+    from trainyard.data.parse import parse_share  # prep imports schema: import late
 
     if parse_share(sample) >= 0.95 and unique > 3:
         return Role.NUMBER_IN_TEXT, f"text that holds numbers (e.g. {str(sample.iloc[0]).strip()!r})", {}
@@ -282,7 +282,7 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
     numbers = _numbers_inside(sample)
     inside = f"; numbers inside: {', '.join(numbers['numbers'])}" if numbers.get("numbers") else ""
     if inside:  # the role is that of the words left once the numbers are out ("Cylinder Engine Gasoline Fuel")
-        from trainyard.prep.parse import remove_patterns
+        from trainyard.data.parse import remove_patterns
 
         text = remove_patterns(text, numbers["numbers"]).dropna()
         unique = numbers["words_unique"] = int(text.nunique())
@@ -298,7 +298,7 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
 
 def _numbers_inside(sample: pd.Series) -> dict[str, Any]:
     """Units that follow a number in most cells ("378.0HP 4.6L 8 Cylinder"): extracted as named features."""
-    from trainyard.prep.parse import find_unit_numbers  # prep imports schema: import late
+    from trainyard.data.parse import find_unit_numbers  # prep imports schema: import late
 
     patterns, clashes = find_unit_numbers(sample)
     details: dict[str, Any] = {"numbers": patterns} if patterns else {}

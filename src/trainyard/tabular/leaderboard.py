@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from trainyard.metrics import Metric
+from trainyard.tabular.metrics import Metric
 
 
 @dataclass

@@ -3,7 +3,7 @@
 A recipe is a TOML file or a Python dict with the sections ``[clean]``,
 ``[encode]``, ``[features]``, ``[target]`` and ``[split]``, plus optional
 per-column overrides in ``[columns.<name>]``. Three ship with trainyard:
-``auto``, ``notes-basic`` and ``notes-winning`` (see ``src/trainyard/recipes``).
+``auto``, ``notes-basic`` and ``notes-winning`` (see ``src/trainyard/tabular/recipes``).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def load_recipe(recipe: str | Path | dict[str, Any] | Recipe | None = "auto") ->
         return Recipe.from_dict(recipe)
     text = str(recipe)
     if text in SHIPPED:
-        source = resources.files("trainyard").joinpath("recipes", f"{text}.toml").read_text()
+        source = resources.files("trainyard.tabular").joinpath("recipes", f"{text}.toml").read_text()
         return Recipe.from_dict(tomllib.loads(source))
     path = Path(text)
     if not path.exists():

@@ -23,7 +23,7 @@ from sklearn.model_selection import (
 
 from trainyard.data.schema import Role, Schema
 from trainyard.errors import SchemaError
-from trainyard.prep.recipe import SplitSpec
+from trainyard.tabular.recipe import SplitSpec
 
 OTHER = "(other)"
 

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from trainyard.data.schema import profile
-from trainyard.fitting import Job, fit_final, fit_fold
-from trainyard.models.catalog import catalog
-from trainyard.models.early_stopping import CAP_FACTOR, MIN_ROWS, TREES_PARAM, inner_split
-from trainyard.prep.recipe import load_recipe
-from trainyard.split import cv_folds
+from trainyard.tabular.training.job import Job, fit_final, fit_fold
+from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.models.early_stopping import CAP_FACTOR, MIN_ROWS, TREES_PARAM, inner_split
+from trainyard.tabular.recipe import load_recipe
+from trainyard.tabular.split import cv_folds
 
 
 def _job(name: str, task: str, rows: int) -> Job:
@@ -32,7 +32,7 @@ def _job(name: str, task: str, rows: int) -> Job:
 
 
 def _all(rows: int):
-    from trainyard.split import Split
+    from trainyard.tabular.split import Split
 
     return Split(np.arange(rows), np.array([], dtype=int), np.array([], dtype=int), "random")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import skops.io as sio
 
-from trainyard.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+from trainyard.tabular.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
 
 
 def _data(seed=0):

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 import trainyard
 from trainyard.errors import SchemaError
-from trainyard.prep import ModelNeeds, build, load_recipe, prepare
+from trainyard.tabular.prep import ModelNeeds, build, load_recipe, prepare
 
 from tests.conftest import AS_OF, shared
 
@@ -174,7 +174,7 @@ def test_target_missing_rows_dropped_or_strict(market: pd.DataFrame) -> None:
 def test_log_target_never_predicts_negative(market: pd.DataFrame) -> None:
     from sklearn.linear_model import LinearRegression
 
-    from trainyard.prep import log_target
+    from trainyard.tabular.prep import log_target
 
     prepared = prepare(market, "price", "notes-winning")
     model = log_target(LinearRegression()).fit(prepared.features("train"), prepared.target("train"))
@@ -205,7 +205,7 @@ def test_numbers_inside_text_become_named_features_beside_the_words_left() -> No
     assert {"engine_l", "engine_cylinder"} <= set(X.columns)
     assert schema["engine"].role.value == "categorical"  # the words left ("Engine Diesel Fuel") are two labels
     assert {"engine_Engine Diesel Fuel", "engine_Engine Gasoline Fuel"} <= set(X.columns)  # kept, one-hot
-    plan = trainyard.prep.plan.explain(build(schema, "auto").fit(frame.drop(columns="price"), frame["price"]),
+    plan = trainyard.tabular.prep.plan.explain(build(schema, "auto").fit(frame.drop(columns="price"), frame["price"]),
                                        schema, "auto")
     assert any(s.step == "extract numbers" and "engine_hp" in s.action for s in plan.steps)
 

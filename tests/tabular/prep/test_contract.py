@@ -12,7 +12,7 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from trainyard.prep import (
+from trainyard.tabular.prep import (
     AgeFromYear,
     AsCategory,
     Coalesce,
@@ -118,7 +118,7 @@ def test_exp_features_scale_is_learned_in_fit_only() -> None:
 
 def test_small_frames_take_the_per_value_path_to_the_same_result():
     """A prediction request of a few rows goes through plain Python; it must match the vectorised path."""
-    from trainyard.prep.base import SMALL_FRAME
+    from trainyard.tabular.prep.base import SMALL_FRAME
 
     rows = pd.DataFrame({"make": ["bmw", " NA ", None, "audi", "?", float("nan"), "tesla", 7, 2017.0, "-"] * 10,
                          "n": range(100)})

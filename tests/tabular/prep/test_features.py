@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trainyard.prep.features import DateParts
+from trainyard.tabular.prep.features import DateParts
 
 
 def test_the_hour_is_a_part_only_where_the_values_hold_times() -> None:

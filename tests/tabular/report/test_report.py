@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import trainyard
-from trainyard.report import summarise, write_report
-from trainyard.runs import save_run
-from trainyard.train import train
+from trainyard.tabular.report import summarise, write_report
+from trainyard.tabular.runs.store import save_run
+from trainyard.tabular.training.trainer import train
 
 from tests.conftest import shared
 

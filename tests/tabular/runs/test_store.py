@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from trainyard.cli.app import app
 from trainyard.errors import DataError, SchemaError
-from trainyard.runs import check_rows, load_run, predict, save_run
-from trainyard.train import train
+from trainyard.tabular.runs.store import check_rows, load_run, predict, save_run
+from trainyard.tabular.training.trainer import train
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -152,7 +152,7 @@ def test_cli_train_and_predict(tmp_path: Path, market: pd.DataFrame) -> None:
 
 
 def test_interrupted_run_resumes(tmp_path: Path, market: pd.DataFrame) -> None:
-    from trainyard.runs import PartialRun
+    from trainyard.tabular.runs.store import PartialRun
 
     frame = market.head(600)
     key = {"data": "x", "seed": 0}
@@ -172,7 +172,7 @@ def test_interrupted_run_resumes(tmp_path: Path, market: pd.DataFrame) -> None:
 
 def test_check_rows_counts_the_same_on_few_and_many_rows(result) -> None:
     """Requests of a few rows take a per-value path; it must count what the vectorised one counts."""
-    from trainyard.prep.base import SMALL_FRAME
+    from trainyard.tabular.prep.base import SMALL_FRAME
 
     rows = result.frame.drop(columns="price").head(200).copy()
     rows.loc[rows.index[::7], "make"] = "tesla"

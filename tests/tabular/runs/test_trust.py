@@ -6,7 +6,7 @@ object ``.npy`` shipped beside the model, and a pickle planted in an interrupted
 Each asserts that its payload did not run.
 
 ``python -m tests.test_trust`` prints the types the product writes (to refresh
-``trainyard.trust.TRUSTED_TYPES`` after a dependency upgrade).
+``trainyard.tabular.runs.trust.TRUSTED_TYPES`` after a dependency upgrade).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from trainyard.artifacts import FILES, write_file_list
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
-from trainyard.fitting import Job, make_pipeline
-from trainyard.models.catalog import catalog
-from trainyard.prep.recipe import SHIPPED, load_recipe
-from trainyard.runs import EnsembleModel, PartialRun, load_run, save_run
-from trainyard.trust import TRUSTED_TYPES, load_model
+from trainyard.tabular.training.job import Job, make_pipeline
+from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.recipe import SHIPPED, load_recipe
+from trainyard.tabular.runs.store import EnsembleModel, PartialRun, load_run, save_run
+from trainyard.tabular.runs.trust import TRUSTED_TYPES, load_model
 
 # Every preprocessor the product has: kept free text, target encoding, extraction, selection.
 KITCHEN = {"name": "kitchen", "clean": {"drop_roles": ["id", "constant"],
@@ -89,7 +89,7 @@ def test_every_type_the_product_writes_is_on_the_list() -> None:
     found = saved_types()
     unlisted = {name: labels[:2] for name, labels in found.items() if name not in TRUSTED_TYPES}
     assert not unlisted, f"types written but not trusted (review, then add to TRUSTED_TYPES): {unlisted}"
-    assert "trainyard.prep.clean.MissingTokens" in found  # the walk really saw our own preprocessors
+    assert "trainyard.tabular.prep.clean.MissingTokens" in found  # the walk really saw our own preprocessors
 
 
 def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
@@ -129,7 +129,7 @@ def _json(value) -> dict:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> Path:
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     market = used_car_market(600, seed=5, as_of=dt.date(2026, 11, 27))
     result = train(market, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
@@ -177,7 +177,7 @@ def test_a_numpy_load_node_is_refused_and_never_runs(hostile_run: Path, tmp_path
 
 
 def test_a_partial_run_holds_no_pickle_and_a_planted_one_is_never_read(market, tmp_path: Path, monkeypatch) -> None:
-    from trainyard.train import train
+    from trainyard.tabular.training.trainer import train
 
     final = tmp_path / "runs" / "cars"
     key = {"data": "x", "seed": 0}

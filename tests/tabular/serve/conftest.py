@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from trainyard.runs import load_run
+from trainyard.tabular.runs.store import load_run
 
 
 @pytest.fixture(scope="session")
 def app(car_run: Path):
-    from trainyard.serve.app import create_app
+    from trainyard.tabular.serve.app import create_app
 
     return create_app(load_run(car_run), max_body_bytes=200_000, max_rows=500)

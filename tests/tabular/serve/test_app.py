@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 
-from trainyard.runs import load_run, predict
+from trainyard.tabular.runs.store import load_run, predict
 
 
 def _rows(market: pd.DataFrame, n: int, start: int = 2000) -> list[dict]:

@@ -9,12 +9,12 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from trainyard.data.schema import profile
-from trainyard.fitting import Job, make_pipeline
-from trainyard.prep.parse import parse_numbers
-from trainyard.prep.recipe import load_recipe
-from trainyard.runs import EnsembleModel, check_rows, load_run, predict_output
-from trainyard.serve.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model, compile_run
-from trainyard.serve.rows import example_rows
+from trainyard.tabular.training.job import Job, make_pipeline
+from trainyard.data.parse import parse_numbers
+from trainyard.tabular.recipe import load_recipe
+from trainyard.tabular.runs.store import EnsembleModel, check_rows, load_run, predict_output
+from trainyard.tabular.serve.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model, compile_run
+from trainyard.tabular.serve.rows import example_rows
 
 from tests.conftest import shared
 
@@ -138,7 +138,7 @@ def test_a_step_it_cannot_compile_is_named(car_run):
 def test_the_run_compiles_and_the_server_says_so(car_run):
     from fastapi.testclient import TestClient
 
-    from trainyard.serve.app import create_app
+    from trainyard.tabular.serve.app import create_app
 
     run = load_run(car_run)
     compiled, why_not = compile_run(run, check_rows(example_rows(run.schema, 32), run.schema).rows)

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trainyard.ensemble import greedy_ensemble, latency
+from trainyard.tabular.training.blending import greedy_ensemble, latency
 from trainyard.errors import SchemaError
-from trainyard.leaderboard import Entry
-from trainyard.train import fast_enough, train
+from trainyard.tabular.leaderboard import Entry
+from trainyard.tabular.training.trainer import fast_enough, train
 
 
 def _trainer(latencies: dict[str, float], seed: int = 0):
@@ -42,7 +42,7 @@ def test_the_ensemble_respects_the_latency_bound() -> None:
 
 
 def test_a_member_that_adds_only_latency_is_pruned(monkeypatch) -> None:
-    import trainyard.ensemble as ensemble
+    import trainyard.tabular.training.blending as ensemble
 
     assert set(greedy_ensemble(_trainer({}))) == {"a", "b"}
     monkeypatch.setattr(ensemble, "_prune", lambda trainer, counts, metric: (

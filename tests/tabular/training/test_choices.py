@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from trainyard.train import train
+from trainyard.tabular.training.trainer import train
 
 WORDS = ["engine", "rust", "clean", "leather", "sunroof", "dent", "service", "history", "owner", "warranty"]
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import trainyard
 from trainyard.cli.app import app
 from trainyard.errors import DataError, SchemaError
-from trainyard.lazy import train_lazy
+from trainyard.tabular.training.dask_boosters import train_lazy
 
 runner = CliRunner(env={"COLUMNS": "200"})
 

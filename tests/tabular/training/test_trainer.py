@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import trainyard
-from trainyard.engine import Stopped, run_with_deadline
+from trainyard.tabular.training.engines.local import Stopped, run_with_deadline
 from trainyard.errors import SchemaError
-from trainyard.train import train
+from trainyard.tabular.training.trainer import train
 
 from tests.conftest import shared
 
@@ -159,7 +159,7 @@ def _wide_regression(rows: int = 40_000, columns: int = 30) -> pd.DataFrame:
 
 
 def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monkeypatch) -> None:
-    import trainyard.train as trainer
+    import trainyard.tabular.training.trainer as trainer
 
     slices = iter([0.05])  # named models run in the order given: hist_gb first, with a slice too small for anything
     monkeypatch.setattr(trainer, "time_slice", lambda left: next(slices, left))
@@ -174,8 +174,8 @@ def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monke
 
 
 def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch) -> None:
-    import trainyard.train as trainer
-    from trainyard.engine import LocalEngine
+    import trainyard.tabular.training.trainer as trainer
+    from trainyard.tabular.training.engines.local import LocalEngine
 
     class SlowFirstFold(LocalEngine):  # the real engine; its first-fold runs take two seconds longer
         def run(self, job, seconds):
@@ -196,8 +196,8 @@ def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch)
 
 
 def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tmp_path: Path) -> None:
-    import trainyard.train as trainer
-    from trainyard.runs import PartialRun
+    import trainyard.tabular.training.trainer as trainer
+    from trainyard.tabular.runs.store import PartialRun
 
     monkeypatch.setattr(trainer, "time_slice", lambda left: 1.2)  # hist_gb's first fold on 48,000 rows takes longer
     checkpoint = PartialRun(tmp_path / "runs" / "wide", {"seed": 0})
@@ -209,7 +209,7 @@ def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tm
 
 
 def test_cheap_models_come_before_the_costly_ones() -> None:
-    from trainyard.models.catalog import select
+    from trainyard.tabular.models.catalog import select
 
     for task in ("regression", "binary"):
         order = [s.name for s in select(task, n_rows=1000)[0]]
@@ -236,8 +236,8 @@ def test_infinite_values_are_missing_in_features_and_refused_in_the_target() -> 
 
 
 def test_the_first_trial_holds_only_defaults_the_space_can_express() -> None:
-    from trainyard.models.catalog import catalog
-    from trainyard.tuning import default_trial
+    from trainyard.tabular.models.catalog import catalog
+    from trainyard.tabular.training.tuning import default_trial
 
     svc = catalog("binary")["svc_rbf"]
     assert svc.defaults["gamma"] == "scale" and default_trial(svc.defaults, svc.space) == {"C": 1.0}

@@ -19,7 +19,7 @@ from sklearn import discriminant_analysis as da
 from sklearn import dummy, ensemble, linear_model, naive_bayes, neighbors, svm, tree
 
 from trainyard.errors import SchemaError
-from trainyard.prep.build import ModelNeeds
+from trainyard.tabular.prep.build import ModelNeeds
 
 REG, BIN, MULTI = "regression", "binary", "multiclass"
 CLS = (BIN, MULTI)
@@ -80,7 +80,7 @@ def _lgbm(task: str) -> Callable[..., Any]:
 
 def _catboost(task: str) -> Callable[..., Any]:
     def make(**params):
-        from trainyard.models.catboost_model import CatBoostClassifier, CatBoostRegressor
+        from trainyard.tabular.models.catboost_model import CatBoostClassifier, CatBoostRegressor
 
         cls = CatBoostRegressor if task == REG else CatBoostClassifier
         return cls(verbose=0, allow_writing_files=False, **params)  # no catboost_info/ in the user's folder
@@ -89,7 +89,7 @@ def _catboost(task: str) -> Callable[..., Any]:
 
 def _mlp(task: str) -> Callable[..., Any]:
     def make(**params):
-        from trainyard.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+        from trainyard.tabular.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
 
         return (TorchMLPRegressor if task == REG else TorchMLPClassifier)(**params)
     return make

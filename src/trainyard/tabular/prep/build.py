@@ -31,10 +31,10 @@ from sklearn.preprocessing import (
 
 from trainyard.data.schema import Role, Schema
 from trainyard.errors import SchemaError
-from trainyard.prep.clean import Coalesce, DropColumns, ExtractNumbers, MissingTokens, ParseNumbers, coalesce_candidates
-from trainyard.prep.encoders import AsCategory, TextTfidf, TextWords, TriStateEncoder
-from trainyard.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
-from trainyard.prep.recipe import Recipe, load_recipe
+from trainyard.tabular.prep.clean import Coalesce, DropColumns, ExtractNumbers, MissingTokens, ParseNumbers, coalesce_candidates
+from trainyard.tabular.prep.encoders import AsCategory, TextTfidf, TextWords, TriStateEncoder
+from trainyard.tabular.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
+from trainyard.tabular.recipe import Recipe, load_recipe
 
 SCALER_CLASSES = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 

@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from trainyard.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
-from trainyard.prep.parse import extract_named, parse_numbers, remove_patterns
+from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
+from trainyard.data.parse import extract_named, parse_numbers, remove_patterns
 
 DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
 

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from trainyard.data.schema import TRISTATE_NEGATIVE, TRISTATE_NEUTRAL, TRISTATE_POSITIVE
 from trainyard.errors import SchemaError
-from trainyard.prep.base import SMALL_FRAME, FrameTransformer, is_missing
+from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, is_missing
 
 DEFAULT_VOCABULARY = {
     **{word: 1 for word in TRISTATE_POSITIVE},

@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from trainyard.prep.base import FrameTransformer
+from trainyard.tabular.prep.base import FrameTransformer
 
 
 class AgeFromYear(FrameTransformer):

@@ -8,11 +8,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from trainyard.data.schema import Schema, profile
-from trainyard.prep.build import ModelNeeds, build
-from trainyard.prep.plan import Plan, explain
-from trainyard.prep.recipe import Recipe, load_recipe
-from trainyard.prep.target import prepare_target
-from trainyard.split import Split, split_rows
+from trainyard.tabular.prep.build import ModelNeeds, build
+from trainyard.tabular.prep.plan import Plan, explain
+from trainyard.tabular.recipe import Recipe, load_recipe
+from trainyard.tabular.prep.target import prepare_target
+from trainyard.tabular.split import Split, split_rows
 
 
 @dataclass

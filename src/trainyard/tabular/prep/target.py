@@ -10,7 +10,7 @@ from sklearn.compose import TransformedTargetRegressor
 
 from trainyard.data.schema import Schema, target_values
 from trainyard.errors import SchemaError, TrainyardWarning
-from trainyard.prep.recipe import Recipe
+from trainyard.tabular.recipe import Recipe
 
 
 def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) -> tuple[pd.DataFrame, pd.Series]:

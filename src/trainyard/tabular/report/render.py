@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from trainyard.io import atomic_path
-from trainyard.report.summary import summarise
+from trainyard.tabular.report.summary import summarise
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -21,7 +21,7 @@ def _number(value: Any, digits: int = 4) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("trainyard", "report/templates"),
+    env = Environment(loader=PackageLoader("trainyard.tabular", "report/templates"),
                       autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _number
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"

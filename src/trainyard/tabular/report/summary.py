@@ -16,12 +16,12 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import Ridge, enet_path, lasso_path
 
 from trainyard.data.schema import Role
-from trainyard.fitting import metric_value, predict_output
-from trainyard.metrics import primary_metric
-from trainyard.prep.build import ModelNeeds, build
-from trainyard.prep.recipe import Recipe
-from trainyard.report import figures
-from trainyard.runs import EnsembleModel, Run, load_run
+from trainyard.tabular.training.job import metric_value, predict_output
+from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.prep.build import ModelNeeds, build
+from trainyard.tabular.recipe import Recipe
+from trainyard.tabular.report import figures
+from trainyard.tabular.runs.store import EnsembleModel, Run, load_run
 
 IMPORTANCE_ROWS = 1_000
 SEGMENT_NAMES = ("make", "manufacturer", "brand")

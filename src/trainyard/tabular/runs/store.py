@@ -32,11 +32,11 @@ from trainyard.data.schema import MISSING_TOKENS, Role, Schema
 from trainyard.artifacts import check_files, write_file_list
 from trainyard.errors import DataError, DiskFullError, SchemaError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, full_disk_named
-from trainyard.leaderboard import to_frame
-from trainyard.metrics import classification_details, primary_metric
-from trainyard.prep.base import SMALL_FRAME, is_missing
-from trainyard.prep.plan import explain
-from trainyard.trust import dump_model, load_model
+from trainyard.tabular.leaderboard import to_frame
+from trainyard.tabular.metrics import classification_details, primary_metric
+from trainyard.tabular.prep.base import SMALL_FRAME, is_missing
+from trainyard.tabular.prep.plan import explain
+from trainyard.tabular.runs.trust import dump_model, load_model
 
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
@@ -50,7 +50,7 @@ class EnsembleModel(BaseEstimator):
         self.task = task
 
     def predict_output(self, X) -> np.ndarray:
-        from trainyard.fitting import predict_output
+        from trainyard.tabular.training.job import predict_output
 
         n_classes = 0 if self.task == "regression" else len(self.members[0][-1].classes_)
         return sum(w * predict_output(m, X, self.task, n_classes) for m, w in zip(self.members, self.weights))
@@ -314,7 +314,7 @@ def predict_frame(run: Run, rows: pd.DataFrame) -> pd.DataFrame:
 
 def predict_output(run: Run, rows: pd.DataFrame) -> np.ndarray:
     """The model's output for checked rows: values for regression, class probabilities otherwise."""
-    from trainyard.fitting import predict_output as pipeline_output
+    from trainyard.tabular.training.job import predict_output as pipeline_output
 
     if isinstance(run.model, EnsembleModel):
         return run.model.predict_output(rows)

@@ -31,9 +31,9 @@ from starlette.requests import ClientDisconnect
 from threadpoolctl import threadpool_limits
 
 from trainyard.errors import first_line
-from trainyard.runs import Run, check_rows, load_run, output_frame, predict_output
-from trainyard.serve.compiled import CompiledModel, compile_run
-from trainyard.serve.rows import RowsError, example_rows, features, json_type, parse_csv, parse_json, row_schema
+from trainyard.tabular.runs.store import Run, check_rows, load_run, output_frame, predict_output
+from trainyard.tabular.serve.compiled import CompiledModel, compile_run
+from trainyard.tabular.serve.rows import RowsError, example_rows, features, json_type, parse_csv, parse_json, row_schema
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -106,7 +106,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
     return app
 
 
-log = logging.getLogger("trainyard.serve")
+log = logging.getLogger("trainyard.tabular.serve")
 
 BATCH_ROWS = 256  # from this many rows a request uses every core (1,000 rows: 168 -> 102 ms here)
 

@@ -33,10 +33,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.pipeline import Pipeline
 
 from trainyard.errors import first_line
-from trainyard.fitting import predict_output, spread_classes
-from trainyard.prep.base import is_missing
-from trainyard.prep.clean import DropColumns, MissingTokens, SafeNames, missing_token_mask
-from trainyard.prep.encoders import AsCategory
+from trainyard.tabular.training.job import predict_output, spread_classes
+from trainyard.tabular.prep.base import is_missing
+from trainyard.tabular.prep.clean import DropColumns, MissingTokens, SafeNames, missing_token_mask
+from trainyard.tabular.prep.encoders import AsCategory
 
 Columns = dict[str, np.ndarray]
 FEW_ROWS = 16  # up to this many rows Treelite predicts the trees; above, the boosters' own code is faster
@@ -177,7 +177,7 @@ def _cleaning_step(step) -> Callable[[Columns], Columns]:
     if isinstance(step, DropColumns):
         kept = list(step.feature_names_out_)
         return lambda columns: {name: columns[name] for name in kept}
-    if type(step).__module__.startswith("trainyard.prep."):
+    if type(step).__module__.startswith("trainyard.tabular.prep."):
         # the rarer cleaning steps (merging split columns, numbers in text) run as they are, on a small
         # DataFrame whose columns keep their dtypes (an object array would otherwise become pandas' str)
         def through_frame(columns: Columns) -> Columns:
@@ -230,7 +230,7 @@ def _category_codes(step: AsCategory, selected: list[str]) -> Callable[[np.ndarr
 def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
     """A fitted transformer fed arrays: scikit-learn's own (a copy that returns arrays, not DataFrames),
     or trainyard's, which name the columns of an array themselves (prep/base.py)."""
-    if not type(step).__module__.startswith(("sklearn.", "trainyard.prep.")):
+    if not type(step).__module__.startswith(("sklearn.", "trainyard.tabular.prep.")):
         raise NotCompiled(f"the step {type(step).__name__}")
     plain = copy.deepcopy(step)
     if hasattr(plain, "set_output"):
@@ -325,7 +325,7 @@ def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
 def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
     """The run's model compiled and checked against the library path on ``rows`` (a few rows and all of
     them, so both the Treelite and the many-rows paths are checked), or None and why not."""
-    from trainyard.runs import predict_output as run_output
+    from trainyard.tabular.runs.store import predict_output as run_output
 
     try:
         compiled = compile_model(run.model, run.manifest["task"], len(run.classes or []))

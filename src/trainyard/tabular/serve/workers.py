@@ -64,7 +64,7 @@ def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool,
             trust_types: tuple[str, ...]) -> None:
     import uvicorn
 
-    from trainyard.serve.app import create_app
+    from trainyard.tabular.serve.app import create_app
 
     # A parent killed outright (SIGKILL) cannot stop its workers: they leave on their own.
     threading.Thread(target=_leave_with, args=(os.getppid(),), daemon=True).start()

@@ -10,8 +10,8 @@ from collections import Counter
 
 import numpy as np
 
-from trainyard.fitting import metric_value, scores_of
-from trainyard.metrics import primary_metric
+from trainyard.tabular.training.job import metric_value, scores_of
+from trainyard.tabular.metrics import primary_metric
 
 ROUNDS = 25
 PRUNE_SHARE = 0.25  # of the blend's standard error across folds: a smaller loss is noise

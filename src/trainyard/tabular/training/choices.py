@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from trainyard.data.schema import Role
-from trainyard.engine import Failed, Stopped, run_with_deadline
-from trainyard.metrics import primary_metric
+from trainyard.tabular.training.engines.local import Failed, Stopped, run_with_deadline
+from trainyard.tabular.metrics import primary_metric
 
 PROBE_FOLDS = 3
 SMALL_TABLE = 5_000  # training rows; above it one fold decides
@@ -57,7 +57,7 @@ class Decided:
 
 def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
     """The choices for ``job`` (a fitting.Job on the training rows, folds set), applied to its recipe."""
-    from trainyard.prep.target import can_log, wants_log
+    from trainyard.tabular.prep.target import can_log, wants_log
 
     recipe, choices = job.recipe, []
     budget = time.monotonic() + BUDGET_SHARE * time_limit if time_limit else float("inf")
@@ -111,7 +111,7 @@ def _probe_folds(job) -> list:
 
 
 def _probe(job, metric_name: str) -> float:
-    from trainyard.fitting import make_pipeline, metric_value, predict_output
+    from trainyard.tabular.training.job import make_pipeline, metric_value, predict_output
 
     rng = np.random.default_rng(job.seed)
     values = []

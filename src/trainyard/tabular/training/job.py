@@ -20,13 +20,13 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from trainyard.data.schema import Schema
-from trainyard.metrics import primary_metric, score, score_one
-from trainyard.models.catalog import catalog
-from trainyard.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
-from trainyard.prep.build import build
-from trainyard.prep.clean import SafeNames
-from trainyard.prep.recipe import Recipe
-from trainyard.prep.target import log_target, nonnegative_target
+from trainyard.tabular.metrics import primary_metric, score, score_one
+from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
+from trainyard.tabular.prep.build import build
+from trainyard.tabular.prep.clean import SafeNames
+from trainyard.tabular.recipe import Recipe
+from trainyard.tabular.prep.target import log_target, nonnegative_target
 
 
 @dataclass

@@ -17,18 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainyard.choices import Choice, decide
+from trainyard.tabular.training.choices import Choice, decide
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile, without_attrs
-from trainyard.engine import Failed, LocalEngine, Stopped, open_engine
+from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, open_engine
 from trainyard.errors import SchemaError
-from trainyard.fitting import Job, bootstrap_se, merge_parts, scores_of
-from trainyard.leaderboard import Entry, rank
-from trainyard.metrics import primary_metric
-from trainyard.models.catalog import ModelSpec, select
-from trainyard.prep.recipe import Recipe, load_recipe
-from trainyard.prep.target import prepare_target, wants_log
-from trainyard.split import Split, cv_folds, split_rows
+from trainyard.tabular.training.job import Job, bootstrap_se, merge_parts, scores_of
+from trainyard.tabular.leaderboard import Entry, rank
+from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.models.catalog import ModelSpec, select
+from trainyard.tabular.recipe import Recipe, load_recipe
+from trainyard.tabular.prep.target import prepare_target, wants_log
+from trainyard.tabular.split import Split, cv_folds, split_rows
 
 MIN_TIME_LIMIT = 5.0
 RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
@@ -198,7 +198,7 @@ def time_slice(left: float) -> float:
 
 def external_split(frame: pd.DataFrame, schema: Schema, recipe: Recipe, n_train: int) -> Split:
     """Train on the first ``n_train`` rows (less any fresh holdout), test on the rest."""
-    from trainyard.split import fresh_rows, resolve_date_column
+    from trainyard.tabular.split import fresh_rows, resolve_date_column
 
     train, test = np.arange(n_train), np.arange(n_train, len(frame))
     fresh = np.array([], dtype=int)
@@ -410,12 +410,12 @@ class _Trainer:
 
     def tune(self, specs: list[ModelSpec], top: int = 2, trials: int = 12) -> None:
         """An Optuna search over the best few models' spaces, inside the remaining budget."""
-        from trainyard.tuning import tune_specs
+        from trainyard.tabular.training.tuning import tune_specs
 
         tune_specs(self, specs, top=top, trials=trials)
 
     def ensemble(self) -> dict[str, float] | None:
-        from trainyard.ensemble import greedy_ensemble
+        from trainyard.tabular.training.blending import greedy_ensemble
 
         return greedy_ensemble(self)
 

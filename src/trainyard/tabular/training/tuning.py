@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from trainyard.engine import Failed, Stopped
-from trainyard.fitting import Job
-from trainyard.metrics import primary_metric
+from trainyard.tabular.training.engines.local import Failed, Stopped
+from trainyard.tabular.training.job import Job
+from trainyard.tabular.metrics import primary_metric
 
 
 def suggest(trial, space: dict[str, tuple]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from trainyard.errors import SchemaError
-from trainyard.train import train
+from trainyard.tabular.training.trainer import train
 
 MODELS = ["dummy", "ridge", "decision_tree", "lightgbm"]
 
@@ -32,7 +32,7 @@ def test_cluster_gives_the_local_results(market: pd.DataFrame):
 
 
 def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):
-    from trainyard.cluster import DaskEngine
+    from trainyard.tabular.training.engines.dask import DaskEngine
 
     engine = DaskEngine("local:2")
     try:

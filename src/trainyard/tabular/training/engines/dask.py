@@ -21,9 +21,9 @@ import re
 import time
 from typing import Any
 
-from trainyard.engine import Failed, Stopped
+from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.errors import SchemaError, first_line
-from trainyard.fitting import Job, assemble, fit_final, fit_fold, fit_threads
+from trainyard.tabular.training.job import Job, assemble, fit_final, fit_fold, fit_threads
 
 CONNECT_SECONDS = 10.0
 SCATTER_SECONDS = 60.0  # sending the training table to every worker: seconds on a network, for ~1 GB

@@ -28,7 +28,7 @@ class Failed(Exception):
 # A fork server: forking the caller directly can deadlock when it has OpenMP or BLAS
 # threads running (libgomp is not fork-safe); the server forks from a clean process
 # that has the heavy modules imported but has run nothing.
-_PRELOAD = ["trainyard.fitting", "pandas", "sklearn.ensemble", "sklearn.linear_model"]
+_PRELOAD = ["trainyard.tabular.training.job", "pandas", "sklearn.ensemble", "sklearn.linear_model"]
 
 
 def _context():
@@ -94,7 +94,7 @@ class LocalEngine:
     """Each model's work in a forked worker process on this machine, killed at its deadline."""
 
     def run(self, job, seconds: float):
-        from trainyard.fitting import run_job
+        from trainyard.tabular.training.job import run_job
 
         return run_with_deadline(run_job, job, seconds=seconds)
 
@@ -108,6 +108,6 @@ def open_engine(cluster):
         return LocalEngine()
     if hasattr(cluster, "run"):
         return cluster
-    from trainyard.cluster import DaskEngine
+    from trainyard.tabular.training.engines.dask import DaskEngine
 
     return DaskEngine(cluster)

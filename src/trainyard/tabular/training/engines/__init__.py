@@ -1,0 +1,1 @@
+"""Where the fits run: local worker processes with a deadline, or a Dask cluster."""
