@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 WHEELHOUSE ?= $(HOME)/.cache/trainyard/wheels
 LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
-.PHONY: install demo test bench constraints clean browser
+.PHONY: install demo test lint bench constraints clean browser
 
 install: $(STAMP)
 
@@ -27,8 +27,12 @@ $(STAMP):
 demo: $(STAMP)
 	$(BIN)/trainyard demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
+
+# The layers (pyproject.toml, [tool.importlinter]): an upward import or a circle between packages fails here.
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 # The report test opens a real browser: Debian's chromium (never a browser download).
 # Installing needs root and apt; without them the test skips and says why.

@@ -13,7 +13,6 @@ decode >= 25 tokens/s, load <= 3 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics

@@ -5,7 +5,7 @@
 (1) `uk_used_cars` (all nine files) repeated to --rows rows: the same `train` call (dummy, ridge,
     LightGBM; 3 folds; no tuning; seed 0) run locally and on `--cluster local:2`, wall time of
     each and whether the leaderboards are equal.
-(2) The same data repeated to --lazy-rows rows, written as CSV, trained lazily (`read(lazy=True)`,
+(2) The same data repeated to --lazy-rows rows, written as CSV, trained lazily (`read_lazy()`,
     XGBoost and LightGBM through their Dask interfaces, 100 trees, on local:2) in a child process:
     the client's peak memory against the size the table takes in memory as a pandas DataFrame.
     The workers hold the table; the client computes a 20,000-row sample and the metrics.
@@ -66,7 +66,7 @@ def lazy_child(csv: str) -> None:
 
     base = status_bytes("VmRSS:")
     started = time.monotonic()
-    result = train_lazy(trainyard.read(csv, lazy=True), "price", cluster="local:2", n_estimators=100)
+    result = train_lazy(trainyard.read_lazy(csv), "price", cluster="local:2", n_estimators=100)
     print(json.dumps({"seconds": time.monotonic() - started, "client_peak_bytes": status_bytes("VmHWM:"), "client_base_bytes": base,
                       "rows": result.rows,
                       "entries": [{k: v for k, v in e.items()} for e in result.entries]}))

@@ -59,7 +59,8 @@ def job_for(frame, target: str, name: str):
 
 def main() -> None:
     import trainyard.tabular.models.early_stopping as stopping
-    from trainyard.tabular.training.job import run_job, scores_of
+    from trainyard.tabular.metrics import scores_of
+    from trainyard.tabular.training.job import run_job
     from trainyard.tabular.metrics import primary_metric
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

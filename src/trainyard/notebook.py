@@ -1,4 +1,4 @@
-"""HTML for Jupyter: what a Schema, a plan, a train result and a run show in a notebook.
+"""HTML for Jupyter: what a Schema, a plan and a run show in a notebook, and the table the wings build on.
 
 Compact tables with inline styles only (no external assets, no script). Colours are inherited and
 rules are a half-transparent grey, so the same HTML reads in light and dark themes. The classes
@@ -50,27 +50,6 @@ def plan_html(plan) -> str:
     rows = [[s.step, s.columns_shown(), s.action, s.reason] for s in plan.steps]
     return table(f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
                  ["step", "columns", "what", "why"], rows)
-
-
-def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
-    from trainyard.tabular.leaderboard import to_frame
-
-    frame = to_frame(entries, metric)
-    rows = [[int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
-             for c, v in zip(frame.columns, row)]
-            for row in frame.itertuples(index=False)]
-    return table(title, list(frame.columns), rows, note)
-
-
-def result_html(result) -> str:
-    from trainyard.tabular.metrics import primary_metric
-
-    metric = primary_metric(result.schema.task)
-    split = result.split
-    note = (f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
-            f"{len(split.fresh):,} rows; {result.seconds:.0f} s")
-    return leaderboard_html(result.entries, metric, f"leaderboard: {result.schema.target} "
-                            f"({result.schema.task}, ranked by CV {metric.name})", note)
 
 
 def run_html(run) -> str:

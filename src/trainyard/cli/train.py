@@ -115,12 +115,13 @@ def latency_line(result: TrainResult) -> str:
 
 
 def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> None:
+    from trainyard.data.lazy import read_lazy
     from trainyard.tabular.training.dask_boosters import check_models, train_lazy
 
     check_models(models)
     console = Console()
     with console.status(f"training on {source} lazily, on the cluster {cluster}"):
-        result = train_lazy(read(source, lazy=True), target, models=models, cluster=cluster, seed=seed, task=task)
+        result = train_lazy(read_lazy(source), target, models=models, cluster=cluster, seed=seed, task=task)
     keys = ["r2", "rmse", "mae"] if result.schema.task == "regression" else ["accuracy", "log_loss"]
     columns = [Column("model", "name"), *(Column(k, rank=i) for i, k in enumerate(keys)),
                Column("seconds", rank=len(keys)), Column("status", "text", len(keys) + 1)]

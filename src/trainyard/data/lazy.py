@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainyard.data.readers import expand_source
 from trainyard.errors import DataError
 
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
 LAZY_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_lazy(source: Any, format: str | None = None, **options: Any):
-    """A Dask DataFrame over a CSV/Parquet file, a glob of them, or a folder of them."""
+def read_lazy(source: Any, format: str | None = None, **options: Any) -> dd.DataFrame:
+    """A Dask DataFrame over a CSV/Parquet file, a glob of them, or a folder of them: nothing is read
+    until it is computed (``trainyard.tabular.training.dask_boosters`` trains on it)."""
     import dask.dataframe as dd
 
     if not isinstance(source, (str, Path)):
@@ -29,7 +33,7 @@ def read_lazy(source: Any, format: str | None = None, **options: Any):
     if None in kinds or len(set(kinds)) > 1:
         odd = files[kinds.index(None)] if None in kinds else files[0]
         raise DataError(f"{odd}: lazy reading supports CSV and Parquet files of one kind; convert the others "
-                        "or read without lazy=True")
+                        "or read them with trainyard.read")
     names = [str(f) for f in files]
     if kinds[0] == "parquet":
         return dd.read_parquet(names, **options)

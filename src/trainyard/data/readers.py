@@ -54,7 +54,7 @@ _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def read(source: Any, *, format: str | None = None, source_column: str | None = None, lazy: bool = False,
+def read(source: Any, *, format: str | None = None, source_column: str | None = None,
          **options: Any) -> pd.DataFrame:
     """Read a table from a path, a glob, a directory, a SQL query or an in-memory table.
 
@@ -63,13 +63,8 @@ def read(source: Any, *, format: str | None = None, source_column: str | None = 
     records the file each row came from when several files are concatenated.
     Format options: ``sep``, ``header`` and ``encoding`` for CSV; ``sheet`` for
     Excel; ``table`` or ``query`` for SQLite; anything else goes to the
-    underlying reader. ``lazy=True`` gives a Dask DataFrame instead (CSV and Parquet files,
-    globs and folders): nothing is read until it is computed (``trainyard.tabular.training.dask_boosters``).
+    underlying reader. For a table larger than memory, ``trainyard.read_lazy`` gives a Dask DataFrame.
     """
-    if lazy:
-        from trainyard.data.lazy import read_lazy
-
-        return read_lazy(source, format=format, **options)
     table = _from_memory(source)
     if table is not None:
         return table

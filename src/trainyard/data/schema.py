@@ -17,16 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainyard.data.values import MISSING_LOWER, TRISTATE_VOCABULARY, is_text, normalise_word
 from trainyard.errors import SchemaError
 
 SCHEMA_VERSION = 1
 TASKS = ("regression", "binary", "multiclass")
-# Cells that mean "missing" when they are all a string cell holds.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "null", "nan", "-", "?"})
-# Tri-state vocabularies, normalised (lower case, no spaces, underscores or hyphens).
-TRISTATE_POSITIVE = frozenset({"on", "yes", "y", "true", "up", "thumbsup", "enabled", "👍"})
-TRISTATE_NEGATIVE = frozenset({"off", "no", "n", "false", "down", "thumbsdown", "disabled", "👎"})
-TRISTATE_NEUTRAL = frozenset({"notavailable", "unavailable", "unknown", "notapplicable", "neutral", "na", "n/a"})
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|ref|reference)$|^(id|uuid|guid)([_\s-]|$)|[a-z]Id$", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\s*(\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}.*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})\s*$")
 _YEAR_NAME = re.compile(r"year|yr$", re.IGNORECASE)
@@ -176,7 +171,7 @@ def target_values(y: pd.Series) -> pd.Series:
     """The target as the model will see it: numbers parsed out of text when it holds them."""
     from trainyard.data.parse import parse_numbers, parse_share  # prep imports schema: import late
 
-    if _is_text(y) and parse_share(y) >= 0.95:
+    if is_text(y) and parse_share(y) >= 0.95:
         return parse_numbers(y)
     return y
 
@@ -217,15 +212,10 @@ def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
 
 def _missing_mask(series: pd.Series) -> pd.Series:
     mask = series.isna()
-    if _is_text(series):
+    if is_text(series):
         tokens = series.astype("string").str.strip().str.lower()
-        mask = mask | tokens.isin(MISSING_TOKENS).fillna(False)
+        mask = mask | tokens.isin(MISSING_LOWER).fillna(False)
     return mask.astype(bool)
-
-
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series) \
-        or isinstance(series.dtype, pd.CategoricalDtype)
 
 
 def _examples(present: pd.Series, n: int = 3) -> list[str]:
@@ -312,15 +302,10 @@ def _tristate_mapping(values: Any) -> dict[str, int] | None:
     for value in values:
         if value is pd.NA:
             continue
-        key = re.sub(r"[\s_\-]", "", str(value)).lower()
-        if key in TRISTATE_POSITIVE:
-            mapping[str(value)] = 1
-        elif key in TRISTATE_NEGATIVE:
-            mapping[str(value)] = -1
-        elif key in TRISTATE_NEUTRAL:
-            mapping[str(value)] = 0
-        else:
+        word = TRISTATE_VOCABULARY.get(normalise_word(value))
+        if word is None:
             return None
+        mapping[str(value)] = word
     if 1 not in mapping.values() or -1 not in mapping.values():
         return None
     return dict(sorted(mapping.items(), key=lambda kv: -kv[1]))

@@ -86,3 +86,26 @@ def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
             "size_kb": e.size_bytes / 1024 if e.size_bytes else math.nan, "flags": flags or e.message,
         })
     return pd.DataFrame(rows)
+
+
+def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
+    """The leaderboard as a notebook table."""
+    from trainyard.notebook import table
+
+    frame = to_frame(entries, metric)
+    rows = [[int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
+             for c, v in zip(frame.columns, row)]
+            for row in frame.itertuples(index=False)]
+    return table(title, list(frame.columns), rows, note)
+
+
+def result_html(result) -> str:
+    """A train result in a notebook: its leaderboard, the split and the time."""
+    from trainyard.tabular.metrics import primary_metric
+
+    metric = primary_metric(result.schema.task)
+    split = result.split
+    note = (f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
+            f"{len(split.fresh):,} rows; {result.seconds:.0f} s")
+    return leaderboard_html(result.entries, metric, f"leaderboard: {result.schema.target} "
+                            f"({result.schema.task}, ranked by CV {metric.name})", note)

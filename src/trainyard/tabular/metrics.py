@@ -110,3 +110,32 @@ def classification_details(y_true, prediction, classes) -> dict:
         "confusion_matrix": skm.confusion_matrix(y_true, prediction, labels=classes).tolist(),
         "report": skm.classification_report(y_true, prediction, labels=classes, output_dict=True, zero_division=0),
     }
+
+
+def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> float:
+    """One metric only (the ensemble search calls this thousands of times)."""
+    if task == "regression":
+        return score_one(task, metric_name, y, output)
+    return score_one(task, metric_name, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
+
+
+def bootstrap_se(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int, *,
+                 seed: int = 0, rounds: int = 200) -> float | None:
+    """The standard error of one metric on these rows: its spread over bootstrap resamples of them."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):
+        rows = rng.integers(0, len(y), len(y))
+        try:
+            value = metric_value(task, metric_name, y[rows], output[rows], n_classes)
+        except ValueError:  # a resample with one class has no ROC AUC
+            continue
+        if np.isfinite(value):
+            values.append(value)
+    return float(np.std(values, ddof=1)) if len(values) >= rounds // 2 else None
+
+
+def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
+    if task == "regression":
+        return score(task, y, output)
+    return score(task, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))

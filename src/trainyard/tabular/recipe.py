@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from trainyard.data.values import MISSING_TOKENS
 from trainyard.errors import SchemaError
 
 if sys.version_info >= (3, 11):
@@ -33,7 +34,7 @@ SHIPPED = ("auto", "notes-basic", "notes-winning")
 
 @dataclass
 class Clean:
-    missing_tokens: list[str] = field(default_factory=lambda: ["", "NA", "N/A", "null", "-", "?"])
+    missing_tokens: list[str] = field(default_factory=lambda: list(MISSING_TOKENS))
     coalesce: dict[str, list[str]] | str = "auto"  # "auto": pairs like mileage / mileage2
     decimal_comma: bool = False
     # column -> {name: pattern}, or "auto": the units the profile found after numbers in most cells

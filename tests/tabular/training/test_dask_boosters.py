@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import trainyard
 from trainyard.cli.app import app
 from trainyard.errors import DataError, SchemaError
+from trainyard.data.lazy import read_lazy
 from trainyard.tabular.training.dask_boosters import train_lazy
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -23,13 +23,13 @@ def cars_csv(cars_small: pd.DataFrame, tmp_path_factory):
 
 
 def test_lazy_read_is_a_dask_frame_of_every_file(cars_csv, cars_small):
-    frame = trainyard.read(cars_csv, lazy=True)
+    frame = read_lazy(cars_csv)
     assert type(frame).__module__.startswith("dask") and int(frame.shape[0].compute()) == len(cars_small)
     assert list(frame.columns) == list(cars_small.columns)
 
 
 def test_boosters_train_on_the_cluster(cars_csv):
-    result = train_lazy(trainyard.read(cars_csv, lazy=True), "price", cluster="local:2", n_estimators=100)
+    result = train_lazy(read_lazy(cars_csv), "price", cluster="local:2", n_estimators=100)
     assert {e["name"] for e in result.entries} == {"xgboost", "lightgbm"}
     assert all(e["status"] == "ok" and e["metrics"]["r2"] > 0.8 for e in result.entries), result.entries
     assert result.entries[0]["metrics"]["r2"] >= result.entries[1]["metrics"]["r2"]
@@ -38,10 +38,10 @@ def test_boosters_train_on_the_cluster(cars_csv):
 
 def test_refusals_are_one_line(cars_csv, tmp_path):
     with pytest.raises(SchemaError, match="ridge cannot train on a lazy table: only lightgbm and xgboost"):
-        train_lazy(trainyard.read(cars_csv, lazy=True), "price", models=["xgboost", "ridge"])
+        train_lazy(read_lazy(cars_csv), "price", models=["xgboost", "ridge"])
     (tmp_path / "a.xlsx").write_bytes(b"x")
     with pytest.raises(DataError, match="lazy reading supports CSV and Parquet"):
-        trainyard.read(tmp_path / "a.xlsx", lazy=True)
+        read_lazy(tmp_path / "a.xlsx")
     result = runner.invoke(app, ["train", str(cars_csv), "--target", "price", "--lazy", "--models", "ridge"])
     assert result.exit_code == 2 and "cannot train on a lazy table" in result.stderr
 

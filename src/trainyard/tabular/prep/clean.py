@@ -11,12 +11,13 @@ import pandas as pd
 
 from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
 from trainyard.data.parse import extract_named, parse_numbers, remove_patterns
+from trainyard.data.values import MISSING_TOKENS, is_text_dtype
 
-DEFAULT_MISSING_TOKENS = ("", "NA", "N/A", "null", "-", "?")
+DEFAULT_MISSING_TOKENS = MISSING_TOKENS
 
 
 class MissingTokens(FrameTransformer):
-    """Turn cells that only say "missing" ("", "NA", "N/A", "null", "-", "?"), and infinite numbers, into NaN.
+    """Turn cells that only say "missing" (``data.values.MISSING_TOKENS``), and infinite numbers, into NaN.
 
     Columns in ``keep`` (tri-state columns whose vocabulary has a "not available"
     level) are left alone, so that level stays a value.
@@ -29,7 +30,7 @@ class MissingTokens(FrameTransformer):
     def fit(self, X, y=None):
         X = self._start_fit(X)
         dtypes = X.dtypes  # by dtype, not by column: selecting ten thousand columns one by one costs seconds
-        self.text_columns_ = [c for c, d in dtypes.items() if c not in self.keep and _is_text_dtype(d)]
+        self.text_columns_ = [c for c, d in dtypes.items() if c not in self.keep and is_text_dtype(d)]
         self.float_columns_ = [c for c, d in dtypes.items() if pd.api.types.is_float_dtype(d)]
         self.feature_names_out_ = list(X.columns)
         return self
@@ -224,14 +225,6 @@ class DropColumns(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         return X[self.feature_names_out_]
-
-
-def _is_text(series: pd.Series) -> bool:
-    return _is_text_dtype(series.dtype)
-
-
-def _is_text_dtype(dtype) -> bool:
-    return pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
 
 
 def _constant_columns(X: pd.DataFrame) -> set:

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import functools
 
-import re
 
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from trainyard.data.schema import TRISTATE_NEGATIVE, TRISTATE_NEUTRAL, TRISTATE_POSITIVE
+from trainyard.data.values import TRISTATE_VOCABULARY, normalise_word
 from trainyard.errors import SchemaError
 from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, is_missing
 
-DEFAULT_VOCABULARY = {
-    **{word: 1 for word in TRISTATE_POSITIVE},
-    **{word: -1 for word in TRISTATE_NEGATIVE},
-    **{word: 0 for word in TRISTATE_NEUTRAL},
-}
-
-
-def _normalise(value: object) -> str:
-    return re.sub(r"[\s_\-]", "", str(value)).lower()
+DEFAULT_VOCABULARY = TRISTATE_VOCABULARY
+_normalise = normalise_word
 
 
 class TriStateEncoder(FrameTransformer):

@@ -16,7 +16,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import Ridge, enet_path, lasso_path
 
 from trainyard.data.schema import Role
-from trainyard.tabular.training.job import metric_value, predict_output
+from trainyard.tabular.metrics import metric_value
+from trainyard.tabular.models.output import predict_output
 from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.prep.build import ModelNeeds, build
 from trainyard.tabular.recipe import Recipe

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from trainyard.data.schema import MISSING_TOKENS, Role, Schema
+from trainyard.data.schema import Role, Schema
+from trainyard.data.values import MISSING_LOWER
 from trainyard.artifacts import check_files, write_file_list
 from trainyard.errors import DataError, DiskFullError, SchemaError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, full_disk_named
@@ -50,7 +51,7 @@ class EnsembleModel(BaseEstimator):
         self.task = task
 
     def predict_output(self, X) -> np.ndarray:
-        from trainyard.tabular.training.job import predict_output
+        from trainyard.tabular.models.output import predict_output
 
         n_classes = 0 if self.task == "regression" else len(self.members[0][-1].classes_)
         return sum(w * predict_output(m, X, self.task, n_classes) for m, w in zip(self.members, self.weights))
@@ -286,7 +287,7 @@ def _trained_on_numbers(column) -> bool:
 def _as_numbers(name: str, values: pd.Series) -> pd.Series:
     """A column the model saw as numbers, given as text: numbers and missing-value tokens pass, any other
     value is one line naming the column, the row and the value."""
-    missing = values.map(lambda v: is_missing(v) or str(v).strip().lower() in MISSING_TOKENS).astype(bool)
+    missing = values.map(lambda v: is_missing(v) or str(v).strip().lower() in MISSING_LOWER).astype(bool)
     parsed = pd.to_numeric(values.where(~missing), errors="coerce")
     bad = parsed.isna() & ~missing
     if bad.any():
@@ -314,7 +315,7 @@ def predict_frame(run: Run, rows: pd.DataFrame) -> pd.DataFrame:
 
 def predict_output(run: Run, rows: pd.DataFrame) -> np.ndarray:
     """The model's output for checked rows: values for regression, class probabilities otherwise."""
-    from trainyard.tabular.training.job import predict_output as pipeline_output
+    from trainyard.tabular.models.output import predict_output as pipeline_output
 
     if isinstance(run.model, EnsembleModel):
         return run.model.predict_output(rows)

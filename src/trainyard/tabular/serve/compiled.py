@@ -33,7 +33,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.pipeline import Pipeline
 
 from trainyard.errors import first_line
-from trainyard.tabular.training.job import predict_output, spread_classes
+from trainyard.tabular.models.output import predict_output, spread_classes
 from trainyard.tabular.prep.base import is_missing
 from trainyard.tabular.prep.clean import DropColumns, MissingTokens, SafeNames, missing_token_mask
 from trainyard.tabular.prep.encoders import AsCategory

@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from trainyard.tabular.training.job import metric_value, scores_of
+from trainyard.tabular.metrics import metric_value, scores_of
 from trainyard.tabular.metrics import primary_metric
 
 ROUNDS = 25

@@ -111,7 +111,9 @@ def _probe_folds(job) -> list:
 
 
 def _probe(job, metric_name: str) -> float:
-    from trainyard.tabular.training.job import make_pipeline, metric_value, predict_output
+    from trainyard.tabular.metrics import metric_value
+    from trainyard.tabular.models.output import predict_output
+    from trainyard.tabular.training.job import make_pipeline
 
     rng = np.random.default_rng(job.seed)
     values = []

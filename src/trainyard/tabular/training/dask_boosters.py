@@ -55,7 +55,7 @@ def train_lazy(frame, target: str, *, models: list[str] | None = None, cluster: 
                test_fraction: float = 0.2, sample_rows: int = 20_000, n_estimators: int = 200,
                task: str | None = None) -> LazyResult:
     """Train the Dask-capable boosters on a Dask DataFrame; metrics on a random holdout."""
-    from trainyard.tabular.training.engines.local import open_engine
+    from trainyard.tabular.training.engines import open_engine
 
     chosen = check_models(models)
     if target not in frame.columns:

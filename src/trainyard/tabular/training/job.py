@@ -20,8 +20,9 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from trainyard.data.schema import Schema
-from trainyard.tabular.metrics import primary_metric, score, score_one
+from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
 from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.models.output import predict_output
 from trainyard.tabular.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
 from trainyard.tabular.prep.build import build
 from trainyard.tabular.prep.clean import SafeNames
@@ -64,56 +65,6 @@ def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = No
         model = nonnegative_target(model)
     steps = [("prep", prep)] + ([("names", SafeNames())] if spec.safe_names else []) + [("model", model)]
     return Pipeline(steps)
-
-
-def predict_output(pipeline: Pipeline, X: pd.DataFrame, task: str, n_classes: int) -> np.ndarray:
-    """Predictions for regression; class probabilities (columns 0..k-1) for classification.
-    ``pipeline`` may also be a fitted model on its own (the compiled server feeds it prepared rows)."""
-    if task == "regression":
-        return np.asarray(pipeline.predict(X), dtype=float)
-    model = pipeline[-1] if isinstance(pipeline, Pipeline) else pipeline
-    if hasattr(model, "predict_proba"):
-        proba = np.asarray(pipeline.predict_proba(X), dtype=float)
-    else:  # a model without probabilities: one-hot of its labels
-        labels = np.asarray(pipeline.predict(X), dtype=int)
-        proba = np.eye(len(model.classes_))[np.searchsorted(model.classes_, labels)]
-    return spread_classes(proba, model.classes_, n_classes)
-
-
-def spread_classes(proba: np.ndarray, classes, n_classes: int) -> np.ndarray:
-    """A model's probabilities over the classes it saw, as columns 0..k-1 (a fold may miss a rare class)."""
-    full = np.zeros((len(proba), n_classes))
-    full[:, np.asarray(classes, dtype=int)] = proba
-    return full
-
-
-def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> float:
-    """One metric only (the ensemble search calls this thousands of times)."""
-    if task == "regression":
-        return score_one(task, metric_name, y, output)
-    return score_one(task, metric_name, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
-
-
-def bootstrap_se(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int, *,
-                 seed: int = 0, rounds: int = 200) -> float | None:
-    """The standard error of one metric on these rows: its spread over bootstrap resamples of them."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(rounds):
-        rows = rng.integers(0, len(y), len(y))
-        try:
-            value = metric_value(task, metric_name, y[rows], output[rows], n_classes)
-        except ValueError:  # a resample with one class has no ROC AUC
-            continue
-        if np.isfinite(value):
-            values.append(value)
-    return float(np.std(values, ddof=1)) if len(values) >= rounds // 2 else None
-
-
-def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
-    if task == "regression":
-        return score(task, y, output)
-    return score(task, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
 
 
 def fit_threads(job: Job) -> int:

@@ -20,9 +20,11 @@ import pandas as pd
 from trainyard.tabular.training.choices import Choice, decide
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile, without_attrs
-from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, open_engine
+from trainyard.tabular.training.engines import open_engine
+from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped
 from trainyard.errors import SchemaError
-from trainyard.tabular.training.job import Job, bootstrap_se, merge_parts, scores_of
+from trainyard.tabular.metrics import bootstrap_se, scores_of
+from trainyard.tabular.training.job import Job, merge_parts
 from trainyard.tabular.leaderboard import Entry, rank
 from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.models.catalog import ModelSpec, select
@@ -63,7 +65,7 @@ class TrainResult:
                 f"models={len(self.entries)}, seconds={self.seconds:.0f})")
 
     def _repr_html_(self) -> str:
-        from trainyard.notebook import result_html
+        from trainyard.tabular.leaderboard import result_html
 
         return result_html(self)
 

@@ -101,13 +101,3 @@ class LocalEngine:
     def close(self) -> None:
         pass
 
-
-def open_engine(cluster):
-    """The local engine, or a Dask cluster's (``tcp://HOST:8786`` or ``local:N``, or an engine already open)."""
-    if not cluster:
-        return LocalEngine()
-    if hasattr(cluster, "run"):
-        return cluster
-    from trainyard.tabular.training.engines.dask import DaskEngine
-
-    return DaskEngine(cluster)
