@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 WHEELHOUSE ?= $(HOME)/.cache/trainyard/wheels
 LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
-.PHONY: install demo test lint bench constraints clean browser
+.PHONY: install demo test lint docs bench constraints clean browser
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
 		&& echo "installed Debian's chromium for the report test" \
 		|| echo "could not install chromium (needs root and apt): the browser test will skip"; }
+
+# The API reference, from the docstrings of the public names (trainyard.__all__), into docs/api/.
+docs: $(STAMP)
+	$(BIN)/pdoc --docformat markdown -o docs/api trainyard '!trainyard\..*'
+	@echo "wrote docs/api/trainyard.html"
 
 bench: $(STAMP)
 	$(BIN)/python bench/readers.py

@@ -28,10 +28,10 @@ def main() -> None:
     from trainyard.tabular.runs.store import save_run
     from trainyard.tabular.training.trainer import train
 
-    market = used_car_market(args.rows, seed=0)
+    market = used_car_market(args.rows)
     result = train(market, "price", models=["dummy", "ridge", "lightgbm"], tune=False, ensemble=False)
     with tempfile.TemporaryDirectory() as folder:
-        run = save_run(result, Path(folder) / "market", seed=0)
+        run = save_run(result, Path(folder) / "market")
         start = time.perf_counter()
         html, markdown = write_report(run)
         seconds = time.perf_counter() - start

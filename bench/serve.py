@@ -44,7 +44,7 @@ def train_run(path: Path) -> None:
 
     train_rows, test_rows = load("uk_used_cars")
     result = train(train_rows, "price", test_data=test_rows, time_limit=120, seed=0)
-    save_run(result, path, seed=0, overwrite=True)
+    save_run(result, path, overwrite=True)
 
 
 def wrk(url: str, body: Path, connections: int, seconds: int) -> dict:
@@ -107,7 +107,8 @@ def _ms(text: str) -> float:
 def main() -> None:
     import pandas as pd
 
-    from trainyard.tabular.runs.store import load_run, predict
+    from trainyard.tabular.runs.predict import predict_with_notes as predict
+    from trainyard.tabular.runs.store import load_run
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", type=Path)

@@ -65,4 +65,4 @@ def car_run(market: pd.DataFrame, tmp_path_factory) -> Path:
     from trainyard.tabular.training.trainer import train
 
     result = train(market.head(1200), "price", models=["dummy", "ridge", "lightgbm"], tune=False)
-    return save_run(result, tmp_path_factory.mktemp("serve") / "cars", seed=0)
+    return save_run(result, tmp_path_factory.mktemp("serve") / "cars")

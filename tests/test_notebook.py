@@ -48,7 +48,7 @@ def test_train_result_and_run(market, tmp_path) -> None:
     _self_contained(html)
     ridge = next(e for e in result.entries if e.name == "ridge")
     assert f"{ridge.cv_mean:.4f}" in html and "best: ridge" in html
-    run = load_run(save_run(result, tmp_path / "run", seed=0))
+    run = load_run(save_run(result, tmp_path / "run"))
     assert len(repr(run)) < 200
     html = run._repr_html_()
     assert "ridge" in html and "regression" in html

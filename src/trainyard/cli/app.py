@@ -12,6 +12,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
 import typer
 from typer.core import TyperGroup
 
+from trainyard.cli.options import as_flags
 from trainyard.errors import TrainyardError, TrainyardWarning, disk_full
 
 try:  # typer 0.2x carries its own copy of click
@@ -43,11 +44,11 @@ class TrainyardGroup(TyperGroup):
                 finally:
                     for warning in caught:
                         if issubclass(warning.category, TrainyardWarning):
-                            typer.echo(f"note: {warning.message}", err=True)
+                            typer.echo(f"note: {as_flags(str(warning.message))}", err=True)
         except TrainyardError as err:
             if (ctx.obj or {}).get("debug") or os.environ.get("TRAINYARD_DEBUG"):
                 raise
-            typer.echo(f"error: {err}", err=True)
+            typer.echo(f"error: {as_flags(str(err))}", err=True)
             ctx.exit(2)
         except Exception as err:  # a full disk surfaces in whatever library was writing
             line = disk_full(err)

@@ -9,12 +9,6 @@ from rich.console import Console
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_schema, print_table
-from trainyard.cli.train import print_leaderboard, run_training
-from trainyard.data.schema import profile
-from trainyard.data.synthetic import used_car_market
-from trainyard.io import atomic_path
-from trainyard.tabular.report import write_report
-from trainyard.tabular.runs.store import save_run
 
 # The five models of the notes' "winning approach", and the R² the notes report for them.
 NOTES_MODELS = {"linear": 3.0286e-19, "lasso": 0.893110, "random_forest": 0.790125, "xgboost": 0.778196, "mlp": 0.916127}
@@ -31,6 +25,13 @@ def demo(
 
     Example: trainyard demo --out demo-output --rows 20000
     """
+    from trainyard.cli.train import print_leaderboard, run_training
+    from trainyard.data.schema import profile
+    from trainyard.data.synthetic import used_car_market
+    from trainyard.io import atomic_path
+    from trainyard.tabular.report import write_report
+    from trainyard.tabular.runs.store import save_run
+
     console = Console()
     market = used_car_market(rows, seed=seed)
     path = out / "used_cars.csv"
@@ -44,7 +45,7 @@ def demo(
         result = run_training(console, market, "price", recipe=recipe, models=list(NOTES_MODELS), seed=seed,
                               tune=False, ensemble=False)
         print_leaderboard(console, result)
-        save_run(result, out / "runs" / recipe, seed=seed, overwrite=True)
+        save_run(result, out / "runs" / recipe, overwrite=True)
         results[recipe] = {e.name: e for e in result.entries}
     _final_table(console, results)
     html, _ = write_report(out / "runs" / "notes-winning")

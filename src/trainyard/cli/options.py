@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -52,3 +53,24 @@ def read_options(format: str | None, sheet: str | None, table: str | None, query
     if query is not None:
         options["query"] = query
     return {k: v for k, v in options.items() if v is not None}
+
+
+# Library errors name Python parameters (``time_limit=5``); the CLI says the same with its flags.
+FLAGS = ("time_limit", "folds", "task", "models", "cluster", "overwrite", "resume", "target", "metric", "trust_types",
+         "max_predict_ms", "strict", "name", "seed", "recipe", "jobs", "format", "table", "query", "sheet")
+_PARAMETER = re.compile(r"\b(" + "|".join(FLAGS) + r")=(True\b|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,)]*)")
+
+
+def as_flags(message: str) -> str:
+    """``time_limit=5`` -> ``--time-limit 5``, ``overwrite=True`` -> ``--overwrite``, ``models=['knn']`` ->
+    ``--models knn``: a library message, in the words of the command line."""
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        option = "--" + name.replace("_", "-")
+        if value in ("", "True"):
+            return option
+        if value.startswith("["):
+            value = ",".join(v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip())
+        return f"{option} {value.strip(chr(39) + chr(34))}"
+
+    return _PARAMETER.sub(flag, message)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_table
-from trainyard.data.readers import read
-from trainyard.io import atomic_path
-from trainyard.tabular.prep.prepare import Prepared, prepare
+
+if TYPE_CHECKING:  # the CLI imports no pandas before a command runs
+    from trainyard.tabular.prep.prepare import Prepared
 
 Recipe = Annotated[str, typer.Option("--recipe", "-r", help="A shipped recipe (auto, notes-basic, notes-winning) or a TOML file.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Fail instead of dropping rows with no target.")]
@@ -39,6 +38,9 @@ def prep(
 
     Example: trainyard prep cars.csv --target price --recipe notes-winning -o prepared.parquet
     """
+    from trainyard.data.readers import read
+    from trainyard.tabular.prep.prepare import prepare
+
     frame = read(source, **opt.read_options(format, sheet, table, query, source_column))
     prepared = prepare(frame, target, recipe, seed=seed, task=task, strict=strict)
     if out is not None:
@@ -76,6 +78,10 @@ def print_plan(console: Console, prepared: Prepared) -> None:
 
 
 def write_prepared(prepared: Prepared, out: Path) -> None:
+    import pandas as pd
+
+    from trainyard.io import atomic_path
+
     parts = []
     for part in ("train", "test", "fresh"):
         if len(getattr(prepared.split, part)) == 0:

@@ -7,8 +7,6 @@ from rich.console import Console
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import print_schema
-from trainyard.data.readers import read
-from trainyard.data.schema import profile as profile_table
 
 
 def profile(
@@ -26,6 +24,9 @@ def profile(
 
     Example: trainyard profile cars.csv --target price
     """
+    from trainyard.data.readers import read
+    from trainyard.data.schema import profile as profile_table
+
     frame = read(source, **opt.read_options(format, sheet, table, query, source_column))
     schema = profile_table(frame, target, task=task)
     if json:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from trainyard.data.schema import Role, Schema
+if TYPE_CHECKING:  # the CLI imports no pandas before a command runs
+    from trainyard.data.schema import Schema
 
-ROLE_STYLE = {
-    Role.TARGET: "bold magenta", Role.NUMERIC: "cyan", Role.CATEGORICAL: "green", Role.TRISTATE: "yellow",
-    Role.TEXT: "blue", Role.DATETIME: "bright_cyan", Role.ID: "dim", Role.CONSTANT: "dim",
-    Role.NUMBER_IN_TEXT: "bright_yellow",
+ROLE_STYLE = {  # by Role value
+    "target": "bold magenta", "numeric": "cyan", "categorical": "green", "tristate": "yellow",
+    "text": "blue", "datetime": "bright_cyan", "id": "dim", "constant": "dim", "number_in_text": "bright_yellow",
 }
 
 
@@ -94,7 +95,7 @@ SCHEMA_COLUMNS = [Column("column", "name"), Column("role", "name"), Column("miss
 def schema_rows(schema: Schema) -> list[list[str]]:
     rows = []
     for column in schema.columns:
-        style = ROLE_STYLE.get(column.role, "")
+        style = ROLE_STYLE.get(column.role.value, "")
         rows.append([escape(str(column.name)), f"[{style}]{column.role.value}[/]", f"{column.missing:.1%}",
                      str(column.unique), escape(column.reason), escape(", ".join(map(str, column.examples)))])
     return rows

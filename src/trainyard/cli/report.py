@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from trainyard.cli import options as opt
-from trainyard.tabular.report import write_report
 
 
 def report(
@@ -20,6 +19,8 @@ def report(
 
     Example: trainyard report runs/cars -o cars-report.html
     """
+    from trainyard.tabular.report import write_report
+
     html, markdown = write_report(run, out, trust_types=opt.trusted(trust_types))
     typer.echo(f"wrote {html} and {markdown}")
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -14,19 +16,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_table
-from trainyard.data.readers import read
-from trainyard.io import atomic_path, writer_lock
-from trainyard.tabular.leaderboard import to_frame
-from trainyard.tabular.metrics import primary_metric
-from trainyard.tabular.runs.store import PartialRun, fingerprint, load_run, predict, save_run
-from trainyard.errors import SchemaError
-from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, TrainResult, train
+
+if TYPE_CHECKING:  # the CLI imports no pandas or scikit-learn before a command runs
+    from trainyard.tabular.training.trainer import TrainResult
 
 Models = Annotated[Optional[str], typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data).")]
 TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=1, help="Wall-clock seconds for the whole command, "
                                                     "start to exit: reading, training, saving and the report.")]
-# Of --time-limit, the share kept for saving the run and writing the report after training.
-FINISH_SHARE = 0.08
 
 
 def train_command(
@@ -63,47 +59,33 @@ def train_command(
     """
     if lazy:
         return _train_lazy(source, target, _names(models), cluster or "local:2", seed, task)
-    path = runs / (name or _default_name(source))
-    if path.exists() and not overwrite:
-        from trainyard.errors import DataError
+    from trainyard.tabular.workflow import train_run
 
-        raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
-    with writer_lock(path):  # one writer per run: a second train or --resume of it is refused
-        console = Console()
-        frame = read(source)
-        checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
-                                       "folds": folds, "metric": metric})
-        budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - opt.process_seconds()
-        if budget is not None and budget < MIN_TIME_LIMIT:
-            raise SchemaError(f"--time-limit {time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up and "
-                              f"reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s")
-        result = run_training(console, frame, target, recipe=recipe, models=_names(models), time_limit=budget,
-                              folds=folds, seed=seed, jobs=jobs, metric=metric, task=task, tune=not no_tune,
-                              ensemble=not no_ensemble, checkpoint=checkpoint, resume=resume, cluster=cluster,
-                              refit_full=not no_refit_full, max_predict_ms=max_predict_ms)
-        print_leaderboard(console, result, metric)
-        console.print(latency_line(result), highlight=False)
-        save_run(result, path, seed=seed, command=sys.argv, overwrite=overwrite)
-        checkpoint.remove()
-        trained = result.trained_on
-        for note in trained.get("notes", []):
-            console.print(f"note: {note}", highlight=False)
-        console.print(f"the saved model learned from {trained['rows']:,} rows ({' + '.join(trained['sets'])}); "
-                      "the scores above are on rows it had not seen when scored", highlight=False)
-        console.print(f"saved the run to [bold]{path}[/] (best: {result.best.name}); "
-                      f"predict with: trainyard predict {path} NEW_ROWS.csv")
-        if not no_report and time_limit is not None and opt.process_seconds() > time_limit:
-            console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {path}")
-        elif not no_report:
-            import time
-
-            from trainyard.tabular.report import write_report
-
-            deadline = None if time_limit is None else time.monotonic() + time_limit - opt.process_seconds()
-            html, _ = write_report(path, deadline=deadline)
-            console.print(f"report: [bold]{html}[/] (open it in a browser; report.md beside it)")
-        if time_limit is not None:
-            console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}", highlight=False)
+    console = Console()
+    with training_progress(console) as on_event:
+        run = train_run(source, target, runs=runs, name=name, overwrite=overwrite, resume=resume,
+                        report=not no_report, time_limit=time_limit, spent=opt.process_seconds, command=sys.argv,
+                        recipe=recipe, models=_names(models), folds=folds, seed=seed, jobs=jobs, metric=metric,
+                        task=task, tune=not no_tune, ensemble=not no_ensemble, cluster=cluster,
+                        refit_full=not no_refit_full, max_predict_ms=max_predict_ms, progress=on_event)
+    result = run.result
+    print_leaderboard(console, result, metric)
+    console.print(latency_line(result), highlight=False)
+    trained = result.trained_on
+    for note in trained.get("notes", []):
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"the saved model learned from {trained['rows']:,} rows ({' + '.join(trained['sets'])}); "
+                  "the scores above are on rows it had not seen when scored", highlight=False)
+    console.print(f"saved the run to [bold]{run.path}[/] (best: {result.best.name}); "
+                  f"predict with: trainyard predict {run.path} NEW_ROWS.csv")
+    if run.report is not None:
+        console.print(f"report: [bold]{run.report}[/] (open it in a browser; report.md beside it)")
+    elif not no_report:
+        console.print(f"note: no report: --time-limit {time_limit:g} s is spent; write it with: "
+                      f"trainyard report {run.path}")
+    if time_limit is not None:
+        console.print(f"the command took {opt.process_seconds():.0f} s of its --time-limit {time_limit:g}",
+                      highlight=False)
 
 
 def latency_line(result: TrainResult) -> str:
@@ -135,7 +117,9 @@ def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> N
                   "predict and serve a run", highlight=False)
 
 
-def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
+@contextmanager
+def training_progress(console: Console) -> Iterator[Callable[[str, dict], None]]:
+    """A progress bar over the models, and one line per model that failed, stopped or was resumed."""
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
         task_id = bar.add_task("training", total=None)
@@ -156,10 +140,21 @@ def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
             elif kind == "trial":
                 bar.update(task_id, description=f"tuning {info['model']}")
 
+        yield on_event
+
+
+def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
+    """``train`` with the progress bar (the demo's way in)."""
+    from trainyard.tabular.training.trainer import train
+
+    with training_progress(console) as on_event:
         return train(frame, target, progress=on_event, **kwargs)
 
 
 def print_leaderboard(console: Console, result: TrainResult, metric_name: str | None = None) -> None:
+    from trainyard.tabular.leaderboard import to_frame
+    from trainyard.tabular.metrics import primary_metric
+
     metric = primary_metric(result.schema.task, metric_name)
     frame = to_frame(result.entries, metric)
     columns = [leaderboard_column(c, metric.name) for c in frame.columns]
@@ -213,11 +208,6 @@ def _names(models: str | None) -> list[str] | None:
     return [m.strip() for m in models.split(",") if m.strip()] if models else None
 
 
-def _default_name(source: str) -> str:
-    stem = Path(source.split("*")[0].rstrip("/")).name or "run"
-    return Path(stem).stem.split(".")[0] or "run"
-
-
 def predict_command(
     run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
     source: opt.Source,
@@ -228,9 +218,14 @@ def predict_command(
 
     Example: trainyard predict runs/cars new_listings.csv -o predictions.csv
     """
+    from trainyard.data.readers import read
+    from trainyard.io import atomic_path
+    from trainyard.tabular.runs.predict import predict_with_notes
+    from trainyard.tabular.runs.store import load_run
+
     loaded = load_run(run, trust_types=opt.trusted(trust_types))
     frame = read(source)
-    predictions, notes = predict(loaded, frame)
+    predictions, notes = predict_with_notes(loaded, frame)
     console = Console(stderr=True)
     for note in notes:
         console.print(f"note: {note}")

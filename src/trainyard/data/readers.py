@@ -152,7 +152,7 @@ def _detect_format(path: Path, format: str | None) -> tuple[str, str | None]:
     suffix = "".join(path.suffixes) or "(none)"
     raise DataError(
         f"{path}: unknown suffix {suffix}; supported: {', '.join(supported_suffixes())} "
-        "(optionally compressed .gz, .bz2, .xz, .zip); pass format= (CLI --format) to choose"
+        "(optionally compressed .gz, .bz2, .xz, .zip); pass format= to choose"
     )
 
 
@@ -412,7 +412,7 @@ def _read_sqlite(path: Path, compression: str | None, options: dict[str, Any]) -
         if query is None:
             if table is None:
                 if len(tables) != 1:
-                    raise DataError(f"{path}: holds tables {', '.join(tables) or '(none)'}; pass table= or query= (CLI --table/--query)")
+                    raise DataError(f"{path}: holds tables {', '.join(tables) or '(none)'}; pass table= or query=")
                 table = tables[0]
             if table not in tables:
                 raise DataError(f"{path}: no table {table!r}; tables: {', '.join(tables) or '(none)'}")

@@ -30,6 +30,8 @@ SAMPLE_ROWS = 20_000
 
 
 class Role(str, Enum):
+    """What a column is to the model: numeric, categorical, tri-state, text, date, id, constant or the target."""
+
     NUMERIC = "numeric"
     CATEGORICAL = "categorical"
     TRISTATE = "tristate"

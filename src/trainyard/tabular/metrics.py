@@ -70,9 +70,9 @@ def primary_metric(task: str, name: str | None = None) -> Metric:
     if name not in table:
         hint = ""
         if task != "regression" and name in REGRESSION:
-            hint = "; or, if the target is a quantity, ask for task 'regression' (--task regression)"
+            hint = "; or, if the target is a quantity, ask for task='regression'"
         elif task == "regression" and name in CLASSIFICATION:
-            hint = "; or, if the target is a set of labels, ask for task 'binary' or 'multiclass' (--task)"
+            hint = "; or, if the target is a set of labels, ask for task='binary' or task='multiclass'"
         raise SchemaError(f"metric {name!r} does not apply to {task}; choose one of {', '.join(table)}{hint}")
     return table[name]
 

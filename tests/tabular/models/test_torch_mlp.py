@@ -33,3 +33,12 @@ def test_classifier_probabilities() -> None:
     proba = model.predict_proba(X)
     assert proba.shape == (600, 2) and np.allclose(proba.sum(axis=1), 1)
     assert (model.predict(X) == labels).mean() > 0.85
+
+
+def test_fit_leaves_the_process_thread_count_alone() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    X, y = _data()
+    TorchMLPRegressor(threads=1, max_epochs=2).fit(X, y)
+    assert torch.get_num_threads() == before

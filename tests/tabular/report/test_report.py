@@ -23,14 +23,14 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory, market: pd.DataFrame) -> Path:
     result = train(market, "price", models=["dummy", "ridge", "lightgbm"], tune=False, ensemble=False)
-    return save_run(result, tmp_path_factory.mktemp("runs") / "cars", seed=0)
+    return save_run(result, tmp_path_factory.mktemp("runs") / "cars")
 
 
 @pytest.fixture(scope="module")
 def classification_run(tmp_path_factory) -> Path:
     frame = trainyard.read(shared("german_credit", "german_credit.csv"))
     result = train(frame, "credit_risk", models=["dummy", "logistic", "lightgbm"], tune=False)
-    return save_run(result, tmp_path_factory.mktemp("runs") / "credit", seed=0)
+    return save_run(result, tmp_path_factory.mktemp("runs") / "credit")
 
 
 def test_regression_summary_has_every_picture(regression_run: Path) -> None:

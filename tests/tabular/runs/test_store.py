@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from trainyard.cli.app import app
 from trainyard.errors import DataError, SchemaError
-from trainyard.tabular.runs.store import check_rows, load_run, predict, save_run
+from trainyard.tabular.runs.predict import check_rows, predict_with_notes
+from trainyard.tabular.runs.store import load_run, save_run
 from trainyard.tabular.training.trainer import train
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -29,8 +30,8 @@ def test_the_saved_model_learns_from_every_labelled_row(market: pd.DataFrame, tm
     split = result.split
     assert len(split.test) and len(split.fresh)
     assert result.trained_on["rows"] == len(rows) and result.trained_on["sets"] == ["train", "test", "fresh"]
-    run = load_run(save_run(result, tmp_path / "cars", seed=0))
-    scaler = run.model.named_steps["prep"].named_steps["encode"].named_transformers_["numeric"][-1]
+    run = load_run(save_run(result, tmp_path / "cars"))
+    scaler = run.estimator.named_steps["prep"].named_steps["encode"].named_transformers_["numeric"][-1]
     assert scaler.n_samples_seen_ == len(rows)  # the refit saw train, test and fresh rows
     assert json.loads((run.path / "manifest.json").read_text())["trained_on"]["rows"] == len(rows)
     held_out = train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False, refit_full=False)
@@ -39,7 +40,7 @@ def test_the_saved_model_learns_from_every_labelled_row(market: pd.DataFrame, tm
 
 
 def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) -> None:
-    path = save_run(result, tmp_path / "cars", seed=0)
+    path = save_run(result, tmp_path / "cars")
     assert {p.name for p in path.iterdir()} >= {"manifest.json", "schema.json", "model.skops", "leaderboard.csv",
                                                 "leaderboard.json", "metrics.json", "plan.json", "predictions"}
     manifest = json.loads((path / "manifest.json").read_text())
@@ -47,7 +48,7 @@ def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) 
     assert len(manifest["data"]["fingerprint"]) == 16
     run = load_run(path)
     rows = result.frame.iloc[result.split.test]
-    predictions, notes = predict(run, rows.drop(columns="price"))
+    predictions, notes = predict_with_notes(run, rows.drop(columns="price"))
     expected = result.outputs[result.best.name]["test"]
     assert predictions["prediction"].to_numpy() == pytest.approx(expected)
     assert (path / "predictions" / "test.parquet").exists() and (path / "predictions" / "fresh.parquet").exists()
@@ -55,12 +56,12 @@ def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) 
 
 
 def test_existing_run_is_not_overwritten(result, tmp_path: Path) -> None:
-    path = save_run(result, tmp_path / "cars", seed=0)
+    path = save_run(result, tmp_path / "cars")
     before = (path / "manifest.json").read_text()
-    with pytest.raises(DataError, match=r"the run exists; pass --overwrite"):
-        save_run(result, path, seed=0)
+    with pytest.raises(DataError, match=r"the run exists; pass overwrite=True"):
+        save_run(result, path)
     assert (path / "manifest.json").read_text() == before
-    save_run(result, path, seed=0, overwrite=True)
+    save_run(result, path, overwrite=True)
 
 
 def test_rows_are_checked_against_the_schema(result, market: pd.DataFrame) -> None:
@@ -82,7 +83,7 @@ def test_text_in_a_numeric_column_names_the_row(result, market: pd.DataFrame, tm
     rows.iloc[2, rows.columns.get_loc("mileage")] = "about 40k"
     with pytest.raises(SchemaError, match=r"column 'mileage', row 3 of the new rows: 'about 40k' is not a number"):
         check_rows(rows, result.schema)
-    path = save_run(result, tmp_path / "run", seed=0)
+    path = save_run(result, tmp_path / "run")
     rows.to_csv(tmp_path / "rows.csv", index=False)
     out = runner.invoke(app, ["predict", str(path), str(tmp_path / "rows.csv")])
     assert out.exit_code == 2 and "'about 40k' is not a number" in out.stderr and "Traceback" not in out.output
@@ -104,7 +105,7 @@ DAMAGE = {
 
 @pytest.mark.parametrize("name", sorted(DAMAGE))
 def test_a_damaged_file_is_one_line_naming_it(result, tmp_path: Path, market: pd.DataFrame, name: str) -> None:
-    path = save_run(result, tmp_path / "run", seed=0)
+    path = save_run(result, tmp_path / "run")
     damaged = path / name
     damaged.write_bytes(DAMAGE[name](damaged.read_bytes()))
     with pytest.raises(DataError, match=rf"{name}: damaged \(.*\); train the run again"):
@@ -118,7 +119,7 @@ def test_a_damaged_file_is_one_line_naming_it(result, tmp_path: Path, market: pd
 
 
 def test_a_missing_file_or_file_list_is_named(result, tmp_path: Path) -> None:
-    path = save_run(result, tmp_path / "run", seed=0)
+    path = save_run(result, tmp_path / "run")
     listed = json.loads((path / "files.json").read_text())
     assert {"model.skops", "schema.json", "manifest.json", "predictions/test.parquet"} <= set(listed)
     (path / "metrics.json").unlink()

@@ -26,10 +26,11 @@ from trainyard.artifacts import FILES, write_file_list
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
-from trainyard.tabular.training.job import Job, make_pipeline
+from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.models.catalog import catalog
 from trainyard.tabular.recipe import SHIPPED, load_recipe
-from trainyard.tabular.runs.store import EnsembleModel, PartialRun, load_run, save_run
+from trainyard.tabular.models.ensemble import EnsembleModel
+from trainyard.tabular.runs.store import PartialRun, load_run, save_run
 from trainyard.tabular.runs.trust import TRUSTED_TYPES, load_model
 
 # Every preprocessor the product has: kept free text, target encoding, extraction, selection.
@@ -64,11 +65,10 @@ def _fitted_models():
             members = []
             for name in catalog(task):
                 params = {"max_iter": 20_000} if name.startswith("svc") else {}  # unscaled SVC may never converge
-                job = Job(name=name, task=task, schema=schema, recipe=recipe, X=X, y=codes, folds=[], X_test=X,
-                          X_fresh=X.head(0), n_classes=0 if task == "regression" else int(codes.max()) + 1,
-                          log_target=task == "regression" and recipe.target.transform == "log", params=params,
-                          nonnegative=task == "regression" and recipe.target.transform != "log")
-                pipeline = make_pipeline(job).fit(X, codes)
+                pipeline = tabular_pipeline(schema, name, recipe, params=params,
+                                            log=task == "regression" and recipe.target.transform == "log",
+                                            nonnegative=task == "regression" and recipe.target.transform != "log")
+                pipeline.fit(X, codes)
                 members.append(pipeline)
                 yield f"{task}/{recipe.name}/{name}", pipeline
             yield f"{task}/{recipe.name}/ensemble", EnsembleModel(members=members[1:4], weights=[0.2, 0.3, 0.5],
@@ -133,7 +133,7 @@ def small_run(tmp_path_factory) -> Path:
 
     market = used_car_market(600, seed=5, as_of=dt.date(2026, 11, 27))
     result = train(market, "price", models=["dummy", "ridge"], tune=False, ensemble=False)
-    return save_run(result, tmp_path_factory.mktemp("trust") / "cars", seed=0)
+    return save_run(result, tmp_path_factory.mktemp("trust") / "cars")
 
 
 @pytest.fixture

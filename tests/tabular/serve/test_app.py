@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 
-from trainyard.tabular.runs.store import load_run, predict
+from trainyard.tabular.runs.predict import predict_with_notes
+from trainyard.tabular.runs.store import load_run
 
 
 def _rows(market: pd.DataFrame, n: int, start: int = 2000) -> list[dict]:
@@ -26,7 +27,7 @@ def client(app) -> TestClient:
 
 def test_predictions_equal_the_run_and_every_body_shape(client, car_run, market):
     rows = _rows(market, 50)
-    expected, _ = predict(load_run(car_run), pd.DataFrame(rows))
+    expected, _ = predict_with_notes(load_run(car_run), pd.DataFrame(rows))
     response = client.post("/predict", json=rows)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -120,3 +121,15 @@ def test_no_request_makes_a_server_error(app):
             statuses.setdefault(operation.label, set()).add(response.status_code)
         run()
     assert 200 in statuses["POST /predict"], statuses  # rows the model predicted, not only rejections
+
+
+def test_creating_the_app_changes_nothing_process_wide(car_run) -> None:
+    import warnings
+
+    from threadpoolctl import threadpool_info
+
+    from trainyard.tabular.serve.app import create_app
+
+    pools, filters = [p["num_threads"] for p in threadpool_info()], list(warnings.filters)
+    create_app(load_run(car_run))
+    assert [p["num_threads"] for p in threadpool_info()] == pools and warnings.filters == filters

@@ -9,10 +9,12 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from trainyard.data.schema import profile
-from trainyard.tabular.training.job import Job, make_pipeline
+from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.data.parse import parse_numbers
 from trainyard.tabular.recipe import load_recipe
-from trainyard.tabular.runs.store import EnsembleModel, check_rows, load_run, predict_output
+from trainyard.tabular.models.ensemble import EnsembleModel
+from trainyard.tabular.runs.predict import check_rows, predict_output
+from trainyard.tabular.runs.store import load_run
 from trainyard.tabular.serve.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model, compile_run
 from trainyard.tabular.serve.rows import example_rows
 
@@ -30,9 +32,7 @@ def _fit(frame: pd.DataFrame, target: str, names: list[str], *, log_target: bool
         {c: i for i, c in enumerate(classes)}).to_numpy()
     pipelines = []
     for name in names:
-        job = Job(name=name, task=schema.task, schema=schema, recipe=load_recipe(recipe), X=X, y=y, folds=[],
-                  X_test=X.iloc[:0], X_fresh=X.iloc[:0], n_classes=len(classes or []), log_target=log_target)
-        pipelines.append(make_pipeline(job).fit(X, y))
+        pipelines.append(tabular_pipeline(schema, name, load_recipe(recipe), log=log_target).fit(X, y))
     model = EnsembleModel(members=pipelines, weights=[1 / len(names)] * len(names), task=schema.task)
     return model, schema, len(classes or [])
 
@@ -127,7 +127,7 @@ class Unknown(TransformerMixin, BaseEstimator):
 
 def test_a_step_it_cannot_compile_is_named(car_run):
     run = load_run(car_run)
-    pipeline = run.model.members[0]
+    pipeline = run.estimator.members[0]
     pipeline.steps[0][1].steps.insert(0, ("mine", Unknown()))
     with pytest.raises(NotCompiled, match="the cleaning step Unknown"):
         compile_model(pipeline, "regression", 0)
@@ -151,6 +151,6 @@ def test_the_run_compiles_and_the_server_says_so(car_run):
 def test_a_disagreeing_model_is_caught(car_run):
     run = load_run(car_run)
     rows = check_rows(example_rows(run.schema, 32), run.schema).rows
-    skewed = EnsembleModel(members=run.model.members, weights=[w * 1.01 for w in run.model.weights],
-                           task=run.model.task)
+    skewed = EnsembleModel(members=run.estimator.members, weights=[w * 1.01 for w in run.estimator.weights],
+                           task=run.estimator.task)
     assert "differ" in check_compiled(compile_model(skewed, "regression", 0), lambda r: predict_output(run, r), rows)

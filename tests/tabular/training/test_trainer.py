@@ -94,7 +94,7 @@ def test_classification_with_tuning_and_ensemble() -> None:
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"target": "cost"}, r"target 'cost' is not a column"),
-    ({"target": "price", "time_limit": 1}, r"--time-limit 1 is too small for even the baseline"),
+    ({"target": "price", "time_limit": 1}, r"time_limit=1 is too small for even the baseline"),
     ({"target": "price", "models": ["svc_rbf"]}, r"unknown model\(s\) svc_rbf for regression"),
 ])
 def test_bad_input(market: pd.DataFrame, kwargs, message) -> None:

@@ -56,7 +56,7 @@ TREES = ModelNeeds(scaled=False, imputed=True)
 NATIVE_CATEGORIES = ModelNeeds(scaled=False, imputed=False, native_categorical=True)
 # HistGradientBoosting splits on categories of fewer than 255 levels (its bins; one is kept for missing)
 HIST_CATEGORIES = ModelNeeds(scaled=False, imputed=False, native_categorical=True, max_levels=254)
-# On uk_used_cars one-hot of the 195 car models beat target encoding for the MLP (test R² 0.954 against 0.946).
+# One-hot beat target encoding for the MLP (docs/benchmarks.md, "Measurements behind the code").
 NETWORK = ModelNeeds(scaled=True, imputed=True, one_hot=True)
 
 
@@ -175,8 +175,8 @@ def _specs_for(task_group: str) -> list[ModelSpec]:
         ModelSpec("xgboost", CLS, _xgb(BIN), {"n_estimators": 500, "learning_rate": 0.03, "max_depth": 5,
                                               "subsample": 0.8, "colsample_bytree": 0.8},
                   needs=NATIVE_CATEGORIES, space=_BOOST_SPACE, cost=4, safe_names=True),
-        # Half the columns per tree, leaves of 10 rows, one-vs-rest splits on categories of up to 64 levels:
-        # on adult 5-fold CV ROC AUC 0.9304 against 0.9289 for (500 trees, rate 0.03, 0.8 of the columns).
+        # Half the columns per tree, leaves of 10 rows, one-vs-rest splits on categories of up to 64 levels
+        # (docs/benchmarks.md, "Measurements behind the code").
         ModelSpec("lightgbm", CLS, _lgbm(BIN), {"n_estimators": 600, "learning_rate": 0.02, "num_leaves": 31,
                                                 "min_child_samples": 10, "max_cat_to_onehot": 64, "subsample": 0.8,
                                                 "subsample_freq": 1, "colsample_bytree": 0.5},
@@ -241,7 +241,7 @@ def select(task: str, names: list[str] | None = None, *, n_rows: int = 0) -> tup
             continue
         if spec.max_rows is not None and n_rows > spec.max_rows:
             skipped.append(f"{spec.name}: skipped, {n_rows:,} training rows is above its {spec.max_rows:,}-row limit "
-                           f"(it scales badly); ask for it with --models {spec.name}")
+                           f"(it scales badly); ask for it by name: models=[{spec.name!r}]")
             continue
         chosen.append(spec)
     if not chosen:

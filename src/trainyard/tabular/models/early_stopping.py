@@ -6,8 +6,8 @@ HistGradientBoosting does the same with its own inner split. The fold's model pr
 its validation rows with the trees it kept. The refit on all training rows then grows
 the median of the folds' counts, with no inner split, so that it sees every row.
 
-A fixed tree count either wastes the budget (26 classes × 600 trees × 5 folds took 100 s
-of a 120 s run) or underfits. Below ``MIN_ROWS`` training rows an inner split is too
+A fixed tree count either wastes the budget (many classes × hundreds of trees × five folds
+can take most of a run) or underfits. Below ``MIN_ROWS`` training rows an inner split is too
 small to decide, and the catalog's counts stand. Regression keeps the catalog's counts
 for now: the evidence is split (docs/benchmarks.md, "Early stopping"), and those counts
 were chosen on uk_used_cars, whose score they hold.

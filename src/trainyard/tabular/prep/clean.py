@@ -3,6 +3,8 @@ and dropping columns with a reason. Each learns only in ``fit``."""
 
 from __future__ import annotations
 
+import functools
+
 import re
 import warnings
 
@@ -35,9 +37,24 @@ class MissingTokens(FrameTransformer):
         self.feature_names_out_ = list(X.columns)
         return self
 
+    def transform_columns(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``transform`` for a few rows held as column -> array (the compiled server's form): the same rule."""
+        lowered = _lowered(tuple(self.tokens))
+        for name in self.text_columns_:
+            mask = missing_token_mask(columns[name], lowered)
+            if mask.any():
+                values = columns[name].astype(object, copy=True)
+                values[mask] = np.nan
+                columns[name] = values
+        for name in getattr(self, "float_columns_", []):
+            values = columns.get(name)
+            if values is not None and values.dtype.kind == "f" and np.isinf(values).any():
+                columns[name] = np.where(np.isinf(values), np.nan, values)
+        return columns
+
     def transform(self, X):
         X = self._start_transform(X).copy()
-        lowered = {t.strip().lower() for t in self.tokens}
+        lowered = _lowered(tuple(self.tokens))
         for column in self.text_columns_:
             values = X[column]
             if len(values) <= SMALL_FRAME:
@@ -56,6 +73,11 @@ class MissingTokens(FrameTransformer):
             for column in np.asarray(floats, dtype=object)[infinite]:
                 X[column] = X[column].replace([np.inf, -np.inf], np.nan)
         return X
+
+
+@functools.lru_cache(maxsize=64)
+def _lowered(tokens: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t.strip().lower() for t in tokens)
 
 
 def missing_token_mask(values, lowered: frozenset[str] | set[str]) -> np.ndarray:
@@ -225,6 +247,10 @@ class DropColumns(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         return X[self.feature_names_out_]
+
+    def transform_columns(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``transform`` for a few rows held as column -> array."""
+        return {name: columns[name] for name in self.feature_names_out_}
 
 
 def _constant_columns(X: pd.DataFrame) -> set:

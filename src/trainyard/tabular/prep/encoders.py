@@ -91,8 +91,8 @@ class TextWords(FrameTransformer):
 
     Each column keeps ``n_components`` directions of its TF-IDF matrix (fewer when its
     vocabulary is smaller), so a tree model sees the themes of the text, not 5,000 sparse terms.
-    Words only, not word pairs: pairs made each fit three times slower (1 s against 0.3 s on
-    16,000 tweets), and every model fits this once per fold.
+    Words only, not word pairs: pairs made each fit about three times slower, and every model fits
+    this once per fold (docs/benchmarks.md, "Measurements behind the code").
     """
 
     def __init__(self, *, n_components: int = 20, max_terms: int = 5_000, seed: int = 0):
@@ -135,8 +135,8 @@ class AsCategory(FrameTransformer):
 
     LightGBM and XGBoost read the dtype; the categories are fixed in ``fit`` so the
     codes mean the same at predict time, and a level never seen becomes missing.
-    On uk_used_cars this beat target encoding of the 195 car models for LightGBM
-    (test R² 0.967 against 0.964).
+    It beat target encoding of many-level columns for LightGBM (docs/benchmarks.md,
+    "Measurements behind the code").
     """
 
     def fit(self, X, y=None):
@@ -157,6 +157,22 @@ class AsCategory(FrameTransformer):
             dtype = _category_dtype(tuple(self.categories_[column]))
             out[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values), dtype=dtype)
         return pd.DataFrame(out, index=X.index)
+
+    def codes(self, block: np.ndarray) -> np.ndarray:
+        """``transform`` for a few rows as an array (columns in the fitted order): each level's position among
+        the fitted categories, NaN for a missing value or a level never seen (the code -1 of ``transform``)."""
+        out = np.full(block.shape, np.nan)
+        for j, column in enumerate(self.feature_names_out_):
+            lookup = _category_positions(tuple(self.categories_[column]))
+            for i, value in enumerate(block[:, j]):
+                if not is_missing(value):
+                    out[i, j] = lookup.get(str(value), np.nan)
+        return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _category_positions(categories: tuple[str, ...]) -> dict[str, float]:
+    return {level: float(i) for i, level in enumerate(categories)}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -16,7 +16,7 @@ from trainyard.tabular.recipe import Recipe
 def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) -> tuple[pd.DataFrame, pd.Series]:
     """The rows that have a target, and the target as the model sees it (numbers parsed from text)."""
     if schema.target is None:
-        raise SchemaError("no target: pass the column to predict (--target)")
+        raise SchemaError("no target: pass the column to predict (target=)")
     y = target_values(df[schema.target])
     infinite = np.isinf(y.to_numpy(dtype=float)) if pd.api.types.is_numeric_dtype(y) else np.zeros(len(y), bool)
     if infinite.any():
@@ -28,7 +28,7 @@ def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) ->
                           f"{len(y)} rows")
     if missing.any():
         if strict:
-            raise SchemaError(f"target {schema.target!r} is missing in {int(missing.sum())} rows (--strict)")
+            raise SchemaError(f"target {schema.target!r} is missing in {int(missing.sum())} rows (strict=True)")
         warnings.warn(f"target {schema.target!r} is missing in {int(missing.sum())} rows; dropped them",
                       TrainyardWarning, stacklevel=2)
         df, y = df[~missing.to_numpy()], y[~missing]

@@ -22,7 +22,8 @@ from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.prep.build import ModelNeeds, build
 from trainyard.tabular.recipe import Recipe
 from trainyard.tabular.report import figures
-from trainyard.tabular.runs.store import EnsembleModel, Run, load_run
+from trainyard.tabular.models.ensemble import EnsembleModel
+from trainyard.tabular.runs.store import Run, load_run
 
 IMPORTANCE_ROWS = 1_000
 SEGMENT_NAMES = ("make", "manufacturer", "brand")
@@ -143,7 +144,7 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
     if classes is not None:
         lookup = {str(c): i for i, c in enumerate(classes)}
         y = np.array([lookup[str(v)] for v in y])
-    scorer = _Scored(run.model, task, classes, metric.name)
+    scorer = _Scored(run.estimator, task, classes, metric.name)
     out, note = [], ""
     started = time.monotonic()
     scorer(None, X, y)
@@ -158,11 +159,11 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
                                 importance, f"drop in {metric.name} when the column is shuffled",
                                 f"Longer bars are columns the model leans on; measured on {n:,} test rows, "
                                 "3 shuffles each."))
-    model = run.model.members[0] if isinstance(run.model, EnsembleModel) else run.model
+    model = run.estimator.members[0] if isinstance(run.estimator, EnsembleModel) else run.estimator
     estimator = model[-1]
     estimator = getattr(estimator, "regressor_", estimator)
     names = [str(f) for f in model.named_steps["prep"].get_feature_names_out()]
-    which = "the ensemble's first member" if isinstance(run.model, EnsembleModel) else "the best model"
+    which = "the ensemble's first member" if isinstance(run.estimator, EnsembleModel) else "the best model"
     if hasattr(estimator, "coef_") and np.ndim(estimator.coef_) <= 2:
         coefs = pd.Series(np.atleast_2d(estimator.coef_)[0], index=names[: np.atleast_2d(estimator.coef_).shape[1]])
         top = coefs.reindex(coefs.abs().sort_values(ascending=False).index[:20])

@@ -1,4 +1,4 @@
-"""The run directory: save, load, and predict on new rows after checking them.
+"""The run directory: save and load (predicting is ``runs/predict.py``).
 
 ``runs/<name>/`` holds ``manifest.json`` (versions, seed, data fingerprint, recipe,
 command line), ``schema.json``, ``model.skops`` (the fitted pipeline, or the
@@ -10,7 +10,6 @@ It is written to a temporary directory beside it and renamed when complete.
 
 from __future__ import annotations
 
-import functools
 
 import hashlib
 import json
@@ -19,54 +18,62 @@ import pickle
 import platform
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from trainyard.data.schema import Role, Schema
-from trainyard.data.values import MISSING_LOWER
+from trainyard.data.schema import Schema
 from trainyard.artifacts import check_files, write_file_list
-from trainyard.errors import DataError, DiskFullError, SchemaError, TrainyardWarning, first_line
+from trainyard.errors import DataError, DiskFullError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, full_disk_named
 from trainyard.tabular.leaderboard import to_frame
+from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.metrics import classification_details, primary_metric
-from trainyard.tabular.prep.base import SMALL_FRAME, is_missing
 from trainyard.tabular.prep.plan import explain
 from trainyard.tabular.runs.trust import dump_model, load_model
 
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
 
-class EnsembleModel(BaseEstimator):
-    """A weighted average of fitted pipelines' predictions (or class probabilities)."""
-
-    def __init__(self, members: list | None = None, weights: list[float] | None = None, task: str = "regression"):
-        self.members = members
-        self.weights = weights
-        self.task = task
-
-    def predict_output(self, X) -> np.ndarray:
-        from trainyard.tabular.models.output import predict_output
-
-        n_classes = 0 if self.task == "regression" else len(self.members[0][-1].classes_)
-        return sum(w * predict_output(m, X, self.task, n_classes) for m, w in zip(self.members, self.weights))
-
-
 @dataclass
 class Run:
+    """A saved run: its manifest, its Schema and its fitted model.
+
+    ``estimator`` is the model as saved (a pipeline or an ensemble, classifiers in class codes);
+    ``model`` is the same in the user's labels, a scikit-learn estimator; ``predict(rows)`` checks the
+    rows against the Schema first.
+    """
+
     path: Path
     manifest: dict[str, Any]
     schema: Schema
-    model: Any
+    estimator: Any
+    result: Any = field(default=None, repr=False)  # the TrainResult, when this process trained it (train_run)
+    report: Path | None = None  # report.html, when train_run wrote it
 
     @property
     def classes(self) -> list | None:
         return self.manifest.get("classes")
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    @property
+    def model(self) -> LabelledModel:
+        """The fitted model in the user's labels: ``predict``, ``predict_proba``, ``classes_``."""
+        return LabelledModel(self.estimator, self.classes, self.task)
+
+    def predict(self, rows: Any) -> pd.DataFrame:
+        """Predictions (and ``proba_<label>`` columns) for new rows, checked against the Schema first;
+        what the check found (unseen categories, values out of range) is a ``TrainyardWarning``."""
+        from trainyard.tabular.runs.predict import predict
+
+        return predict(self, rows)
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, task={self.manifest.get('task')!r}, best={self.manifest.get('best')!r})"
@@ -92,11 +99,12 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()[:16]
 
 
-def save_run(result, path: Path, *, seed: int, command: list[str] | None = None, overwrite: bool = False) -> Path:
-    """Write a finished training result as a run directory (atomically)."""
+def save_run(result, path: Path | str, *, command: list[str] | None = None, overwrite: bool = False) -> Path:
+    """Write a finished training result as a run directory, atomically (the seed is the result's own).
+    ``overwrite`` replaces a run already at ``path``; ``command`` is recorded in the manifest."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise DataError(f"{path}: the run exists; pass --overwrite to replace it or choose another --name")
+        raise DataError(f"{path}: the run exists; pass overwrite=True to replace it, or choose another path")
     metric = primary_metric(result.schema.task)
     model = _final_model(result)
     try:
@@ -104,7 +112,7 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
             dump_model(model, tmp / "model.skops")
             (tmp / "schema.json").write_text(result.schema.to_json())
             manifest = {
-                "versions": versions(), "seed": seed, "command": command or sys.argv,
+                "versions": versions(), "seed": result.seed, "command": command or sys.argv,
                 "data": {"rows": len(result.frame), "fingerprint": fingerprint(result.frame)},
                 "recipe": result.recipe.to_dict(), "task": result.schema.task, "target": result.schema.target,
                 "metric": metric.name, "best": result.best.name, "classes": _plain(result.classes),
@@ -123,15 +131,12 @@ def save_run(result, path: Path, *, seed: int, command: list[str] | None = None,
             _write_plan(result, tmp, model)
             write_file_list(tmp)  # last: it lists the sizes and SHA-256 of every file above
     except FileExistsError as err:
-        raise DataError(f"{path}: the run exists; pass --overwrite to replace it") from err
+        raise DataError(f"{path}: the run exists; pass overwrite=True to replace it") from err
     return path
 
 
 def _final_model(result):
-    if result.best.name == "ensemble":
-        members = [pickle.loads(result.models[n]) for n in result.ensemble]
-        return EnsembleModel(members=members, weights=list(result.ensemble.values()), task=result.schema.task)
-    return pickle.loads(result.models[result.best.name])
+    return result.final_estimator()
 
 
 def _plain(values):
@@ -216,7 +221,7 @@ def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ())
         raise DataError(f"{path}: the run is damaged ({first_line(err, 120)}); {RETRAIN}") from None
     _check_versions(path, manifest.get("versions", {}))
     model = load_model(path / "model.skops", trust=trust_types, remedy=RETRAIN)
-    return Run(path=path, manifest=manifest, schema=schema, model=model)
+    return Run(path=path, manifest=manifest, schema=schema, estimator=model)
 
 
 def _check_versions(path: Path, saved: dict[str, str]) -> None:
@@ -226,113 +231,6 @@ def _check_versions(path: Path, saved: dict[str, str]) -> None:
     if changed:
         warnings.warn(f"{path}: made with other library versions ({'; '.join(changed)}); "
                       "predictions may differ — retrain to be sure", TrainyardWarning, stacklevel=3)
-
-
-@dataclass
-class Checked:
-    rows: pd.DataFrame
-    notes: list[str]
-    unseen: dict[str, int]
-    out_of_range: dict[str, int]
-
-
-def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
-    """Check new rows against the Schema: missing columns fail; the rest is counted and reported."""
-    features = [c for c in schema.columns if c.role is not Role.TARGET]
-    missing = [c.name for c in features if c.name not in frame.columns]
-    if missing:
-        raise SchemaError(f"the rows lack column(s) {', '.join(missing)} that the model was trained with")
-    notes = []
-    extra = [c for c in frame.columns if c not in {f.name for f in features} and c != schema.target]
-    if extra:
-        notes.append(f"ignored {len(extra)} extra column(s): {', '.join(map(str, extra[:5]))}")
-    unseen, out_of_range, numbers = {}, {}, {}
-    small = len(frame) <= SMALL_FRAME  # a prediction request: per-value Python is cheaper than pandas here
-    for column in features:
-        values = frame[column.name]
-        if _trained_on_numbers(column) and not pd.api.types.is_numeric_dtype(values):
-            values = numbers[column.name] = _as_numbers(column.name, values)
-        if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
-            known = _level_set(tuple(column.details["levels"]))
-            if small:
-                count = sum(1 for v in values if not is_missing(v) and str(v) not in known)
-            else:
-                count = int((~values.dropna().astype(str).isin(known)).sum())
-            if count:
-                unseen[column.name] = count
-        if column.role is Role.NUMERIC and "min" in column.details and pd.api.types.is_numeric_dtype(values):
-            low, high = column.details["min"], column.details["max"]
-            if small:
-                count = sum(1 for v in values.tolist() if v < low or v > high)
-            else:
-                count = int(((values < low) | (values > high)).sum())
-            if count:
-                out_of_range[column.name] = count
-    if unseen:
-        notes.append("unseen categories: " + ", ".join(f"{k} ({v} rows)" for k, v in unseen.items()))
-    if out_of_range:
-        notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
-    names = [f.name for f in features]
-    rows = frame if list(frame.columns) == names else frame[names]  # selecting costs a request more than its checks
-    if numbers:
-        rows = rows.assign(**numbers)
-    return Checked(rows=rows, notes=notes, unseen=unseen, out_of_range=out_of_range)
-
-
-def _trained_on_numbers(column) -> bool:
-    """The column held plain numbers when the model was trained (not numbers inside text)."""
-    return column.role is Role.NUMERIC and column.dtype.lower().startswith(("int", "uint", "float"))
-
-
-def _as_numbers(name: str, values: pd.Series) -> pd.Series:
-    """A column the model saw as numbers, given as text: numbers and missing-value tokens pass, any other
-    value is one line naming the column, the row and the value."""
-    missing = values.map(lambda v: is_missing(v) or str(v).strip().lower() in MISSING_LOWER).astype(bool)
-    parsed = pd.to_numeric(values.where(~missing), errors="coerce")
-    bad = parsed.isna() & ~missing
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SchemaError(f"column {name!r}, row {i + 1} of the new rows: {values.iloc[i]!r} is not a number, and the "
-                          f"model was trained on numbers there; correct it or leave the cell empty")
-    return parsed.astype(float)
-
-
-@functools.lru_cache(maxsize=1024)
-def _level_set(levels: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(levels)
-
-
-def predict(run: Run, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Predictions (and class probabilities) for new rows, after checking them."""
-    checked = check_rows(frame, run.schema)
-    return predict_frame(run, checked.rows), checked.notes
-
-
-def predict_frame(run: Run, rows: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities) for rows already checked by ``check_rows``."""
-    return output_frame(run, predict_output(run, rows), rows.index)
-
-
-def predict_output(run: Run, rows: pd.DataFrame) -> np.ndarray:
-    """The model's output for checked rows: values for regression, class probabilities otherwise."""
-    from trainyard.tabular.models.output import predict_output as pipeline_output
-
-    if isinstance(run.model, EnsembleModel):
-        return run.model.predict_output(rows)
-    return pipeline_output(run.model, rows, run.manifest["task"], len(run.classes or []))
-
-
-def output_frame(run: Run, output: np.ndarray, index: pd.Index) -> pd.DataFrame:
-    """Regression values, or class probabilities, as the prediction (the likeliest class) and proba_ columns."""
-    classes = run.classes
-    result = pd.DataFrame(index=index)
-    if classes is None:
-        result["prediction"] = output
-    else:
-        result["prediction"] = np.asarray(classes, dtype=object)[output.argmax(axis=1)]
-        for i, label in enumerate(classes):
-            result[f"proba_{label}"] = output[:, i]
-    return result
 
 
 # --- the run in progress: saved after every model, so an interrupted run can resume -----
@@ -354,7 +252,7 @@ class PartialRun:
         if resume and keyfile.exists():
             if json.loads(keyfile.read_text()) != json.loads(json.dumps(self.key, default=str)):
                 raise DataError(f"{self.path}: the interrupted run used other data, seed or recipe; "
-                                "train without --resume to start again")
+                                "train without resume=True to start again")
             return self.load()
         if resume:
             raise DataError(f"{self.path}: nothing to resume (no interrupted run of that name)")
@@ -392,7 +290,7 @@ class PartialRun:
                 arrays = np.load(self.path / "models" / f"{name}.npz", allow_pickle=False)
                 record["_arrays"] = {k: arrays[k] for k in arrays.files}
                 fitted = load_model(self.path / "models" / f"{name}.skops",
-                                    remedy="train without --resume to start again")
+                                    remedy="train without resume=True to start again")
                 record["_model"] = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         return records
 

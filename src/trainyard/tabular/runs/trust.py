@@ -66,7 +66,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
     "trainyard.tabular.prep.features.LogFeatures",
     "trainyard.tabular.prep.target.clip_at_zero",
     "trainyard.tabular.prep.target.unchanged",
-    "trainyard.tabular.runs.store.EnsembleModel",
+    "trainyard.tabular.models.ensemble.EnsembleModel",
     "xgboost.core.Booster",
     "xgboost.sklearn.XGBClassifier",
     "xgboost.sklearn.XGBRegressor",
@@ -105,8 +105,8 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
     if refused:
         more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
         raise DataError(f"{path}: refused to load type {refused[0]}{more}, which trainyard never writes; "
-                        "the file may have been tampered with (see docs/security.md; trust_types / "
-                        "--trust-types only for a file you made yourself)")
+                        "the file may have been tampered with (see docs/security.md; trust_types= "
+                        "only for a file you made yourself)")
     try:
         return sio.load(path, trusted=named)
     except Exception as err:  # skops raises many kinds; the user needs one line

@@ -28,10 +28,11 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from trainyard.errors import first_line
-from trainyard.tabular.runs.store import Run, check_rows, load_run, output_frame, predict_output
+from trainyard.tabular.runs.predict import check_rows, output_frame, predict_output
+from trainyard.tabular.runs.store import Run, load_run
 from trainyard.tabular.serve.compiled import CompiledModel, compile_run
 from trainyard.tabular.serve.rows import RowsError, example_rows, features, json_type, parse_csv, parse_json, row_schema
 
@@ -45,8 +46,8 @@ EXAMPLE_ROWS = 64  # rows made from the Schema on which the compiled model must 
 def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS,
                compiled: bool = True, trust_types: tuple[str, ...] = ()) -> FastAPI:
     run = run if isinstance(run, Run) else load_run(run, trust_types=trust_types)
-    threaded = _estimators(run.model)  # found once: their n_jobs is set per request size
-    threadpool_limits(1)
+    threaded = _estimators(run.estimator)  # found once: their n_jobs is set per request size
+    pools = ThreadpoolController()  # found once: limiting its pools per request then costs microseconds
     _set_threads(threaded, 1)
     fast, why_not = compile_run(run, check_rows(example_rows(run.schema, EXAMPLE_ROWS), run.schema).rows) \
         if compiled else (None, "turned off")
@@ -96,7 +97,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
                 raise
             except Exception as err:  # whatever a hostile body finds in a parser is the body's fault: a 400
                 raise RowsError(400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})") from None
-            return JSONResponse(_predict(run, frame, threaded, fast))
+            return JSONResponse(_predict(run, frame, threaded, fast, pools))
         except ClientDisconnect:  # the client left mid-body: one line in the log, nobody to answer
             log.warning("a client disconnected before sending the whole body")
             return JSONResponse({"detail": "the client disconnected"}, status_code=400)
@@ -108,7 +109,7 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
 
 log = logging.getLogger("trainyard.tabular.serve")
 
-BATCH_ROWS = 256  # from this many rows a request uses every core (1,000 rows: 168 -> 102 ms here)
+BATCH_ROWS = 256  # from this many rows a request uses every core (docs/benchmarks.md, "Measurements behind the code")
 
 
 def _estimators(model) -> list:
@@ -127,7 +128,7 @@ def _set_threads(estimators: list, threads: int) -> None:
         estimator.set_params(n_jobs=threads)
 
 
-def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None):
+def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController):
     """Predictions for ``rows``. A request of a few rows runs on one thread: OpenMP and BLAS pools (and the
     boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
     fight over the cores. A batch of BATCH_ROWS or more uses every core for the call."""
@@ -135,24 +136,26 @@ def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None)
         return fast.predict_output(rows) if fast is not None else predict_output(run, rows)
 
     if len(rows) < BATCH_ROWS:
-        return output_frame(run, output(), rows.index)
+        with pools.limit(limits=1):
+            return output_frame(run, output(), rows.index)
     cores = os.cpu_count() or 1
     _set_threads(threaded, cores)
     try:
-        with threadpool_limits(cores):
+        with pools.limit(limits=cores):
             return output_frame(run, output(), rows.index)
     finally:
         _set_threads(threaded, 1)
 
 
-def _predict(run: Run, frame, threaded: list, fast: CompiledModel | None) -> dict[str, Any]:
+def _predict(run: Run, frame, threaded: list, fast: CompiledModel | None,
+             pools: ThreadpoolController) -> dict[str, Any]:
     checked = check_rows(frame, run.schema)
     answer: dict[str, Any] = {"rows": len(frame), "unseen_categories": checked.unseen,
                               "out_of_range": checked.out_of_range}
     if not len(frame):
         return {**answer, "predictions": []}
     try:
-        predictions = _predict_threads(run, checked.rows, threaded, fast)
+        predictions = _predict_threads(run, checked.rows, threaded, fast, pools)
     except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
         reason = first_line(err) or type(err).__name__
         raise RowsError(422, f"the model cannot use these rows ({reason}); look for extreme values") from None

@@ -11,8 +11,8 @@ Treelite's GTIL (converted once); otherwise, and for every other model, the fitt
 from the matrix rebuilt as the DataFrame it was fitted on. Members whose fitted preprocessing is
 identical (LightGBM and XGBoost both take native categories) share one pass.
 
-On the uk_used_cars ensemble one row takes ~5 ms in process instead of ~44 ms (bench/serve.py: 8.9 ms
-p50 over HTTP against 31 ms). ``compile_model`` names a step it does not know (NotCompiled);
+The speed-up is measured by bench/serve.py (docs/benchmarks.md, "Measurements behind the code").
+``compile_model`` names a step it does not know (NotCompiled);
 ``compile_run`` also checks the compiled model against the pipelines, and the server answers with
 the pipelines wherever either fails.
 """
@@ -34,14 +34,13 @@ from sklearn.pipeline import Pipeline
 
 from trainyard.errors import first_line
 from trainyard.tabular.models.output import predict_output, spread_classes
-from trainyard.tabular.prep.base import is_missing
-from trainyard.tabular.prep.clean import DropColumns, MissingTokens, SafeNames, missing_token_mask
+from trainyard.tabular.prep.clean import SafeNames
 from trainyard.tabular.prep.encoders import AsCategory
 
 Columns = dict[str, np.ndarray]
 FEW_ROWS = 16  # up to this many rows Treelite predicts the trees; above, the boosters' own code is faster
 # XGBoost sums its trees in float32, Treelite too but in another order: they differ by a few float32 units
-# of the margin, which a log target turns into ~1e-5 of the prediction (measured on the demo market).
+# of the margin, which a log target turns into a relative difference of about 1e-5.
 RTOL, ATOL = 1e-4, 1e-6
 
 
@@ -162,21 +161,8 @@ def _compile_prep(steps: list) -> CompiledPrep:
 
 
 def _cleaning_step(step) -> Callable[[Columns], Columns]:
-    if isinstance(step, MissingTokens):
-        lowered = frozenset(t.strip().lower() for t in step.tokens)
-
-        def tokens(columns: Columns) -> Columns:
-            for name in step.text_columns_:
-                mask = missing_token_mask(columns[name], lowered)
-                if mask.any():
-                    values = columns[name].astype(object, copy=True)
-                    values[mask] = np.nan
-                    columns[name] = values
-            return columns
-        return tokens
-    if isinstance(step, DropColumns):
-        kept = list(step.feature_names_out_)
-        return lambda columns: {name: columns[name] for name in kept}
+    if hasattr(step, "transform_columns"):  # the step's own small-input transform, beside its DataFrame one
+        return step.transform_columns
     if type(step).__module__.startswith("trainyard.tabular.prep."):
         # the rarer cleaning steps (merging split columns, numbers in text) run as they are, on a small
         # DataFrame whose columns keep their dtypes (an object array would otherwise become pandas' str)
@@ -198,7 +184,7 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
         if isinstance(transformer, AsCategory):
             for i, column in enumerate(selected):
                 categories[start + i] = pd.CategoricalDtype(transformer.categories_[column])
-            branches.append((selected, _category_codes(transformer, selected)))
+            branches.append((selected, transformer.codes))
         else:
             branches.append((selected, _array_step(transformer)))
 
@@ -211,20 +197,6 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
             blocks.append(np.asarray(transform(block), dtype=float).reshape(n_rows, -1))
         return np.hstack(blocks) if blocks else np.empty((n_rows, 0))
     return encode, categories
-
-
-def _category_codes(step: AsCategory, selected: list[str]) -> Callable[[np.ndarray], np.ndarray]:
-    """A level's position among the fitted categories; NaN for missing or a level never seen (as AsCategory)."""
-    lookups = [{level: float(i) for i, level in enumerate(step.categories_[c])} for c in selected]
-
-    def codes(block: np.ndarray) -> np.ndarray:
-        out = np.full(block.shape, np.nan)
-        for j, lookup in enumerate(lookups):
-            for i, value in enumerate(block[:, j]):
-                if not is_missing(value):
-                    out[i, j] = lookup.get(str(value), np.nan)
-        return out
-    return codes
 
 
 def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
@@ -248,8 +220,8 @@ def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
 
 def _tree_predictor(estimator, task: str, n_classes: int, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray] | None:
     """Treelite's GTIL for a few rows of a gradient-boosted model (None for other models). Per row it is
-    slower than the boosters' own code, but it has almost no cost per call: one row of the uk_used_cars
-    XGBoost model in 0.4 ms against 3 ms, 1,000 rows in ~400 ms against 75 ms."""
+    slower than the boosters' own code, but it has almost no cost per call, so it wins for a few rows
+    and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
     inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
     trees = _treelite_model(inner, prep)
     if trees is None:
@@ -325,10 +297,10 @@ def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
 def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
     """The run's model compiled and checked against the library path on ``rows`` (a few rows and all of
     them, so both the Treelite and the many-rows paths are checked), or None and why not."""
-    from trainyard.tabular.runs.store import predict_output as run_output
+    from trainyard.tabular.runs.predict import predict_output as run_output
 
     try:
-        compiled = compile_model(run.model, run.manifest["task"], len(run.classes or []))
+        compiled = compile_model(run.estimator, run.manifest["task"], len(run.classes or []))
     except NotCompiled as err:
         return None, f"{err} cannot be compiled"
     except Exception as err:  # a converter's own refusal (Treelite, a library's format): the library path stays

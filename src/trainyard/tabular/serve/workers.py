@@ -2,8 +2,8 @@
 kernel spreads connections across them.
 
 Not uvicorn's own ``--workers``: its processes share one socket bound without TCP_NODELAY, and
-there every response waited ~40 ms for a delayed ACK (44 ms for GET /health on loopback against
-0.3 ms with the option set on the listening socket, which accepted sockets inherit).
+there every response waited for a delayed ACK; with the option set on the listening socket, which
+accepted sockets inherit, it does not (docs/benchmarks.md, "Measurements behind the code").
 """
 
 from __future__ import annotations

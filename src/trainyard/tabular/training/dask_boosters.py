@@ -46,7 +46,7 @@ def check_models(models: list[str] | None) -> list[str]:
     refused = [m for m in chosen if m not in LAZY_MODELS]
     if refused:
         raise SchemaError(f"{', '.join(refused)} cannot train on a lazy table: only {' and '.join(LAZY_MODELS)} "
-                          "have Dask interfaces; the others need the table in memory (read it without --lazy, "
+                          "have Dask interfaces; the others need the table in memory (read it with trainyard.read, "
                           "or sample it)")
     return chosen
 
@@ -62,7 +62,7 @@ def train_lazy(frame, target: str, *, models: list[str] | None = None, cluster: 
         raise SchemaError(f"no column {target!r}; columns: {', '.join(map(str, frame.columns))}")
     engine = open_engine(cluster)
     if not hasattr(engine, "client"):
-        raise SchemaError("training on a lazy table needs a Dask cluster: pass --cluster local:N or tcp://HOST:8786")
+        raise SchemaError("training on a lazy table needs a Dask cluster: pass cluster='local:N' or cluster='tcp://HOST:8786'")
     owned = engine is not cluster
     try:
         return _train(frame, target, chosen, engine.client, seed, test_fraction, sample_rows, n_estimators, task)

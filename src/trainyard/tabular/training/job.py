@@ -22,12 +22,10 @@ from threadpoolctl import threadpool_limits
 from trainyard.data.schema import Schema
 from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
 from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.models.output import predict_output
 from trainyard.tabular.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
-from trainyard.tabular.prep.build import build
-from trainyard.tabular.prep.clean import SafeNames
 from trainyard.tabular.recipe import Recipe
-from trainyard.tabular.prep.target import log_target, nonnegative_target
 
 
 @dataclass
@@ -56,15 +54,8 @@ class Job:
 
 def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = None) -> Pipeline:
     """The unfitted pipeline of ``job``'s model: preprocessing, then the model with ``params`` (default ``job.params``)."""
-    spec = catalog(job.task)[job.name]
-    prep = build(job.schema, job.recipe, needs=spec.needs, seed=job.seed)
-    model = spec.make(seed=job.seed, threads=threads, **(job.params if params is None else params))
-    if job.log_target and job.name != "dummy":  # the baseline stays the plain mean
-        model = log_target(model)
-    elif job.nonnegative and job.name != "dummy":
-        model = nonnegative_target(model)
-    steps = [("prep", prep)] + ([("names", SafeNames())] if spec.safe_names else []) + [("model", model)]
-    return Pipeline(steps)
+    return tabular_pipeline(job.schema, job.name, job.recipe, params=job.params if params is None else params,
+                            seed=job.seed, threads=threads, log=job.log_target, nonnegative=job.nonnegative)
 
 
 def fit_threads(job: Job) -> int:
@@ -76,10 +67,11 @@ def fit_threads(job: Job) -> int:
 def run_job(job: Job) -> dict[str, Any]:
     """Cross-validate on the folds, then (optionally) refit on all training rows and predict."""
     threads = fit_threads(job)
-    warnings.filterwarnings("ignore")  # in the worker only: convergence chatter is not the user's business
     # Folds run in parallel threads; OpenMP and BLAS pools per fit must not oversubscribe the cores
-    # (HistGradientBoosting went from 1 s to over 10 s on 800 rows without this).
-    with threadpool_limits(limits=threads):
+    # (HistGradientBoosting went from 1 s to over 10 s on 800 rows without this). Convergence chatter is
+    # not the user's business: silenced for this call only.
+    with warnings.catch_warnings(), threadpool_limits(limits=threads):
+        warnings.simplefilter("ignore")
         folds = Parallel(n_jobs=job.jobs, backend="threading")(
             delayed(fit_fold)(job, i, threads) for i in range(len(job.folds)))
         final = fit_final(job, threads, folds) if job.refit else None  # after the folds: it takes their tree count

@@ -8,6 +8,7 @@ model on the folds -> the run directory, written to a temporary path and renamed
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -59,6 +60,23 @@ class TrainResult:
     ensemble: dict[str, float] | None = None  # member -> weight
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
+    seed: int = 0  # the seed that drove every random choice; a saved run records it
+
+    def final_estimator(self):
+        """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
+        if self.best.name == "ensemble":
+            from trainyard.tabular.models.ensemble import EnsembleModel
+
+            members = [pickle.loads(self.models[n]) for n in self.ensemble]
+            return EnsembleModel(members=members, weights=list(self.ensemble.values()), task=self.schema.task)
+        return pickle.loads(self.models[self.best.name])
+
+    @property
+    def model(self):
+        """The chosen model in the user's labels (a scikit-learn estimator): ``predict``, ``predict_proba``."""
+        from trainyard.tabular.models.ensemble import LabelledModel
+
+        return LabelledModel(self.final_estimator(), self.classes, self.schema.task)
 
     def __repr__(self) -> str:  # the default would print the whole table and every model's bytes
         return (f"TrainResult(target={self.schema.target!r}, task={self.schema.task!r}, best={self.best.name!r}, "
@@ -76,23 +94,40 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
           progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
           test_data: Any = None, cluster: str | None = None, refit_full: bool = True,
           max_predict_ms: float | None = None) -> TrainResult:
-    """Train the catalog side by side and rank it.
+    """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
 
-    ``test_data`` is an optional table of test rows (then every row of ``data``
-    trains). ``checkpoint`` (a ``runs.PartialRun``) is written after every model;
-    with ``resume`` the models it holds are not trained again. ``cluster`` runs the fits on a Dask
-    cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers) instead of local processes.
-    ``refit_full``: after scoring, the final choice (the best model, or the ensemble's members) is
-    refit on every labelled row (train, test and fresh), with its settings and tree counts; the
-    scores stay those of the held-out rows. False keeps the models fitted on the training rows.
-    ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
-    measured on the test rows; slower models stay on the leaderboard but are not chosen.
+    Parameters:
+
+    - ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL query).
+    - ``target``: the column to predict.
+    - ``task``: ``regression``, ``binary`` or ``multiclass``; None infers it from the target (the Schema says why).
+    - ``recipe``: ``auto``, ``notes-basic``, ``notes-winning``, a TOML path, a dict or a ``Recipe``.
+    - ``models``: catalog names; None takes every model that suits the table's size, cheapest first.
+    - ``time_limit``: seconds for the whole call; each model gets at most half of the time left when it starts.
+      None: no limit.
+    - ``folds``: cross-validation folds on the training rows (at least 2).
+    - ``seed``: drives every random choice (split, folds, models, tuning); the result keeps it.
+    - ``jobs``: folds fitted at once, in threads (default 1: each fit uses every core).
+    - ``metric``: the ranking metric (default ``r2``, ``roc_auc`` for two classes, ``log_loss`` for more);
+      a metric of the wrong task is refused before any work.
+    - ``tune``: Optuna (TPE, seeded) on the best few models, within the time left.
+    - ``ensemble``: a greedy weighted blend of out-of-fold predictions, kept when it beats the best model.
+    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result`` and ``trial`` events.
+    - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
+      holds are not trained again.
+    - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
+    - ``cluster``: run the fits on a Dask cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers).
+    - ``refit_full``: after scoring, refit the final choice (the best model, or the ensemble's members) on every
+      labelled row (train, test and fresh), with its settings and tree counts; the scores stay those of the
+      held-out rows. False keeps the models fitted on the training rows.
+    - ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
+      measured on the test rows; slower models stay on the leaderboard but are not chosen.
     """
     start = time.monotonic()
     if folds < 2:
         raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
-        raise SchemaError(f"--time-limit {time_limit:g} is too small for even the baseline; "
+        raise SchemaError(f"time_limit={time_limit:g} is too small for even the baseline; "
                           f"give at least {MIN_TIME_LIMIT:g} seconds")
     final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
     # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
@@ -130,7 +165,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     engine = open_engine(cluster)
     owned = engine is not cluster  # an engine the caller opened is the caller's to close
     try:
-        trainer = _Trainer(job, codes, split, deadline, emit, checkpoint, engine)
+        trainer = Trainer(job, codes, split, deadline, emit, checkpoint, engine)
         trainer.max_predict_ms = max_predict_ms
         if checkpoint is not None:
             trainer.restore(checkpoint.start(resume))
@@ -166,7 +201,7 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     return TrainResult(schema=schema, recipe=recipe, split=split, entries=entries, best=best, classes=classes,
                        outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
                        frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights,
-                       trained_on=trained_on, choices=decided.choices)
+                       trained_on=trained_on, choices=decided.choices, seed=seed)
 
 
 def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
@@ -222,13 +257,18 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
     if len(small):
         label, count = small.index[0], int(small.iloc[0])
         raise SchemaError(f"class {label!r} has {count} training rows, fewer than the {folds} folds; "
-                          f"merge it with another class, drop it, or use --folds {max(2, count)}")
+                          f"merge it with another class, drop it, or use folds={max(2, count)}")
     lookup = {c: i for i, c in enumerate(classes)}
     return classes, y.map(lookup).to_numpy(dtype=int)
 
 
-class _Trainer:
-    """The loop's state: results per model, the outputs kept, the fitted pipelines."""
+class Trainer:
+    """The loop's state: results per model, the outputs kept, the fitted pipelines.
+
+    Tuning (``tuning.py``) and blending (``blending.py``) work on a Trainer: they read ``job``, ``split``,
+    ``codes``, ``oof``, ``outputs``, ``results`` and ``deadline``, and add models through ``fit`` and
+    their records to ``results`` and ``outputs``. Those are its interface within the package.
+    """
 
     def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint, engine):
         self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit

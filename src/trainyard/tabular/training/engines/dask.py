@@ -45,18 +45,18 @@ class DaskEngine:
             if local:
                 workers = int(local.group(1) or 2)
                 if workers < 1:
-                    raise SchemaError(f"--cluster {address}: use local:N with N >= 1 workers")
+                    raise SchemaError(f"cluster={address!r}: use local:N with N >= 1 workers")
                 self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self._cluster)
             else:
                 if not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://.+", address.strip()):
-                    raise SchemaError(f"--cluster {address!r}: write tcp://HOST:8786 (a Dask scheduler) or local:N")
+                    raise SchemaError(f"cluster={address!r}: write tcp://HOST:8786 (a Dask scheduler) or local:N")
                 self.client = Client(address, timeout=connect_seconds)
         except (OSError, TimeoutError) as err:
             raise SchemaError(f"cannot reach the Dask scheduler at {address} (waited {connect_seconds:g} s: "
                               f"{first_line(err, 100)}); start one with `dask scheduler` and "
-                              "`dask worker`, or use --cluster local:N") from None
+                              "`dask worker`, or use cluster='local:N'") from None
         self._data: tuple[int, Any] | None = None
 
     @property
@@ -158,6 +158,6 @@ def _in_worker(threads: int, fn, job: Job, *args):
 
     from threadpoolctl import threadpool_limits
 
-    warnings.filterwarnings("ignore")
-    with threadpool_limits(limits=threads):
+    with warnings.catch_warnings(), threadpool_limits(limits=threads):  # for this task only
+        warnings.simplefilter("ignore")
         return fn(job, *args)
