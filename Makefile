@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 WHEELHOUSE ?= $(HOME)/.cache/trainyard/wheels
 LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
-.PHONY: install demo test lint docs bench constraints clean browser
+.PHONY: install demo test test-quick lint core-check docs bench constraints clean browser
 
 install: $(STAMP)
 
@@ -20,15 +20,32 @@ $(STAMP):
 	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 		echo "building llama-cpp-python $(LLAMA_VERSION) once (several minutes); cached in $(WHEELHOUSE)"; \
 		$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); }
-	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --find-links $(WHEELHOUSE) -e '.[all,test,bench]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/trainyard demo
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser lint core-check
 	$(BIN)/python -m pytest -q
+
+# The quick tier: everything but the tests marked slow (clusters, the local LLM, the browser, LM training,
+# kills at random moments). Minutes, and green without ../shared.
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The core alone: the wheel and sdist build and pass twine's check; the wheel, without any extra, goes
+# into a fresh venv, and profiles and trains on a table (shared data when present, else the demo market).
+CORE := $(CURDIR)/.core-venv
+core-check: $(STAMP)
+	@rm -rf dist $(CORE)
+	$(BIN)/python -m build --no-isolation --wheel --sdist --outdir dist . >/dev/null
+	$(BIN)/python -m twine check --strict dist/*
+	$(BIN)/python -m venv $(CORE)
+	$(CORE)/bin/python -m pip install --quiet -c constraints.txt dist/trainyard-*.whl
+	cd $(CORE) && ./bin/python $(CURDIR)/.ci/core_check.py
+	@rm -rf $(CORE)
 
 # The layers (pyproject.toml, [tool.importlinter]): an upward import or a circle between packages fails here.
 lint: $(STAMP)

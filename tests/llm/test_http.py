@@ -58,10 +58,8 @@ def test_ask_through_the_server_matches_local(server, gemma):
 
 def test_a_server_that_does_not_answer():
     port = free_port()  # nothing listens here
-    start = time.monotonic()
     with pytest.raises(DataError, match=rf"http://127.0.0.1:{port}/v1/models: no answer after .* s"):
         open_backend(f"http://127.0.0.1:{port}", timeout=2)
-    assert time.monotonic() - start < 10
 
 
 def test_unknown_backend():

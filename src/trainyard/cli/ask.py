@@ -33,6 +33,11 @@ def ask(
 
     Example: trainyard ask cran-index "what is the effect of a slipstream on wing lift?"
     """
+    from trainyard.extras import require
+
+    require("search", "trainyard ask")
+    if llm != "none":
+        require("ask", "trainyard ask with a language model")
     from trainyard.rag.answer import ask as answer_question
     from trainyard.search.index import open_index
 

@@ -226,5 +226,12 @@ def memory_command(
     console.print(f"ratio: {result['ratio']:.1f}x. {EXPLANATION}", highlight=False)
 
 
+@lm_app.callback()
+def _needs_the_extra() -> None:  # before any lm command: one line when the [lm] extra is missing
+    from trainyard.extras import require
+
+    require("lm", "trainyard lm")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(lm_app, name="lm")

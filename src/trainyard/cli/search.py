@@ -172,5 +172,12 @@ def eval_command(
         console.print(f"per-query results: {out}")
 
 
+@search_app.callback()
+def _needs_the_extra() -> None:  # before any search command: one line when the [search] extra is missing
+    from trainyard.extras import require
+
+    require("search", "trainyard search")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(search_app, name="search")

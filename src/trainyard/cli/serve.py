@@ -26,6 +26,9 @@ def serve_command(
 
     Example: trainyard serve runs/cars --port 8000
     """
+    from trainyard.extras import require
+
+    require("serve", "trainyard serve")
     import uvicorn
 
     from trainyard.tabular.runs.store import load_run

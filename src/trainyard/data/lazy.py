@@ -17,6 +17,9 @@ LAZY_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 def read_lazy(source: Any, format: str | None = None, **options: Any) -> dd.DataFrame:
     """A Dask DataFrame over a CSV/Parquet file, a glob of them, or a folder of them: nothing is read
     until it is computed (``trainyard.tabular.training.dask_boosters`` trains on it)."""
+    from trainyard.extras import require
+
+    require("dask", "read_lazy")
     import dask.dataframe as dd
 
     if not isinstance(source, (str, Path)):

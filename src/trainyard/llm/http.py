@@ -19,6 +19,9 @@ KEY_VARIABLES = ("TRAINYARD_LLM_API_KEY", "OPENAI_API_KEY")
 class OpenAICompatible:
     def __init__(self, url: str, model: str | None = None, context_tokens: int = 2048, seed: int = 0,
                  timeout: float = 30.0, instruct: bool | None = None) -> None:
+        from trainyard.extras import require
+
+        require("ask", "an OpenAI-compatible server")
         import httpx
 
         self.url = url.rstrip("/")

@@ -9,6 +9,7 @@ from contextlib import contextmanager, redirect_stderr
 from collections.abc import Iterator
 from pathlib import Path
 
+from trainyard.extras import require
 from trainyard.errors import DataError
 from trainyard.io import atomic_path
 
@@ -65,10 +66,9 @@ class LocalGGUF:
 
     def __init__(self, model: str | Path | None = None, context_tokens: int = 2048, seed: int = 0,
                  threads: int | None = None) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise DataError("llama-cpp-python is not installed; run `make install` (it builds and caches the wheel)") from None
+        require("ask", "the local language model")
+        from llama_cpp import Llama
+
         self.path = Path(model) if model else default_model()
         check_gguf(self.path)
         start = time.perf_counter()

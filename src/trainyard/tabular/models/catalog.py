@@ -19,9 +19,11 @@ from sklearn import discriminant_analysis as da
 from sklearn import dummy, ensemble, linear_model, naive_bayes, neighbors, svm, tree
 
 from trainyard.errors import SchemaError
+from trainyard.extras import available, require
 from trainyard.tabular.prep.build import ModelNeeds
 
 REG, BIN, MULTI = "regression", "binary", "multiclass"
+NEEDS_EXTRA = {"mlp": "mlp", "catboost": "catboost"}  # models whose library is an optional extra
 CLS = (BIN, MULTI)
 
 
@@ -234,10 +236,17 @@ def select(task: str, names: list[str] | None = None, *, n_rows: int = 0) -> tup
         unknown = [n for n in names if n not in table]
         if unknown:
             raise SchemaError(f"unknown model(s) {', '.join(unknown)} for {task}; choose from {', '.join(table)}")
+        for name in names:
+            if name in NEEDS_EXTRA:
+                require(NEEDS_EXTRA[name], f"the model {name!r}")
         return [table[n] for n in names], []
     chosen, skipped = [], []
     for spec in table.values():
         if spec.preset:
+            continue
+        if spec.name in NEEDS_EXTRA and not available(NEEDS_EXTRA[spec.name]):
+            skipped.append(f"{spec.name}: skipped, its extra is not installed: pip install "
+                           f"'trainyard[{NEEDS_EXTRA[spec.name]}]'")
             continue
         if spec.max_rows is not None and n_rows > spec.max_rows:
             skipped.append(f"{spec.name}: skipped, {n_rows:,} training rows is above its {spec.max_rows:,}-row limit "

@@ -37,6 +37,9 @@ class DaskEngine:
     """Runs each model's folds and refit as tasks on a Dask cluster (``local:N`` starts one here)."""
 
     def __init__(self, address: str, connect_seconds: float = CONNECT_SECONDS) -> None:
+        from trainyard.extras import require
+
+        require("dask", "training on a Dask cluster (cluster=)")
         from distributed import Client, LocalCluster
 
         self.address, self._cluster = address, None
