@@ -23,8 +23,11 @@ def run(*args: str, expect: int = 0) -> str:
 
 
 def main() -> None:
-    absent = [m for m in ("torch", "pymilvus", "fastapi", "dask", "llama_cpp", "catboost")
-              if importlib.util.find_spec(m) is not None]
+    absent = [
+        m
+        for m in ("torch", "pymilvus", "fastapi", "dask", "llama_cpp", "catboost")
+        if importlib.util.find_spec(m) is not None
+    ]
     assert not absent, f"the core install pulled in {absent}"
     with tempfile.TemporaryDirectory() as folder:
         if SHARED.exists():
@@ -35,17 +38,31 @@ def main() -> None:
             table, target = str(Path(folder) / "cars.csv"), "price"
             used_car_market(2000, seed=0).to_csv(table, index=False)
         print(run("profile", table, "--target", target).splitlines()[0])
-        out = run("train", table, "--target", target, "--models", "dummy,lightgbm", "--no-tune", "--runs",
-                  str(Path(folder) / "runs"), "--name", "core")
+        out = run(
+            "train",
+            table,
+            "--target",
+            target,
+            "--models",
+            "dummy,lightgbm",
+            "--no-tune",
+            "--runs",
+            str(Path(folder) / "runs"),
+            "--name",
+            "core",
+        )
         assert "saved the run" in out, out
         out = run("predict", str(Path(folder) / "runs" / "core"), table, "-o", str(Path(folder) / "p.csv"))
         line = run("search", "index", table, "-o", str(Path(folder) / "idx"), expect=2).strip()
         assert line.endswith("pip install 'trainyard[search]'") and len(line.splitlines()) == 1, line
-        line = run("train", table, "--target", target, "--models", "mlp", "--runs", str(Path(folder) / "r2"),
-                   expect=2).strip()
+        line = run(
+            "train", table, "--target", target, "--models", "mlp", "--runs", str(Path(folder) / "r2"), expect=2
+        ).strip()
         assert "pip install 'trainyard[mlp]'" in line and len(line.splitlines()) == 1, line
-    print(f"core wheel: profile, train (dummy, lightgbm) and predict work on {Path(table).name}; "
-          "search and the MLP name their extras")
+    print(
+        f"core wheel: profile, train (dummy, lightgbm) and predict work on {Path(table).name}; "
+        "search and the MLP name their extras"
+    )
 
 
 if __name__ == "__main__":

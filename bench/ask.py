@@ -37,8 +37,10 @@ def median(values) -> float | None:
 
 
 def load_seconds() -> float:
-    code = ("import time; t = time.perf_counter(); from trainyard.llm.local import LocalGGUF; m = LocalGGUF(); "
-            "print(m.load_s, time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); from trainyard.llm.local import LocalGGUF; m = LocalGGUF(); "
+        "print(m.load_s, time.perf_counter() - t)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     constructor, with_import = map(float, out.stdout.split())
     return {"llama_load_s": constructor, "import_and_load_s": with_import}
@@ -66,33 +68,50 @@ def main() -> None:
         relevant = {d for d, g in judged.qrels[qid].items() if g > 0}
         for name, backend in (("local", model), ("none", None)):
             start = time.perf_counter()
-            answer = ask(index, judged.queries[qid], k=5, backend=backend, max_tokens=args.max_tokens,
-                         min_relevance=0.0)  # every query is in-domain: measure generation on all of them
+            answer = ask(
+                index, judged.queries[qid], k=5, backend=backend, max_tokens=args.max_tokens, min_relevance=0.0
+            )  # every query is in-domain: measure generation on all of them
             seconds = time.perf_counter() - start
             context = {p["doc_id"] for p in answer.passages}
-            rows[name].append({"query": qid, "recall_in_context": len(relevant & context) / len(relevant),
-                               "groundedness": answer.groundedness, "seconds": seconds,
-                               "first_token_s": answer.timings.get("first_token_s"),
-                               "tokens_per_s": answer.timings.get("decode_tokens_per_s"),
-                               "context_tokens": answer.timings.get("context_tokens"),
-                               "answer_tokens": answer.timings.get("decode_tokens")})
+            rows[name].append(
+                {
+                    "query": qid,
+                    "recall_in_context": len(relevant & context) / len(relevant),
+                    "groundedness": answer.groundedness,
+                    "seconds": seconds,
+                    "first_token_s": answer.timings.get("first_token_s"),
+                    "tokens_per_s": answer.timings.get("decode_tokens_per_s"),
+                    "context_tokens": answer.timings.get("context_tokens"),
+                    "answer_tokens": answer.timings.get("decode_tokens"),
+                }
+            )
         print(f"\r{n}/{len(qids)} queries", end="", flush=True)
     print()
     index.close()
     shutil.rmtree(workdir, ignore_errors=True)
     load = load_seconds()
     summary = {name: {key: median(r[key] for r in rs) for key in rs[0] if key != "query"} for name, rs in rows.items()}
-    result = {"queries": len(qids), "max_tokens": args.max_tokens, "model": str(model.path), "load": load,
-              "summary": summary, "per_query": rows,
-              "goals": {"first_token<=3s": (summary["local"]["first_token_s"] or 99) <= 3,
-                        "decode>=25tok/s": (summary["local"]["tokens_per_s"] or 0) >= 25,
-                        "load<=3s": load["llama_load_s"] <= 3}}
+    result = {
+        "queries": len(qids),
+        "max_tokens": args.max_tokens,
+        "model": str(model.path),
+        "load": load,
+        "summary": summary,
+        "per_query": rows,
+        "goals": {
+            "first_token<=3s": (summary["local"]["first_token_s"] or 99) <= 3,
+            "decode>=25tok/s": (summary["local"]["tokens_per_s"] or 0) >= 25,
+            "load<=3s": load["llama_load_s"] <= 3,
+        },
+    }
     print(f"{'back-end':10} {'recall':>7} {'grounded':>9} {'first tok s':>12} {'tok/s':>6} {'ctx tok':>8} {'e2e s':>6}")
     for name, s in summary.items():
         fmt = lambda v, spec: format(v, spec) if v is not None else "-"  # noqa: E731
-        print(f"{name:10} {fmt(s['recall_in_context'], '7.3f')} {fmt(s['groundedness'], '9.2f')} "
-              f"{fmt(s['first_token_s'], '12.2f')} {fmt(s['tokens_per_s'], '6.1f')} {fmt(s['context_tokens'], '8.0f')} "
-              f"{fmt(s['seconds'], '6.2f')}")
+        print(
+            f"{name:10} {fmt(s['recall_in_context'], '7.3f')} {fmt(s['groundedness'], '9.2f')} "
+            f"{fmt(s['first_token_s'], '12.2f')} {fmt(s['tokens_per_s'], '6.1f')} {fmt(s['context_tokens'], '8.0f')} "
+            f"{fmt(s['seconds'], '6.2f')}"
+        )
     print(f"model load: {load['llama_load_s']:.2f} s (with imports {load['import_and_load_s']:.2f} s)")
     print(f"wrote {write_result('ask', result)}")
 

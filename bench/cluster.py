@@ -1,4 +1,6 @@
-"""Dask engine benchmark (named cluster.py: a bench/dask.py would shadow the dask package): local processes against a two-worker local cluster, and a lazy table.
+"""Dask engine benchmark: local processes against a two-worker local cluster, and a lazy table.
+
+(Named cluster.py: a bench/dask.py would shadow the dask package.)
 
     python bench/cluster.py [--rows 1000000] [--lazy-rows 5000000]
 
@@ -57,19 +59,27 @@ def local_vs_cluster(rows: int) -> dict:
 
 
 def lazy_child(csv: str) -> None:
-    import trainyard
-    from trainyard.tabular.training.dask_boosters import train_lazy
-
     import distributed  # noqa: F401 - imported before the baseline is read
     import lightgbm  # noqa: F401
     import xgboost  # noqa: F401
 
+    import trainyard
+    from trainyard.tabular.training.dask_boosters import train_lazy
+
     base = status_bytes("VmRSS:")
     started = time.monotonic()
     result = train_lazy(trainyard.read_lazy(csv), "price", cluster="local:2", n_estimators=100)
-    print(json.dumps({"seconds": time.monotonic() - started, "client_peak_bytes": status_bytes("VmHWM:"), "client_base_bytes": base,
-                      "rows": result.rows,
-                      "entries": [{k: v for k, v in e.items()} for e in result.entries]}))
+    print(
+        json.dumps(
+            {
+                "seconds": time.monotonic() - started,
+                "client_peak_bytes": status_bytes("VmHWM:"),
+                "client_base_bytes": base,
+                "rows": result.rows,
+                "entries": [{k: v for k, v in e.items()} for e in result.entries],
+            }
+        )
+    )
 
 
 def lazy_table(rows: int) -> dict:
@@ -84,8 +94,13 @@ def lazy_table(rows: int) -> dict:
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
     child = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"rows": rows, "csv_bytes": csv.stat().st_size, "table_in_memory_bytes": in_memory, **child,
-            "client_peak_over_table": child["client_peak_bytes"] / in_memory}
+    return {
+        "rows": rows,
+        "csv_bytes": csv.stat().st_size,
+        "table_in_memory_bytes": in_memory,
+        **child,
+        "client_peak_over_table": child["client_peak_bytes"] / in_memory,
+    }
 
 
 def main() -> None:
@@ -107,11 +122,15 @@ def main() -> None:
     lazy = lazy_table(args.lazy_rows)
     print(f"\n{'run':34} {'seconds':>8}")
     print(f"{'local, ' + str(compare['rows']) + ' rows':34} {compare['local']['seconds']:8.0f}")
-    print(f"{'local:2 cluster':34} {compare['cluster local:2']['seconds']:8.0f}  "
-          f"({compare['cluster_over_local']:.2f}x local; same leaderboard: {compare['same_leaderboard']})")
-    print(f"{'lazy, ' + str(lazy['rows']) + ' rows':34} {lazy['seconds']:8.0f}  client peak "
-          f"{lazy['client_peak_bytes'] / 1e6:,.0f} MB (after imports {lazy['client_base_bytes'] / 1e6:,.0f} MB), "
-          f"table in memory {lazy['table_in_memory_bytes'] / 1e6:,.0f} MB ({lazy['client_peak_over_table']:.2f}x)")
+    print(
+        f"{'local:2 cluster':34} {compare['cluster local:2']['seconds']:8.0f}  "
+        f"({compare['cluster_over_local']:.2f}x local; same leaderboard: {compare['same_leaderboard']})"
+    )
+    print(
+        f"{'lazy, ' + str(lazy['rows']) + ' rows':34} {lazy['seconds']:8.0f}  client peak "
+        f"{lazy['client_peak_bytes'] / 1e6:,.0f} MB (after imports {lazy['client_base_bytes'] / 1e6:,.0f} MB), "
+        f"table in memory {lazy['table_in_memory_bytes'] / 1e6:,.0f} MB ({lazy['client_peak_over_table']:.2f}x)"
+    )
     for entry in lazy["entries"]:
         print(f"   {entry['name']}: {entry['status']} {entry['metrics']}")
     path = write_result("cluster", {"local_vs_cluster": compare, "lazy": lazy})

@@ -29,8 +29,9 @@ def table(name: str):
         X, y = make_classification(6000, 16, n_informative=10, n_classes=8, n_clusters_per_class=1, random_state=0)
         return pd.DataFrame(X, columns=[f"x{i}" for i in range(16)]).assign(y=[f"c{v}" for v in y]), "y"
     if name == "letter26":
-        X, y = make_classification(16_000, 16, n_informative=12, n_classes=26, n_clusters_per_class=1,
-                                   class_sep=2.0, random_state=0)
+        X, y = make_classification(
+            16_000, 16, n_informative=12, n_classes=26, n_clusters_per_class=1, class_sep=2.0, random_state=0
+        )
         return pd.DataFrame(X, columns=[f"x{i}" for i in range(16)]).assign(y=[f"c{v:02d}" for v in y]), "y"
     if name == "regression":
         X, y = make_regression(5000, 10, noise=5, random_state=0)
@@ -40,10 +41,10 @@ def table(name: str):
 
 def job_for(frame, target: str, name: str):
     from trainyard.data.schema import profile
-    from trainyard.tabular.training.job import Job
-    from trainyard.tabular.recipe import load_recipe
     from trainyard.tabular.prep.target import prepare_target
+    from trainyard.tabular.recipe import load_recipe
     from trainyard.tabular.split import cv_folds, split_rows
+    from trainyard.tabular.training.job import Job
 
     schema = profile(frame, target)
     recipe = load_recipe("auto")
@@ -52,16 +53,24 @@ def job_for(frame, target: str, name: str):
     classes = None if schema.task == "regression" else sorted(y.unique(), key=str)
     codes = y.to_numpy(float) if classes is None else y.map({c: i for i, c in enumerate(classes)}).to_numpy(int)
     X = frame.drop(columns=target)
-    return Job(name=name, task=schema.task, schema=schema, recipe=recipe, X=X.iloc[split.train], y=codes[split.train],
-               folds=cv_folds(frame, y, schema, split, folds=5, seed=0), X_test=X.iloc[split.test],
-               X_fresh=X.iloc[split.fresh], n_classes=len(classes or [])), codes[split.test]
+    return Job(
+        name=name,
+        task=schema.task,
+        schema=schema,
+        recipe=recipe,
+        X=X.iloc[split.train],
+        y=codes[split.train],
+        folds=cv_folds(frame, y, schema, split, folds=5, seed=0),
+        X_test=X.iloc[split.test],
+        X_fresh=X.iloc[split.fresh],
+        n_classes=len(classes or []),
+    ), codes[split.test]
 
 
 def main() -> None:
     import trainyard.tabular.models.early_stopping as stopping
-    from trainyard.tabular.metrics import scores_of
+    from trainyard.tabular.metrics import primary_metric, scores_of
     from trainyard.tabular.training.job import run_job
-    from trainyard.tabular.metrics import primary_metric
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", default="multi8,letter26,regression,adult")
@@ -79,16 +88,27 @@ def main() -> None:
                 out = run_job(job)
                 seconds = time.perf_counter() - start
                 test = scores_of(job.task, y_test, out["test"], job.n_classes)
-                row = {"table": name, "model": model, "mode": mode, "metric": metric,
-                       "cv": float(sum(out["cv_scores"]) / len(out["cv_scores"])), "test": test[metric],
-                       "trees": out.get("trees"), "seconds": seconds}
+                row = {
+                    "table": name,
+                    "model": model,
+                    "mode": mode,
+                    "metric": metric,
+                    "cv": float(sum(out["cv_scores"]) / len(out["cv_scores"])),
+                    "test": test[metric],
+                    "trees": out.get("trees"),
+                    "seconds": seconds,
+                }
                 rows.append(row)
                 print(row, flush=True)
-    print(f"\n{'table':11} {'model':9} {'metric':9} {'CV early':>9} {'CV fixed':>9} {'test early':>10} "
-          f"{'test fixed':>10} {'time ratio':>10}")
+    print(
+        f"\n{'table':11} {'model':9} {'metric':9} {'CV early':>9} {'CV fixed':>9} {'test early':>10} "
+        f"{'test fixed':>10} {'time ratio':>10}"
+    )
     for early, fixed in zip(rows[::2], rows[1::2]):
-        print(f"{early['table']:11} {early['model']:9} {early['metric']:9} {early['cv']:9.4f} {fixed['cv']:9.4f} "
-              f"{early['test']:10.4f} {fixed['test']:10.4f} {early['seconds'] / fixed['seconds']:10.2f}")
+        print(
+            f"{early['table']:11} {early['model']:9} {early['metric']:9} {early['cv']:9.4f} {fixed['cv']:9.4f} "
+            f"{early['test']:10.4f} {fixed['test']:10.4f} {early['seconds'] / fixed['seconds']:10.2f}"
+        )
     print(f"wrote {write_result('early_stopping', {'rows': rows})}")
 
 

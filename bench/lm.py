@@ -38,9 +38,18 @@ BATCH = 16
 def gpt2(vocab: int, context: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    config = GPT2Config(vocab_size=vocab, n_positions=context, n_embd=SIZE["dim"], n_layer=SIZE["layers"],
-                        n_head=SIZE["heads"], resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                        bos_token_id=0, eos_token_id=0)
+    config = GPT2Config(
+        vocab_size=vocab,
+        n_positions=context,
+        n_embd=SIZE["dim"],
+        n_layer=SIZE["layers"],
+        n_head=SIZE["heads"],
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     return GPT2LMHeadModel(config)
 
 
@@ -99,8 +108,7 @@ def main() -> None:
         gen["trainyard"].append(200 / (time.perf_counter() - start))
         start = time.perf_counter()
         with torch.inference_mode():
-            peer.generate(ids, max_new_tokens=200, min_new_tokens=200, do_sample=False, use_cache=True,
-                          pad_token_id=0)
+            peer.generate(ids, max_new_tokens=200, min_new_tokens=200, do_sample=False, use_cache=True, pad_token_id=0)
         gen["gpt2"].append(200 / (time.perf_counter() - start))
     gen_tps = {k: statistics.median(v) for k, v in gen.items()}
 
@@ -116,38 +124,66 @@ def main() -> None:
     print(f"character model on Cranfield for at most {args.minutes:g} minutes ...", flush=True)
     workdir = Path(tempfile.mkdtemp())
     steps = int(0.97 * args.minutes * 60 * train_tps["trainyard"] / (BATCH * SIZE["context"]))
-    state = train_lm(CRAN, workdir / "cran-lm", TrainSettings(**SIZE, batch=BATCH, steps=steps, eval_every=100,
-                                                               time_limit=args.minutes * 60, warmup=100))
+    state = train_lm(
+        CRAN,
+        workdir / "cran-lm",
+        TrainSettings(**SIZE, batch=BATCH, steps=steps, eval_every=100, time_limit=args.minutes * 60, warmup=100),
+    )
     memory = measure(workdir / "cran-lm", batch=16)
     shutil.rmtree(workdir, ignore_errors=True)
 
     best = min(h["bits_per_char"] for h in state.history)
     result = {
-        "size": {**SIZE, "vocab": vocab, "batch": BATCH, "parameters": ours.parameters_count(),
-                 "gpt2_parameters": sum(p.numel() for p in peer.parameters())},
-        "train_tokens_per_s": train_tps, "train_ratio": train_tps["trainyard"] / train_tps["gpt2"],
-        "generate_tokens_per_s": gen_tps, "generate_ratio": gen_tps["trainyard"] / gen_tps["gpt2"],
+        "size": {
+            **SIZE,
+            "vocab": vocab,
+            "batch": BATCH,
+            "parameters": ours.parameters_count(),
+            "gpt2_parameters": sum(p.numel() for p in peer.parameters()),
+        },
+        "train_tokens_per_s": train_tps,
+        "train_ratio": train_tps["trainyard"] / train_tps["gpt2"],
+        "generate_tokens_per_s": gen_tps,
+        "generate_ratio": gen_tps["trainyard"] / gen_tps["gpt2"],
         "cache_seconds_512": {"with_cache": timings[True], "recompute": timings[False]},
         "cache_speedup_512": cache_speedup,
-        "quality": {"minutes": args.minutes, "steps": state.step, "planned_steps": steps,
-                    "final_bits_per_char": state.history[-1]["bits_per_char"], "best_bits_per_char": best,
-                    "curve": state.history},
+        "quality": {
+            "minutes": args.minutes,
+            "steps": state.step,
+            "planned_steps": steps,
+            "final_bits_per_char": state.history[-1]["bits_per_char"],
+            "best_bits_per_char": best,
+            "curve": state.history,
+        },
         "memory": memory,
-        "goals": {"train>=1.0x": train_tps["trainyard"] >= train_tps["gpt2"],
-                  "generate>=1.0x": gen_tps["trainyard"] >= gen_tps["gpt2"],
-                  "cache>=5x@512": cache_speedup >= 5, "bpc<=2.0": state.history[-1]["bits_per_char"] <= 2.0},
+        "goals": {
+            "train>=1.0x": train_tps["trainyard"] >= train_tps["gpt2"],
+            "generate>=1.0x": gen_tps["trainyard"] >= gen_tps["gpt2"],
+            "cache>=5x@512": cache_speedup >= 5,
+            "bpc<=2.0": state.history[-1]["bits_per_char"] <= 2.0,
+        },
     }
-    print(f"\ntraining tokens/s: trainyard {train_tps['trainyard']:,.0f}, GPT-2 {train_tps['gpt2']:,.0f} "
-          f"({result['train_ratio']:.2f}x)")
-    print(f"generation tokens/s (cache, greedy, 200 tokens): trainyard {gen_tps['trainyard']:,.0f}, "
-          f"GPT-2 {gen_tps['gpt2']:,.0f} ({result['generate_ratio']:.2f}x)")
-    print(f"512 tokens: with the cache {timings[True]:.2f} s, recomputing {timings[False]:.2f} s ({cache_speedup:.1f}x)")
-    print(f"Cranfield characters, {state.step} steps in {state.history[-1]['seconds']:.0f} s: validation "
-          f"{state.history[-1]['bits_per_char']:.3f} bits per character (best {best:.3f})")
+    print(
+        f"\ntraining tokens/s: trainyard {train_tps['trainyard']:,.0f}, GPT-2 {train_tps['gpt2']:,.0f} "
+        f"({result['train_ratio']:.2f}x)"
+    )
+    print(
+        f"generation tokens/s (cache, greedy, 200 tokens): trainyard {gen_tps['trainyard']:,.0f}, "
+        f"GPT-2 {gen_tps['gpt2']:,.0f} ({result['generate_ratio']:.2f}x)"
+    )
+    print(
+        f"512 tokens: with the cache {timings[True]:.2f} s, recomputing {timings[False]:.2f} s ({cache_speedup:.1f}x)"
+    )
+    print(
+        f"Cranfield characters, {state.step} steps in {state.history[-1]['seconds']:.0f} s: validation "
+        f"{state.history[-1]['bits_per_char']:.3f} bits per character (best {best:.3f})"
+    )
     for point in state.history[:: max(1, len(state.history) // 8)]:
         print(f"   step {point['step']:5d}  {point['seconds']:6.0f} s  {point['bits_per_char']:.3f} bpc")
-    print(f"memory, batch 16 x {memory['context']}: training {memory['train_peak_bytes'] / 2**20:.0f} MB, "
-          f"inference {memory['inference_peak_bytes'] / 2**20:.0f} MB, ratio {memory['ratio']:.1f}x")
+    print(
+        f"memory, batch 16 x {memory['context']}: training {memory['train_peak_bytes'] / 2**20:.0f} MB, "
+        f"inference {memory['inference_peak_bytes'] / 2**20:.0f} MB, ratio {memory['ratio']:.1f}x"
+    )
     print(f"wrote {write_result('lm', result)}")
 
 

@@ -35,18 +35,38 @@ def main() -> None:
         for label, value in VARIANTS.items():
             recipe = load_recipe("auto").to_dict()
             recipe["clean"]["max_missing_native"] = value
-            result = train(frame, table.target, recipe=recipe, models=["dummy", "hist_gb", "lightgbm"], tune=False,
-                           ensemble=False, seed=0, metric=table.metric if table.metric != "accuracy" else None)
+            result = train(
+                frame,
+                table.target,
+                recipe=recipe,
+                models=["dummy", "hist_gb", "lightgbm"],
+                tune=False,
+                ensemble=False,
+                seed=0,
+                metric=table.metric if table.metric != "accuracy" else None,
+            )
             for entry in result.entries:
                 if entry.name != "dummy" and entry.status == "ok":
-                    rows.append({"table": name, "variant": label, "model": entry.name,
-                                 "test": entry.test.get(table.metric), "columns_over_half_missing": int((missing > 0.5).sum())})
+                    rows.append(
+                        {
+                            "table": name,
+                            "variant": label,
+                            "model": entry.name,
+                            "test": entry.test.get(table.metric),
+                            "columns_over_half_missing": int((missing > 0.5).sum()),
+                        }
+                    )
                     print(json.dumps(rows[-1]), flush=True)
     print(f"\n{'table':12} {'model':10} " + " ".join(f"{v:>15}" for v in VARIANTS))
     for name in args.tables.split(","):
         for model in ("hist_gb", "lightgbm"):
-            values = [next((r["test"] for r in rows if r["table"] == name and r["model"] == model and r["variant"] == v),
-                           float("nan")) for v in VARIANTS]
+            values = [
+                next(
+                    (r["test"] for r in rows if r["table"] == name and r["model"] == model and r["variant"] == v),
+                    float("nan"),
+                )
+                for v in VARIANTS
+            ]
             print(f"{name:12} {model:10} " + " ".join(f"{v:15.4f}" for v in values))
     print(f"wrote {write_result('missing_columns', {'rows': rows})}")
 

@@ -21,10 +21,19 @@ def main() -> None:
     from trainyard.tabular.training.trainer import train
 
     train_df, test_df = load("uk_used_cars")
-    result = train(train_df, "price", test_data=test_df, models=["mlp", "lightgbm", "xgboost", "hist_gb"],
-                   tune=False, ensemble=False, seed=0)
-    rows = {e.name: {"test_r2": e.test.get("r2"), "cv_r2": e.cv_mean, "fit_seconds": e.fit_seconds, "status": e.status}
-            for e in result.entries}
+    result = train(
+        train_df,
+        "price",
+        test_data=test_df,
+        models=["mlp", "lightgbm", "xgboost", "hist_gb"],
+        tune=False,
+        ensemble=False,
+        seed=0,
+    )
+    rows = {
+        e.name: {"test_r2": e.test.get("r2"), "cv_r2": e.cv_mean, "fit_seconds": e.fit_seconds, "status": e.status}
+        for e in result.entries
+    }
     boosted = max(rows[n]["test_r2"] for n in ("lightgbm", "xgboost", "hist_gb") if rows[n]["status"] == "ok")
     gap = boosted - rows["mlp"]["test_r2"]
     print(f"{'model':10} {'test R2':>8} {'CV R2':>8} {'fit s':>7}")

@@ -36,7 +36,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import status_bytes as rss, write_result  # noqa: E402
+from common import status_bytes as rss  # noqa: E402
+from common import write_result
 
 PROMPT = [464, 6279, 286, 262, 13, 2126, 3783, 318]  # eight token ids
 STAGES = ["0:8", "8:16", "16:24"]
@@ -63,6 +64,7 @@ def build(workdir: Path, layers: int, dim: int) -> tuple[Path, Path, int]:
 
 
 # --- one engine per process --------------------------------------------------------------------
+
 
 def child(engine: str, workdir: Path, budget: int, new_tokens: int, stages: list[str]) -> dict:
     torch.manual_seed(0)
@@ -93,17 +95,29 @@ def child(engine: str, workdir: Path, budget: int, new_tokens: int, stages: list
     if engine.startswith("offload"):
         inner = getattr(model, "inner", model)
         inner.close()
-        extra.update(expected_tokens_per_s=inner.plan.expected_cached_tokens_per_s if engine == "offload"
-                     else inner.plan.expected_disk_tokens_per_s, bytes_read=inner.bytes_read)
+        extra.update(
+            expected_tokens_per_s=inner.plan.expected_cached_tokens_per_s
+            if engine == "offload"
+            else inner.plan.expected_disk_tokens_per_s,
+            bytes_read=inner.bytes_read,
+        )
         moved = inner.plan.streamed_bytes_per_token  # every pass reads every block once
     elif engine == "pipeline":
         moved = (model.bytes_sent + model.bytes_received) / passes
         model.close()
     else:
         moved = 0
-    return {"tokens_per_s": timings["tokens_per_s"], "prompt_s": timings["prompt_s"], "bytes_per_token": moved,
-            "ids": ids, "rss_start": before, "rss_loaded": loaded, "peak_rss": rss("VmHWM:"),
-            "held_after": rss("RssAnon:") - anon_before, **extra}
+    return {
+        "tokens_per_s": timings["tokens_per_s"],
+        "prompt_s": timings["prompt_s"],
+        "bytes_per_token": moved,
+        "ids": ids,
+        "rss_start": before,
+        "rss_loaded": loaded,
+        "peak_rss": rss("VmHWM:"),
+        "held_after": rss("RssAnon:") - anon_before,
+        **extra,
+    }
 
 
 class DropCacheEachPass:
@@ -130,11 +144,15 @@ def child_accelerate(workdir: Path, budget: int, new_tokens: int, before: int, a
         model = GPT2LMHeadModel(config)
     model.tie_weights()
     device_map = infer_auto_device_map(model, max_memory={"cpu": budget}, no_split_module_classes=["GPT2Block"])
-    model = load_checkpoint_and_dispatch(model, str(workdir / "gpt2"), device_map=device_map,
-                                         offload_folder=str(workdir / "accelerate-offload"))
+    model = load_checkpoint_and_dispatch(
+        model, str(workdir / "gpt2"), device_map=device_map, offload_folder=str(workdir / "accelerate-offload")
+    )
     model.eval()
-    on_disk = sum(p.numel() * 4 for name, p in GPT2LMHeadModel(config).named_parameters()
-                  if any(name == m or name.startswith(m + ".") for m, d in device_map.items() if d == "disk"))
+    on_disk = sum(
+        p.numel() * 4
+        for name, p in GPT2LMHeadModel(config).named_parameters()
+        if any(name == m or name.startswith(m + ".") for m, d in device_map.items() if d == "disk")
+    )
     loaded = rss("VmRSS:")
     ids = torch.tensor([PROMPT])
     with torch.inference_mode():
@@ -145,17 +163,37 @@ def child_accelerate(workdir: Path, budget: int, new_tokens: int, before: int, a
         out = model.generate(ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False, pad_token_id=0)
         total = time.perf_counter() - started
     decode_s = total - prompt_s
-    return {"tokens_per_s": (new_tokens - 1) / decode_s, "prompt_s": prompt_s, "bytes_per_token": on_disk,
-            "ids": out[0, len(PROMPT):].tolist(), "rss_start": before, "rss_loaded": loaded, "peak_rss": rss("VmHWM:"),
-            "held_after": rss("RssAnon:") - anon_before,
-            "device_map": {d: sum(1 for v in device_map.values() if v == d) for d in set(device_map.values())}}
+    return {
+        "tokens_per_s": (new_tokens - 1) / decode_s,
+        "prompt_s": prompt_s,
+        "bytes_per_token": on_disk,
+        "ids": out[0, len(PROMPT) :].tolist(),
+        "rss_start": before,
+        "rss_loaded": loaded,
+        "peak_rss": rss("VmHWM:"),
+        "held_after": rss("RssAnon:") - anon_before,
+        "device_map": {d: sum(1 for v in device_map.values() if v == d) for d in set(device_map.values())},
+    }
 
 
 # --- the parent ----------------------------------------------------------------------------------
 
+
 def run_child(engine: str, args, workdir: Path, budget: int, stages: list[str] | None = None) -> dict:
-    command = [sys.executable, __file__, "--child", engine, "--workdir", str(workdir), "--budget", str(budget),
-               "--new-tokens", str(args.new_tokens), "--stages", ",".join(stages or [])]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        engine,
+        "--workdir",
+        str(workdir),
+        "--budget",
+        str(budget),
+        "--new-tokens",
+        str(args.new_tokens),
+        "--stages",
+        ",".join(stages or []),
+    ]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"{engine} failed:\n{out.stderr[-3000:]}")
@@ -167,8 +205,13 @@ def run_pipeline(args, workdir: Path, budget: int) -> dict:
     procs, addresses = [], []
     for i, blocks in enumerate(STAGES):
         address = f"127.0.0.1:{29650 + i}"
-        procs.append(subprocess.Popen([trainyard, "lm", "serve-stage", str(workdir / "ours"), "--blocks", blocks,
-                                       "--listen", address], stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [trainyard, "lm", "serve-stage", str(workdir / "ours"), "--blocks", blocks, "--listen", address],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
         addresses.append(address)
     try:
         for proc in procs:
@@ -240,8 +283,11 @@ def main() -> None:
         started = time.perf_counter()
         _, _, weights = build(workdir, args.layers, args.dim)
         budget = weights // 3
-        print(f"built two seeded models of {weights / 1e9:.2f} GB in {time.perf_counter() - started:.0f} s; "
-              f"budget {budget / 1e6:,.0f} MB", flush=True)
+        print(
+            f"built two seeded models of {weights / 1e9:.2f} GB in {time.perf_counter() - started:.0f} s; "
+            f"budget {budget / 1e6:,.0f} MB",
+            flush=True,
+        )
         results = {}
         for engine in ("memory", "offload", "offload-cold", "accelerate"):
             results[engine] = run_child(engine, args, workdir, budget)
@@ -250,36 +296,60 @@ def main() -> None:
         print(f"  pipeline: {results['pipeline']['tokens_per_s']:.2f} tokens/s", flush=True)
 
     same = {k: v["ids"] == results["memory"]["ids"] for k, v in results.items() if k != "accelerate"}
-    rows = [("(a) in memory", "memory"), ("(b) offloaded, page cache", "offload"),
-            ("(b') offloaded, from disk", "offload-cold"), ("(c) pipeline, 3 processes", "pipeline"),
-            ("accelerate disk offload (peer)", "accelerate")]
+    rows = [
+        ("(a) in memory", "memory"),
+        ("(b) offloaded, page cache", "offload"),
+        ("(b') offloaded, from disk", "offload-cold"),
+        ("(c) pipeline, 3 processes", "pipeline"),
+        ("accelerate disk offload (peer)", "accelerate"),
+    ]
     print(f"\n{'engine':34} {'tokens/s':>9} {'MB moved/token':>15} {'held MB':>8} {'peak RSS MB':>12}")
     for label, key in rows:
         r = results[key]
-        print(f"{label:34} {r['tokens_per_s']:9.2f} {r['bytes_per_token'] / 1e6:15.3f} {r['held_after'] / 1e6:8.0f} "
-              f"{r['peak_rss'] / 1e6:12.0f}")
-    print("held: anonymous memory after generation beyond the process's own at start (torch and imports); "
-          "peak RSS includes them and the file pages mapped while copying")
+        print(
+            f"{label:34} {r['tokens_per_s']:9.2f} {r['bytes_per_token'] / 1e6:15.3f} {r['held_after'] / 1e6:8.0f} "
+            f"{r['peak_rss'] / 1e6:12.0f}"
+        )
+    print(
+        "held: anonymous memory after generation beyond the process's own at start (torch and imports); "
+        "peak RSS includes them and the file pages mapped while copying"
+    )
     ratio = results["offload"]["tokens_per_s"] / results["accelerate"]["tokens_per_s"]
     bytes_ratio = results["offload"]["bytes_per_token"] / results["pipeline"]["bytes_per_token"]
     print(f"\noffloaded vs accelerate: {ratio:.2f}x tokens/s (goal >= 1.0x)")
     for key in ("offload", "offload-cold"):
-        print(f"{key}: planned {results[key]['expected_tokens_per_s']:.2f} tokens/s, "
-              f"measured {results[key]['tokens_per_s']:.2f}")
+        print(
+            f"{key}: planned {results[key]['expected_tokens_per_s']:.2f} tokens/s, "
+            f"measured {results[key]['tokens_per_s']:.2f}"
+        )
     print(f"bytes moved per token, offloading / pipeline: {bytes_ratio:,.0f}x")
     print(f"same tokens as the model in memory: {same}")
     text = verdict(results)
     print("\n" + text)
     for r in results.values():
         r.pop("ids")
-    path = write_result("offload", {
-        "model": {"layers": args.layers, "dim": args.dim, "heads": 16, "vocab": 50257,
-                  "parameters": weights // 4, "weights_bytes": weights},
-        "budget_bytes": budget, "prompt_tokens": len(PROMPT), "new_tokens": args.new_tokens,
-        "results": results, "offload_vs_accelerate": ratio, "bytes_ratio_offload_over_pipeline": bytes_ratio,
-        "same_tokens_as_memory": same, "verdict": text,
-        "goals": {"offload>=1.0x accelerate": ratio >= 1.0},
-    })
+    path = write_result(
+        "offload",
+        {
+            "model": {
+                "layers": args.layers,
+                "dim": args.dim,
+                "heads": 16,
+                "vocab": 50257,
+                "parameters": weights // 4,
+                "weights_bytes": weights,
+            },
+            "budget_bytes": budget,
+            "prompt_tokens": len(PROMPT),
+            "new_tokens": args.new_tokens,
+            "results": results,
+            "offload_vs_accelerate": ratio,
+            "bytes_ratio_offload_over_pipeline": bytes_ratio,
+            "same_tokens_as_memory": same,
+            "verdict": text,
+            "goals": {"offload>=1.0x accelerate": ratio >= 1.0},
+        },
+    )
     print(f"\nwrote {path}")
 
 

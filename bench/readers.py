@@ -59,15 +59,22 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, (imports, call) in plan.items():
             runs[name].append(measure(imports, call))
-    summary = {name: {"seconds": statistics.median(r["seconds"] for r in rs),
-                      "peak_mb": statistics.median(r["peak_bytes"] for r in rs) / 2**20,
-                      "rows": rs[0]["rows"]} for name, rs in runs.items()}
+    summary = {
+        name: {
+            "seconds": statistics.median(r["seconds"] for r in rs),
+            "peak_mb": statistics.median(r["peak_bytes"] for r in rs) / 2**20,
+            "rows": rs[0]["rows"],
+        }
+        for name, rs in runs.items()
+    }
     fastest_csv = min(("pandas.read_csv (c)", "pandas.read_csv (pyarrow)"), key=lambda n: summary[n]["seconds"])
     ratios = {
         "csv_time_vs_fastest_pandas": summary["trainyard.read (csv)"]["seconds"] / summary[fastest_csv]["seconds"],
         "csv_memory_vs_fastest_pandas": summary["trainyard.read (csv)"]["peak_mb"] / summary[fastest_csv]["peak_mb"],
-        "parquet_time_vs_pandas": summary["trainyard.read (parquet)"]["seconds"] / summary["pandas.read_parquet"]["seconds"],
-        "parquet_memory_vs_pandas": summary["trainyard.read (parquet)"]["peak_mb"] / summary["pandas.read_parquet"]["peak_mb"],
+        "parquet_time_vs_pandas": summary["trainyard.read (parquet)"]["seconds"]
+        / summary["pandas.read_parquet"]["seconds"],
+        "parquet_memory_vs_pandas": summary["trainyard.read (parquet)"]["peak_mb"]
+        / summary["pandas.read_parquet"]["peak_mb"],
     }
     print(f"{'reader':28} {'rows':>10} {'seconds':>8} {'peak MB':>8}")
     for name, row in summary.items():
@@ -75,8 +82,9 @@ def main() -> None:
     print(f"fastest pandas CSV reader: {fastest_csv}")
     for name, value in ratios.items():
         print(f"{name:32} {value:.2f}x")
-    path = write_result("readers", {"repeats": args.repeats, "fastest_csv": fastest_csv,
-                                    "readers": summary, "ratios": ratios})
+    path = write_result(
+        "readers", {"repeats": args.repeats, "fastest_csv": fastest_csv, "readers": summary, "ratios": ratios}
+    )
     print(f"wrote {path}")
 
 

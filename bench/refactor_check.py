@@ -19,8 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_DATA  # noqa: E402
 from tabular import SETS, load, positive_label, score  # noqa: E402
 
-MODELS = {"r2": ["dummy", "ridge", "lightgbm", "hist_gb", "random_forest", "xgboost"],
-          "roc_auc": ["dummy", "logistic", "lightgbm", "hist_gb", "random_forest", "xgboost"]}
+MODELS = {
+    "r2": ["dummy", "ridge", "lightgbm", "hist_gb", "random_forest", "xgboost"],
+    "roc_auc": ["dummy", "logistic", "lightgbm", "hist_gb", "random_forest", "xgboost"],
+}
 ROWS = 3000
 
 
@@ -54,10 +56,14 @@ def scores(name: str) -> dict[str, float]:
 
 def compare(a: Path, b: Path) -> int:
     before, after = json.loads(a.read_text()), json.loads(b.read_text())
-    differ = [(name, model, before[name].get(model), value) for name in after for model, value in after[name].items()
-              if before[name].get(model) is None or round(before[name][model], 4) != round(value, 4)]
+    differ = [
+        (name, model, before[name].get(model), value)
+        for name in after
+        for model, value in after[name].items()
+        if before[name].get(model) is None or round(before[name][model], 4) != round(value, 4)
+    ]
     for row in differ:
-        print("differs: %s %s %s -> %s" % row)
+        print("differs: {} {} {} -> {}".format(*row))
     print(f"{sum(len(v) for v in after.values())} scores compared, {len(differ)} differ beyond 4 decimals")
     return 1 if differ else 0
 

@@ -42,8 +42,9 @@ def write_table(name: str, folder: Path) -> Path:
     if name == "letter26":
         from sklearn.datasets import make_classification
 
-        X, y = make_classification(16_000, 16, n_informative=12, n_classes=26, n_clusters_per_class=1,
-                                   class_sep=2.0, random_state=0)
+        X, y = make_classification(
+            16_000, 16, n_informative=12, n_classes=26, n_clusters_per_class=1, class_sep=2.0, random_state=0
+        )
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(16)]).assign(y=[f"c{v:02d}" for v in y])
     elif name == "digits":
         from sklearn.datasets import load_digits
@@ -51,8 +52,9 @@ def write_table(name: str, folder: Path) -> Path:
         digits = load_digits()
         frame = pd.DataFrame(digits.data, columns=[f"p{i}" for i in range(64)]).assign(digit=digits.target.astype(str))
     elif name == "uk_used_cars":
-        frame = pd.concat([pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))],
-                          ignore_index=True)
+        frame = pd.concat(
+            [pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))], ignore_index=True
+        )
     elif name == "adult":
         frame = pd.read_csv(SHARED_DATA / "adult" / "train.csv")
     else:
@@ -63,8 +65,22 @@ def write_table(name: str, folder: Path) -> Path:
 
 def run_command(table: Path, target: str, limit: float, runs: Path, code: str | None) -> dict:
     env = {**os.environ, "PYTHONPATH": code} if code else dict(os.environ)
-    command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "train", str(table),
-               "--target", target, "--time-limit", str(limit), "--runs", str(runs), "--overwrite", "--seed", "0"]
+    command = [
+        sys.executable,
+        "-c",
+        "from trainyard.cli.app import main; main()",
+        "train",
+        str(table),
+        "--target",
+        target,
+        "--time-limit",
+        str(limit),
+        "--runs",
+        str(runs),
+        "--overwrite",
+        "--seed",
+        "0",
+    ]
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env={**env, "COLUMNS": "200"})
     seconds = time.monotonic() - start
@@ -78,9 +94,12 @@ def read_run(run: Path, metric: str) -> dict:
     board = json.loads((run / "leaderboard.json").read_text())
     manifest = json.loads((run / "manifest.json").read_text())
     best = next(e for e in board if e["name"] == manifest["best"])
-    return {"best": manifest["best"], "test": best["test"].get(metric),
-            "ok": sorted(e["name"] for e in board if e["status"] == "ok"),
-            "stopped": sorted(e["name"] for e in board if e["status"] == "stopped")}
+    return {
+        "best": manifest["best"],
+        "test": best["test"].get(metric),
+        "ok": sorted(e["name"] for e in board if e["status"] == "ok"),
+        "stopped": sorted(e["name"] for e in board if e["status"] == "stopped"),
+    }
 
 
 def hist_gb(table: Path, target: str, run: Path, metric: str) -> float:
@@ -130,7 +149,11 @@ def main() -> None:
             busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "loaded" else None
             try:
                 runs = folder / f"runs-{args.label}-{load}"
-                row = {"table": name, "load": load, **run_command(table, info["target"], args.time_limit, runs, args.code)}
+                row = {
+                    "table": name,
+                    "load": load,
+                    **run_command(table, info["target"], args.time_limit, runs, args.code),
+                }
             finally:
                 if busy:
                     busy.kill()
@@ -140,13 +163,17 @@ def main() -> None:
                 row["hist_gb"] = hist_gb(table, info["target"], run, info["metric"])
             rows.append(row)
             print(json.dumps(row, default=str), flush=True)
-    print(f"\n{'table':14} {'load':7} {'wall/limit':>10} {'best':16} {'test':>7} {'HistGB':>7} {'ok':>3} {'stopped':>7}")
+    print(
+        f"\n{'table':14} {'load':7} {'wall/limit':>10} {'best':16} {'test':>7} {'HistGB':>7} {'ok':>3} {'stopped':>7}"
+    )
     for r in rows:
         if r["exit"]:
             print(f"{r['table']:14} {r['load']:7} {r['ratio']:10.2f} error: {r.get('error', '')[:60]}")
             continue
-        print(f"{r['table']:14} {r['load']:7} {r['ratio']:10.2f} {r['best']:16} {r['test']:7.4f} {r['hist_gb']:7.4f} "
-              f"{len(r['ok']):3d} {len(r['stopped']):7d}")
+        print(
+            f"{r['table']:14} {r['load']:7} {r['ratio']:10.2f} {r['best']:16} {r['test']:7.4f} {r['hist_gb']:7.4f} "
+            f"{len(r['ok']):3d} {len(r['stopped']):7d}"
+        )
     path = write_result(f"scheduler-{args.label}", {"time_limit": args.time_limit, "rows": rows})
     print(f"wrote {path}")
 

@@ -128,21 +128,36 @@ def _milvus_bm25(texts, ids, queries, qids, qrels) -> dict:
     client = MilvusClient(uri)
     schema = client.create_schema(auto_id=False)
     schema.add_field("pid", DataType.INT64, is_primary=True)
-    schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
-                     analyzer_params={"tokenizer": "standard", "filter": [
-                         "lowercase", {"type": "stop", "stop_words": ["_english_"]},
-                         {"type": "stemmer", "language": "english"}]})
+    schema.add_field(
+        "text",
+        DataType.VARCHAR,
+        max_length=65535,
+        enable_analyzer=True,
+        analyzer_params={
+            "tokenizer": "standard",
+            "filter": [
+                "lowercase",
+                {"type": "stop", "stop_words": ["_english_"]},
+                {"type": "stemmer", "language": "english"},
+            ],
+        },
+    )
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
-                                 output_field_names=["sparse"]))
+    schema.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]
+        )
+    )
     index = client.prepare_index_params()
-    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                    params={"bm25_k1": 1.5, "bm25_b": 0.75})
+    index.add_index(
+        "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75}
+    )
     client.create_collection("docs", schema=schema, index_params=index)
     client.insert("docs", [{"pid": i, "text": t or " "} for i, t in enumerate(texts)])
     start = time.perf_counter()
-    results = client.search("docs", data=queries, anns_field="sparse", limit=K, search_params={"metric_type": "BM25"},
-                            output_fields=["pid"])
+    results = client.search(
+        "docs", data=queries, anns_field="sparse", limit=K, search_params={"metric_type": "BM25"}, output_fields=["pid"]
+    )
     seconds = time.perf_counter() - start
     run = [[ids[int(hit["pid"])] for hit in result] for result in results]
     client.close()
@@ -219,10 +234,13 @@ def main() -> None:
     ours: dict[str, dict] = {}
     for mode in ("keyword", "tfidf", "dense", "hybrid"):
         hits = search_many(index, queries, mode=mode, k=K, snippets=False)
-        ours[mode] = {"ndcg10": ndcg([[h.doc_id for h in row] for row in hits], qids, qrels),
-                      "queries_per_s": _throughput(lambda k, mode=mode: search_many(index, queries, mode=mode, k=k,
-                                                                                    snippets=False),
-                                                   repeats=7 if mode in ("keyword", "tfidf") else 1)}
+        ours[mode] = {
+            "ndcg10": ndcg([[h.doc_id for h in row] for row in hits], qids, qrels),
+            "queries_per_s": _throughput(
+                lambda k, mode=mode: search_many(index, queries, mode=mode, k=k, snippets=False),
+                repeats=7 if mode in ("keyword", "tfidf") else 1,
+            ),
+        }
     for feedback in (0, 3, 5, 10):
         hits = search_many(index, queries, mode="hybrid", k=K, snippets=False, feedback=feedback)
         ours[f"hybrid-feedback-{feedback}"] = {"ndcg10": ndcg([[h.doc_id for h in row] for row in hits], qids, qrels)}
@@ -234,17 +252,34 @@ def main() -> None:
     throughput = statistics.median(peer_times) / statistics.median(our_times)
     passages = index.manifest["passages"]
     index.close()
-    latency = json.loads(subprocess.run([sys.executable, __file__, "--latency", str(workdir / "cran-index")],
-                                        capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    latency = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--latency", str(workdir / "cran-index")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     shutil.rmtree(workdir, ignore_errors=True)
 
     keyword_gap = peer["bm25s"]["ndcg10"] - ours["keyword"]["ndcg10"]
     result = {
-        "queries": len(queries), "documents": len(docs), "passages": passages,
-        "peers": peer, "trainyard": ours, "latency_ms": latency, "keyword_throughput_vs_bm25s": throughput,
-        "embedding": {"reference_seconds_same_run": reference_seconds, "trainyard_seconds_same_docs": ours_seconds,
-                      "speedup_same_docs": reference_seconds / ours_seconds,
-                      "cosine_min": float(cosine.min()), "cosine_mean": float(cosine.mean())},
+        "queries": len(queries),
+        "documents": len(docs),
+        "passages": passages,
+        "peers": peer,
+        "trainyard": ours,
+        "latency_ms": latency,
+        "keyword_throughput_vs_bm25s": throughput,
+        "embedding": {
+            "reference_seconds_same_run": reference_seconds,
+            "trainyard_seconds_same_docs": ours_seconds,
+            "speedup_same_docs": reference_seconds / ours_seconds,
+            "cosine_min": float(cosine.min()),
+            "cosine_mean": float(cosine.mean()),
+        },
         "index_build_seconds": build_seconds,
         "goals": {
             "hybrid_ndcg10>=0.45": ours["hybrid"]["ndcg10"] >= 0.45,
@@ -260,14 +295,20 @@ def main() -> None:
         qps = f"{row['queries_per_s']:10.0f}" if "queries_per_s" in row else " " * 10
         print(f"{name:28} {row['ndcg10']:8.4f} {qps}")
     print(f"\nkeyword vs bm25s: nDCG@10 {-keyword_gap:+.4f}, throughput {throughput:.2f}x")
-    print(f"one query at a time, snippets included: dense p50 {latency['dense']['p50_ms']:.1f} ms "
-          f"(p99 {latency['dense']['p99_ms']:.1f}), hybrid p50 {latency['hybrid']['p50_ms']:.1f} ms, "
-          f"keyword p50 {latency['keyword']['p50_ms']:.1f} ms")
-    print(f"embedding 1,400 documents: reference {reference_seconds:.1f} s, trainyard {ours_seconds:.1f} s "
-          f"({reference_seconds / ours_seconds:.2f}x), cosine min {cosine.min():.5f}")
-    print(f"index build ({passages} passages, embeddings included): {build_seconds:.1f} s = "
-          f"{REFERENCE_ENCODE_SECONDS / build_seconds:.2f}x faster than the issue's 116 s, "
-          f"{reference_seconds / build_seconds:.2f}x the same run's reference encode")
+    print(
+        f"one query at a time, snippets included: dense p50 {latency['dense']['p50_ms']:.1f} ms "
+        f"(p99 {latency['dense']['p99_ms']:.1f}), hybrid p50 {latency['hybrid']['p50_ms']:.1f} ms, "
+        f"keyword p50 {latency['keyword']['p50_ms']:.1f} ms"
+    )
+    print(
+        f"embedding 1,400 documents: reference {reference_seconds:.1f} s, trainyard {ours_seconds:.1f} s "
+        f"({reference_seconds / ours_seconds:.2f}x), cosine min {cosine.min():.5f}"
+    )
+    print(
+        f"index build ({passages} passages, embeddings included): {build_seconds:.1f} s = "
+        f"{REFERENCE_ENCODE_SECONDS / build_seconds:.2f}x faster than the issue's 116 s, "
+        f"{reference_seconds / build_seconds:.2f}x the same run's reference encode"
+    )
     print(f"wrote {write_result('search', result)}")
 
 

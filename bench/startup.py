@@ -21,8 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import WORK, write_result  # noqa: E402
 
 TRAINYARD = str(Path(sys.executable).with_name("trainyard"))
-GOALS = {"trainyard --help": 0.5, "trainyard profile --help": 0.5, "import trainyard": 0.5,
-         "trainyard profile (10,000 rows)": 2.0}
+GOALS = {
+    "trainyard --help": 0.5,
+    "trainyard profile --help": 0.5,
+    "import trainyard": 0.5,
+    "trainyard profile (10,000 rows)": 2.0,
+}
 
 
 def cases(csv: Path) -> dict[str, list[str]]:
@@ -53,7 +57,7 @@ def main() -> None:
     used_car_market(10_000, seed=0).to_csv(csv, index=False)
     commands = cases(csv)
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for name, command in commands.items():  # once each first: the disk cache warm for all
+    for command in commands.values():  # once each first: the disk cache warm for all
         seconds(command)
     for _ in range(args.repeat):
         for name, command in commands.items():
@@ -64,9 +68,13 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         goal = GOALS.get(name)
-        results[name] = {"median_s": round(median, 4), "runs_s": [round(v, 4) for v in values],
-                         "over_python_pass": round(median / base, 1), "goal_s": goal,
-                         "met": None if goal is None else median < goal}
+        results[name] = {
+            "median_s": round(median, 4),
+            "runs_s": [round(v, 4) for v in values],
+            "over_python_pass": round(median / base, 1),
+            "goal_s": goal,
+            "met": None if goal is None else median < goal,
+        }
         met = "" if goal is None else ("yes" if median < goal else "NO")
         print(f"{name:34} {median:9.3f} {median / base:9.1f} {goal or '':>7} {met:>4}")
     path = write_result("startup", {"repeat": args.repeat, "results": results})

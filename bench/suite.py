@@ -42,6 +42,7 @@ PEERS = ("hist_gb", "flaml")
 
 # ---------------------------------------------------------------- scoring (one code path for every system)
 
+
 def positive_label(labels) -> str:
     return sorted({str(v) for v in labels})[-1]
 
@@ -80,6 +81,7 @@ def baseline(table: Table, actual: np.ndarray, train_labels: np.ndarray) -> floa
 
 # ---------------------------------------------------------------- running one system in a fresh process
 
+
 def watch(command: list[str], env: dict | None = None) -> dict:
     """Run a command; its wall time, exit status, last stderr line and the peak RSS of its process tree."""
     import psutil
@@ -96,8 +98,12 @@ def watch(command: list[str], env: dict | None = None) -> dict:
             pass
         time.sleep(0.2)
     stdout, stderr = process.communicate()
-    out = {"wall_seconds": time.monotonic() - start, "exit": process.returncode, "peak_mb": peak / 2**20,
-           "stdout": stdout}
+    out = {
+        "wall_seconds": time.monotonic() - start,
+        "exit": process.returncode,
+        "peak_mb": peak / 2**20,
+        "stdout": stdout,
+    }
     if process.returncode:
         out["error"] = (stderr.strip().splitlines() or ["?"])[-1][:300]
     return out
@@ -116,10 +122,28 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
     if code:
         env["PYTHONPATH"] = code
     runs = FOLDER / "runs"
-    command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "train", str(csv),
-               "--target", table.target, "--task", table.task, "--metric", table.metric, "--time-limit", str(limit),
-               "--runs", str(runs),
-               "--name", table.name, "--overwrite", "--seed", "0"]
+    command = [
+        sys.executable,
+        "-c",
+        "from trainyard.cli.app import main; main()",
+        "train",
+        str(csv),
+        "--target",
+        table.target,
+        "--task",
+        table.task,
+        "--metric",
+        table.metric,
+        "--time-limit",
+        str(limit),
+        "--runs",
+        str(runs),
+        "--name",
+        table.name,
+        "--overwrite",
+        "--seed",
+        "0",
+    ]
     out = watch(command, env)
     out.pop("stdout")
     run = runs / table.name
@@ -169,8 +193,9 @@ def peer_features(train, test):
                 frame[column] = frame[column].dt.tz_localize(None)
             continue
         train[column] = train[column].astype(str).where(train[column].notna()).astype("category")
-        test[column] = pd.Categorical(test[column].astype(str).where(test[column].notna()),
-                                      categories=train[column].cat.categories)
+        test[column] = pd.Categorical(
+            test[column].astype(str).where(test[column].notna()), categories=train[column].cat.categories
+        )
     return train, test
 
 
@@ -236,12 +261,19 @@ def run_peer(system: str, table: Table, limit: float) -> dict:
 
 # ---------------------------------------------------------------- the suite
 
+
 def run_table(table: Table, limit: float, code: str | None) -> dict:
     csv = FOLDER / f"{table.name}.csv"
     frame = table.load()
     frame.to_csv(csv, index=False)
-    row: dict = {"table": table.name, "task": table.task, "metric": table.metric, "rows": len(frame),
-                 "columns": frame.shape[1] - 1, "trainyard": run_trainyard(table, csv, limit, code)}
+    row: dict = {
+        "table": table.name,
+        "task": table.task,
+        "metric": table.metric,
+        "rows": len(frame),
+        "columns": frame.shape[1] - 1,
+        "trainyard": run_trainyard(table, csv, limit, code),
+    }
     if row["trainyard"]["exit"]:
         return row
     test_rows, output, held = trainyard_split(table)
@@ -286,8 +318,10 @@ def summary(rows: list[dict], limit: float) -> dict:
 
 
 def print_rows(rows: list[dict], limit: float) -> None:
-    print(f"\n{'table':14} {'metric':8} {'trainyard':>9} {'HistGB':>7} {'FLAML':>7} {'vs H':>4} {'vs F':>4} "
-          f"{'wall/T':>6} {'MB':>5}")
+    print(
+        f"\n{'table':14} {'metric':8} {'trainyard':>9} {'HistGB':>7} {'FLAML':>7} {'vs H':>4} {'vs F':>4} "
+        f"{'wall/T':>6} {'MB':>5}"
+    )
     for r in rows:
         ty = r["trainyard"]
         if ty["exit"]:
@@ -295,8 +329,10 @@ def print_rows(rows: list[dict], limit: float) -> None:
             continue
         scores = [f"{r[s]['score']:7.4f}" if "score" in r[s] else "  error" for s in PEERS]
         versus = [r[s].get("versus", "-")[:4] for s in PEERS]
-        print(f"{r['table']:14} {r['metric']:8} {ty['score']:9.4f} {scores[0]} {scores[1]} {versus[0]:>4} "
-              f"{versus[1]:>4} {ty['wall_seconds'] / limit:6.2f} {ty['peak_mb']:5.0f}")
+        print(
+            f"{r['table']:14} {r['metric']:8} {ty['score']:9.4f} {scores[0]} {scores[1]} {versus[0]:>4} "
+            f"{versus[1]:>4} {ty['wall_seconds'] / limit:6.2f} {ty['peak_mb']:5.0f}"
+        )
 
 
 def report(paths: list[str]) -> None:
@@ -318,31 +354,42 @@ def report(paths: list[str]) -> None:
 
 def tables_markdown(rows: list[dict]) -> str:
     """What each table is: source, shape, task, metric, what it covers, and the split trainyard chose."""
-    lines = ["| table | source | rows × columns | task | metric | covers | split (test / fresh rows) |",
-             "|---|---|---:|---|---|---|---|"]
+    lines = [
+        "| table | source | rows × columns | task | metric | covers | split (test / fresh rows) |",
+        "|---|---|---:|---|---|---|---|",
+    ]
     for r in rows:
         table = BY_NAME[r["table"]]
-        split = (f"{r['test_rows']:,} / {r['fresh_rows']:,}" if "test_rows" in r else "-")
-        lines.append(f"| {table.name} | {table.source} | {r['rows']:,} × {r['columns']} | {table.task} | "
-                     f"{table.metric} | {table.covers} | {split} |")
+        split = f"{r['test_rows']:,} / {r['fresh_rows']:,}" if "test_rows" in r else "-"
+        lines.append(
+            f"| {table.name} | {table.source} | {r['rows']:,} × {r['columns']} | {table.task} | "
+            f"{table.metric} | {table.covers} | {split} |"
+        )
     return "\n".join(lines)
 
 
 def markdown(rows: list[dict], limit: float) -> str:
     """The per-table results as a Markdown table, for docs/benchmarks.md."""
-    lines = ["| table | rows × columns | metric | trainyard | HistGB | FLAML | vs HistGB | vs FLAML | wall / limit | peak MB |",
-             "|---|---|---|---:|---:|---:|---|---|---:|---:|"]
+    lines = [
+        "| table | rows × columns | metric | trainyard | HistGB | FLAML "
+        "| vs HistGB | vs FLAML | wall / limit | peak MB |",
+        "|---|---|---|---:|---:|---:|---|---|---:|---:|",
+    ]
     for r in rows:
         ty = r["trainyard"]
         if ty["exit"]:
-            lines.append(f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | error: "
-                         f"{ty.get('error', '')[:80]} | | | | | | |")
+            lines.append(
+                f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | error: "
+                f"{ty.get('error', '')[:80]} | | | | | | |"
+            )
             continue
         peers = [f"{r[s]['score']:.4f}" if "score" in r.get(s, {}) else "error" for s in PEERS]
         versus = [r.get(s, {}).get("versus", "-") for s in PEERS]
-        lines.append(f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | {ty['score']:.4f} | "
-                     f"{peers[0]} | {peers[1]} | {versus[0]} | {versus[1]} | {ty['wall_seconds'] / limit:.2f} | "
-                     f"{ty['peak_mb']:.0f} |")
+        lines.append(
+            f"| {r['table']} | {r['rows']:,} × {r['columns']} | {r['metric']} | {ty['score']:.4f} | "
+            f"{peers[0]} | {peers[1]} | {versus[0]} | {versus[1]} | {ty['wall_seconds'] / limit:.2f} | "
+            f"{ty['peak_mb']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -354,8 +401,11 @@ def main() -> None:
     parser.add_argument("--code", default=None, help="PYTHONPATH for trainyard (another checkout's src/)")
     parser.add_argument("--label", default=None)
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "TABLE", "LIMIT"))
-    parser.add_argument("--report", default=None, help="print a results JSON (several: merged, later wins) as "
-                                                       "Markdown and its summary, and exit")
+    parser.add_argument(
+        "--report",
+        default=None,
+        help="print a results JSON (several: merged, later wins) as Markdown and its summary, and exit",
+    )
     args = parser.parse_args()
     if args.report:
         report(args.report.split(","))
@@ -365,8 +415,11 @@ def main() -> None:
         peer_child(system, name, float(limit))
         return
     limit = args.time_limit or (30.0 if args.quick else 120.0)
-    chosen = [BY_NAME[n] for n in args.tables.split(",")] if args.tables else [
-        t for t in TABLES if t.quick or not args.quick]
+    chosen = (
+        [BY_NAME[n] for n in args.tables.split(",")]
+        if args.tables
+        else [t for t in TABLES if t.quick or not args.quick]
+    )
     if any(t.needs_shared for t in chosen) and not (SHARED_DATA / "adult").exists():
         chosen = [t for t in chosen if not t.needs_shared]
         print(f"{SHARED_DATA} is absent: the tables from it are left out")
@@ -377,8 +430,10 @@ def main() -> None:
         rows.append(run_table(table, limit, args.code))
         print(json.dumps(rows[-1], default=str), flush=True)
         # written after every table, so a run cut short keeps what it measured ("complete" says which)
-        path = write_result(label, {"time_limit": limit, "complete": len(rows) == len(chosen), "rows": rows,
-                                    "summary": summary(rows, limit)})
+        path = write_result(
+            label,
+            {"time_limit": limit, "complete": len(rows) == len(chosen), "rows": rows, "summary": summary(rows, limit)},
+        )
     print_rows(rows, limit)
     print(json.dumps(summary(rows, limit), indent=1))
     print(f"wrote {path}")

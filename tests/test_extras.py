@@ -35,8 +35,11 @@ def no_torch(hide):
 
 def test_a_missing_extra_is_one_line_with_the_install_command(no_torch) -> None:
     assert not available("mlp") and not available("lm") and available("serve")
-    with pytest.raises(MissingExtraError, match=r"the MLP needs torch, which is not installed: "
-                                                r"pip install 'trainyard\[mlp\]'"):
+    with pytest.raises(
+        MissingExtraError,
+        match=r"the MLP needs torch, which is not installed: "
+        r"pip install 'trainyard\[mlp\]'",
+    ):
         require("mlp", "the MLP")
     assert issubclass(MissingExtraError, ImportError)  # what a Python user would catch
 
@@ -54,7 +57,9 @@ def test_the_catalog_skips_a_model_whose_extra_is_missing(no_torch) -> None:
 def test_commands_of_a_missing_wing_say_what_to_install(no_torch, tmp_path) -> None:
     result = runner.invoke(app, ["lm", "train", str(tmp_path), "-o", str(tmp_path / "ckpt")])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.stderr.strip() == "error: trainyard lm needs torch, which is not installed: pip install 'trainyard[lm]'"
+    assert (
+        result.stderr.strip() == "error: trainyard lm needs torch, which is not installed: pip install 'trainyard[lm]'"
+    )
     no_torch({"fastapi"})
     result = runner.invoke(app, ["serve", str(tmp_path)])
     assert result.exit_code == 2 and "pip install 'trainyard[serve]'" in result.stderr

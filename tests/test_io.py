@@ -45,8 +45,11 @@ def _fill(disk: Path, leave_kb: int) -> None:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _one_line(result) -> str:
@@ -61,13 +64,43 @@ def test_train_and_predict_on_a_full_disk(tiny_disk: Path, tmp_path: Path, marke
     table = tmp_path / "cars.csv"
     market.head(600).to_csv(table, index=False)
     runs = tiny_disk / "runs"
-    done = runner.invoke(app, ["train", str(table), "--target", "price", "--models", "dummy,ridge", "--no-report",
-                               "--runs", str(runs), "--no-tune", "--no-ensemble"])
+    done = runner.invoke(
+        app,
+        [
+            "train",
+            str(table),
+            "--target",
+            "price",
+            "--models",
+            "dummy,ridge",
+            "--no-report",
+            "--runs",
+            str(runs),
+            "--no-tune",
+            "--no-ensemble",
+        ],
+    )
     assert done.exit_code == 0, done.output
     before = _digest(runs / "cars")
     _fill(tiny_disk, leave_kb=8)
-    line = _one_line(runner.invoke(app, ["train", str(table), "--target", "price", "--models", "dummy,ridge",
-                                         "--runs", str(runs), "--overwrite", "--no-tune", "--no-ensemble"]))
+    line = _one_line(
+        runner.invoke(
+            app,
+            [
+                "train",
+                str(table),
+                "--target",
+                "price",
+                "--models",
+                "dummy,ridge",
+                "--runs",
+                str(runs),
+                "--overwrite",
+                "--no-tune",
+                "--no-ensemble",
+            ],
+        )
+    )
     assert str(runs) in line
     assert _digest(runs / "cars") == before  # the finished run is untouched
     assert sorted(p.name for p in runs.iterdir()) == ["cars"]  # no partial or temporary folder left
@@ -97,6 +130,7 @@ def test_search_index_and_add_on_a_full_disk(tiny_disk: Path, tmp_path: Path) ->
 
 
 # --- one writer at a time, and what a killed writer leaves ---------------------------------
+
 
 def _dead_pid() -> int:
     process = subprocess.Popen(["true"])
@@ -135,8 +169,10 @@ def test_a_second_resume_is_refused_while_one_runs(tmp_path: Path, market: pd.Da
     table = tmp_path / "cars.csv"
     market.head(300).to_csv(table, index=False)
     runs = tmp_path / "runs"
-    for path, args in [(runs / "cars", ["train", str(table), "--target", "price", "--runs", str(runs), "--resume"]),
-                       (tmp_path / "lm", ["lm", "train", str(cran_slice), "-o", str(tmp_path / "lm"), "--resume"])]:
+    for path, args in [
+        (runs / "cars", ["train", str(table), "--target", "price", "--runs", str(runs), "--resume"]),
+        (tmp_path / "lm", ["lm", "train", str(cran_slice), "-o", str(tmp_path / "lm"), "--resume"]),
+    ]:
         with writer_lock(path):  # the first resume holds the run
             result = runner.invoke(app, args)
         assert result.exit_code == 2 and "is writing it now; wait for it to finish" in result.stderr, result.output
@@ -152,8 +188,21 @@ def test_a_killed_train_resumes_and_leaves_nothing(tmp_path: Path, market: pd.Da
     table = tmp_path / "cars.csv"
     market.head(1500).to_csv(table, index=False)
     runs = tmp_path / "runs"
-    command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "train", str(table), "--target",
-               "price", "--models", "dummy,ridge,lightgbm,random_forest", "--no-tune", "--no-report", "--runs", str(runs)]
+    command = [
+        sys.executable,
+        "-c",
+        "from trainyard.cli.app import main; main()",
+        "train",
+        str(table),
+        "--target",
+        "price",
+        "--models",
+        "dummy,ridge,lightgbm,random_forest",
+        "--no-tune",
+        "--no-report",
+        "--runs",
+        str(runs),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     board = runs / ".cars.partial" / "leaderboard.json"
     while process.poll() is None:  # kill it outright once a model beyond the baseline has finished

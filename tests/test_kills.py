@@ -80,8 +80,20 @@ def test_train_resume(tmp_path: Path, seed: int, market: pd.DataFrame) -> None:
     table = tmp_path / "cars.csv"
     market.head(1500).to_csv(table, index=False)
     runs = tmp_path / "runs"
-    args = ["train", str(table), "--target", "price", "--models", "dummy,ridge,lightgbm,random_forest", "--no-tune",
-            "--no-report", "--runs", str(runs), "--seed", "3"]
+    args = [
+        "train",
+        str(table),
+        "--target",
+        "price",
+        "--models",
+        "dummy,ridge,lightgbm,random_forest",
+        "--no-tune",
+        "--no-report",
+        "--runs",
+        str(runs),
+        "--seed",
+        "3",
+    ]
     _run(args + ["--name", "before"])
     before = _digest(runs / "before")
     _kill_at(args + ["--name", "cars"], seed, 1.0, 20.0)
@@ -99,8 +111,27 @@ def test_lm_train_resume(tmp_path: Path, seed: int, cran_slice: Path) -> None:
     from trainyard.lm import checkpoint
 
     out = tmp_path / "lm"
-    args = ["lm", "train", str(cran_slice), "-o", str(out), "--steps", "60", "--layers", "2", "--heads", "2",
-            "--dim", "32", "--context", "32", "--batch", "8", "--eval-every", "5"]
+    args = [
+        "lm",
+        "train",
+        str(cran_slice),
+        "-o",
+        str(out),
+        "--steps",
+        "60",
+        "--layers",
+        "2",
+        "--heads",
+        "2",
+        "--dim",
+        "32",
+        "--context",
+        "32",
+        "--batch",
+        "8",
+        "--eval-every",
+        "5",
+    ]
     _kill_at(args, seed, 2.0, 12.0)
     if (out / "config.json").exists():  # a checkpoint was saved before the kill: it is whole, and resumes
         checkpoint.check(out)

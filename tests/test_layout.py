@@ -13,8 +13,8 @@ ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
 def _layout_block() -> list[str]:
     text = ARCHITECTURE.read_text()
-    block = text[text.index("## Layout"):]
-    return block[block.index("```") + 3:block.index("```", block.index("```") + 3)].splitlines()
+    block = text[text.index("## Layout") :]
+    return block[block.index("```") + 3 : block.index("```", block.index("```") + 3)].splitlines()
 
 
 def _documented() -> set[str]:

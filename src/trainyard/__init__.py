@@ -51,10 +51,30 @@ _LAZY = {
 }
 
 __all__ = [
-    "read", "read_lazy", "profile", "Schema", "ColumnProfile", "Role", "Finding",
-    "Recipe", "load_recipe", "train", "TrainResult", "train_run", "Run", "load_run", "save_run", "predict",
-    "AutoRegressor", "AutoClassifier", "tabular_pipeline",
-    "TrainyardError", "DataError", "SchemaError", "TrainyardWarning", "__version__",
+    "read",
+    "read_lazy",
+    "profile",
+    "Schema",
+    "ColumnProfile",
+    "Role",
+    "Finding",
+    "Recipe",
+    "load_recipe",
+    "train",
+    "TrainResult",
+    "train_run",
+    "Run",
+    "load_run",
+    "save_run",
+    "predict",
+    "AutoRegressor",
+    "AutoClassifier",
+    "tabular_pipeline",
+    "TrainyardError",
+    "DataError",
+    "SchemaError",
+    "TrainyardWarning",
+    "__version__",
 ]
 
 if TYPE_CHECKING:

@@ -30,8 +30,10 @@ def sha256(path: Path) -> str:
 
 def list_files(folder: Path) -> dict[str, dict[str, int | str]]:
     """Every file under ``folder`` but the list itself: relative path -> bytes and SHA-256."""
-    return {path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": sha256(path)}
-            for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != FILES)}
+    return {
+        path.relative_to(folder).as_posix(): {"bytes": path.stat().st_size, "sha256": sha256(path)}
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != FILES)
+    }
 
 
 def write_file_list(folder: Path) -> None:
@@ -54,8 +56,9 @@ def check_files(folder: Path, what: str, remedy: str) -> bool:
 
 
 def _stamp(folder: Path) -> tuple:
-    return tuple((p.as_posix(), s.st_size, s.st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
-                 for s in (p.stat(),))
+    return tuple(
+        (p.as_posix(), s.st_size, s.st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file() for s in (p.stat(),)
+    )
 
 
 @functools.lru_cache(maxsize=16)

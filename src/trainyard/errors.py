@@ -44,8 +44,9 @@ def disk_full(err: BaseException, target: str | os.PathLike | None = None) -> st
     import shutil
 
     seen: BaseException | None = err
-    while seen is not None and not (isinstance(seen, OSError) and seen.errno == errno.ENOSPC
-                                    or "No space left on device" in str(seen)):
+    while seen is not None and not (
+        isinstance(seen, OSError) and seen.errno == errno.ENOSPC or "No space left on device" in str(seen)
+    ):
         seen = seen.__cause__ or seen.__context__
     if seen is None:
         return None
@@ -58,5 +59,7 @@ def disk_full(err: BaseException, target: str | os.PathLike | None = None) -> st
         mount = os.path.dirname(mount)
     free = shutil.disk_usage(where).free / 2**20
     what = f" while writing {path}" if path else ""
-    return (f"no space left on the disk at {mount}{what} ({free:.1f} MB free); free some space and run it "
-            "again: nothing finished was replaced and the unfinished files were removed")
+    return (
+        f"no space left on the disk at {mount}{what} ({free:.1f} MB free); free some space and run it "
+        "again: nothing finished was replaced and the unfinished files were removed"
+    )

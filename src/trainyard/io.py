@@ -118,8 +118,11 @@ def remove_stale(path: Path) -> list[Path]:
     old = path.with_name(f".{path.name}.old")
     if old.exists() and not path.exists():  # killed between moving the old one aside and the new one in
         os.replace(old, path)
-        warnings.warn(f"{path}: restored the last finished version, which an interrupted run had moved aside",
-                      TrainyardWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: restored the last finished version, which an interrupted run had moved aside",
+            TrainyardWarning,
+            stacklevel=4,
+        )
     elif old.exists():
         shutil.rmtree(old, ignore_errors=True)
     for candidate in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
@@ -132,8 +135,11 @@ def remove_stale(path: Path) -> list[Path]:
             candidate.unlink(missing_ok=True)
         removed.append(candidate)
     if removed:
-        warnings.warn(f"removed {len(removed)} temporary file(s) left beside {path} by an interrupted run "
-                      f"({removed[0].name})", TrainyardWarning, stacklevel=4)
+        warnings.warn(
+            f"removed {len(removed)} temporary file(s) left beside {path} by an interrupted run ({removed[0].name})",
+            TrainyardWarning,
+            stacklevel=4,
+        )
     return removed
 
 
@@ -167,8 +173,10 @@ def writer_lock(path: Path | str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise DataError(f"{path}: another trainyard process ({holder}) is writing it now; wait for it to "
-                            "finish, then run this again") from None
+            raise DataError(
+                f"{path}: another trainyard process ({holder}) is writing it now; wait for it to "
+                "finish, then run this again"
+            ) from None
         try:  # the holder before us may have removed the file after we opened it: lock the one on disk
             same = os.fstat(fd).st_ino == os.stat(lock).st_ino
         except FileNotFoundError:

@@ -21,9 +21,11 @@ def table(title: str, headers: list[str], rows: list[list[Any]], note: str = "")
     head = "".join(f'<th style="{_TEXT}font-weight:600">{escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
     foot = f'<div style="opacity:.75;font-size:.9em">{escape(note)}</div>' if note else ""
-    return (f'<div class="trainyard"><div style="font-weight:600">{escape(title)}</div>'
-            f'<table style="border-collapse:collapse;font-size:.9em;color:inherit">'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>")
+    return (
+        f'<div class="trainyard"><div style="font-weight:600">{escape(title)}</div>'
+        f'<table style="border-collapse:collapse;font-size:.9em;color:inherit">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>"
+    )
 
 
 def _cell(value: Any) -> str:
@@ -38,18 +40,27 @@ def _cell(value: Any) -> str:
 
 
 def schema_html(schema) -> str:
-    rows = [[c.name, c.role.value, f"{c.missing:.1%}", c.unique, c.reason, ", ".join(map(str, c.examples))]
-            for c in schema.columns]
+    rows = [
+        [c.name, c.role.value, f"{c.missing:.1%}", c.unique, c.reason, ", ".join(map(str, c.examples))]
+        for c in schema.columns
+    ]
     task = f"task {schema.task} ({schema.task_reason}); " if schema.target else ""
     warnings = "; ".join(f.message for f in schema.findings) or "no warnings"
-    return table(f"Schema: {schema.n_rows:,} rows, {len(schema.columns)} columns",
-                 ["column", "role", "missing", "distinct", "why", "examples"], rows, task + warnings)
+    return table(
+        f"Schema: {schema.n_rows:,} rows, {len(schema.columns)} columns",
+        ["column", "role", "missing", "distinct", "why", "examples"],
+        rows,
+        task + warnings,
+    )
 
 
 def plan_html(plan) -> str:
     rows = [[s.step, s.columns_shown(), s.action, s.reason] for s in plan.steps]
-    return table(f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
-                 ["step", "columns", "what", "why"], rows)
+    return table(
+        f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
+        ["step", "columns", "what", "why"],
+        rows,
+    )
 
 
 def run_html(run) -> str:

@@ -21,11 +21,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("content,message", [
-    ("", "the file is empty"),
-    ("a,b\n", "the table has a header but no rows"),
-    ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields where the header has 2"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("", "the file is empty"),
+        ("a,b\n", "the table has a header but no rows"),
+        ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields where the header has 2"),
+    ],
+)
 def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trainyard.cli.app import app
-from trainyard.search.index import build_index, IndexSettings
+from trainyard.search.index import IndexSettings, build_index
 
 runner = CliRunner(env={"COLUMNS": "200"})
 QUESTION = "what is the effect of a propeller slipstream on the lift of a wing?"
@@ -44,12 +44,15 @@ def test_off_topic_question_says_so(index_path):
     assert result.exit_code == 0 and "The documents do not answer this question" in result.stdout
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--llm", "none"], "the question is empty"),
-    (["--model", "NOTGGUF"], "not a GGUF model file"),
-    (["--llm", "http://127.0.0.1:9/v1", "--timeout", "1"], "http://127.0.0.1:9/v1/models: no answer after"),
-    (["--context", "120"], "smaller than one passage"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--llm", "none"], "the question is empty"),
+        (["--model", "NOTGGUF"], "not a GGUF model file"),
+        (["--llm", "http://127.0.0.1:9/v1", "--timeout", "1"], "http://127.0.0.1:9/v1/models: no answer after"),
+        (["--context", "120"], "smaller than one passage"),
+    ],
+)
 def test_one_line_errors(index_path, tmp_path, extra, message):
     if "--model" in extra:
         pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typing
+from pathlib import Path
 
 import pytest
 import typer
@@ -34,14 +33,19 @@ def _kind(param) -> type | None:
 
 
 COMMANDS = list(_commands(typer.main.get_command(app)))
-NUMERIC = [(path, command, param) for path, command in COMMANDS for param in command.params
-           if _is_option(param) and _kind(param) is not None]
+NUMERIC = [
+    (path, command, param)
+    for path, command in COMMANDS
+    for param in command.params
+    if _is_option(param) and _kind(param) is not None
+]
 
 
 def test_every_numeric_option_declares_its_range() -> None:
     assert len(NUMERIC) > 30  # the walk really found the options
-    unbounded = [f"{' '.join(path)} {param.opts[0]}" for path, _, param in NUMERIC
-                 if param.min is None and param.max is None]
+    unbounded = [
+        f"{' '.join(path)} {param.opts[0]}" for path, _, param in NUMERIC if param.min is None and param.max is None
+    ]
     assert not unbounded, f"numeric options without a declared range: {unbounded}"
 
 
@@ -56,8 +60,9 @@ def _required(command) -> list[str]:
     return args
 
 
-@pytest.mark.parametrize(("path", "command", "param"), NUMERIC,
-                         ids=[f"{' '.join(p)} {o.opts[0]}" for p, _, o in NUMERIC])
+@pytest.mark.parametrize(
+    ("path", "command", "param"), NUMERIC, ids=[f"{' '.join(p)} {o.opts[0]}" for p, _, o in NUMERIC]
+)
 def test_out_of_range_values_are_refused_in_one_line(path, command, param, tmp_path: Path) -> None:
     bad = [param.min - 1] if param.min is not None else []
     bad += [param.max + 1] if param.max is not None else []

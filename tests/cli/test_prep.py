@@ -19,8 +19,15 @@ def test_prep_prints_the_plan_and_writes_parquet(tmp_path: Path, market: pd.Data
     out = tmp_path / "prepared.parquet"
     result = runner.invoke(app, ["prep", str(path), "--target", "price", "--recipe", "notes-winning", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    for text in ("preprocessing plan (recipe notes-winning)", "free text without a clear pattern", "ON / OFF / NotAvailable",
-                 "features after preprocessing", "split (stratified by make)", "fresh", "make shares"):
+    for text in (
+        "preprocessing plan (recipe notes-winning)",
+        "free text without a clear pattern",
+        "ON / OFF / NotAvailable",
+        "features after preprocessing",
+        "split (stratified by make)",
+        "fresh",
+        "make shares",
+    ):
         assert text in result.stdout, text
     prepared = pd.read_parquet(out)
     assert set(prepared["split"]) == {"train", "test", "fresh"}

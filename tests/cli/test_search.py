@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
-from trainyard.cli.app import app
 from tests.conftest import shared
+from trainyard.cli.app import app
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -18,8 +18,9 @@ def test_index_query_eval_add_remove(cran_slice, tmp_path):
     assert result.exit_code == 0, result.output
     assert "indexed 200 documents" in result.stderr
 
-    result = runner.invoke(app, ["search", "query", str(index), "propeller slipstream", "--mode", "keyword",
-                                 "-k", "3", "--json"])
+    result = runner.invoke(
+        app, ["search", "query", str(index), "propeller slipstream", "--mode", "keyword", "-k", "3", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["hits"][0]["id"] == "1" and len(payload["hits"]) == 3
@@ -28,11 +29,30 @@ def test_index_query_eval_add_remove(cran_slice, tmp_path):
     assert result.exit_code == 0 and "slipstream" in result.stdout
 
     qrels = tmp_path / "qrels"
-    qrels.write_text("".join(line + "\n" for line in shared("cranfield", "cranqrel").read_text().splitlines()
-                             if line.split()[0] in {"1", "2"} and int(line.split()[1]) <= 200))
+    qrels.write_text(
+        "".join(
+            line + "\n"
+            for line in shared("cranfield", "cranqrel").read_text().splitlines()
+            if line.split()[0] in {"1", "2"} and int(line.split()[1]) <= 200
+        )
+    )
     out = tmp_path / "eval.json"
-    result = runner.invoke(app, ["search", "eval", str(index), "--queries", str(shared("cranfield", "cran.qry")),
-                                 "--qrels", str(qrels), "--modes", "keyword,dense", "-o", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "search",
+            "eval",
+            str(index),
+            "--queries",
+            str(shared("cranfield", "cran.qry")),
+            "--qrels",
+            str(qrels),
+            "--modes",
+            "keyword,dense",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "nDCG@10" in result.stdout and "renumbered by position" in result.stderr
     assert "223 judged query ids match no query" not in result.stderr  # only 2 judged, both present
@@ -61,8 +81,10 @@ def test_errors_are_one_line(tmp_path):
         (["search", "index", str(wordless), "-o", str(tmp_path / "i")], "none of its 2 documents holds a word"),
         (["search", "index", str(empty), "-o", str(tmp_path / "i")], "no documents found"),
         (["search", "query", str(tmp_path / "nope"), "x"], "no such directory"),
-        (["search", "index", str(empty), "-o", str(tmp_path / "i"), "--chunk-words", "10", "--overlap", "10"],
-         "need chunk words"),
+        (
+            ["search", "index", str(empty), "-o", str(tmp_path / "i"), "--chunk-words", "10", "--overlap", "10"],
+            "need chunk words",
+        ),
     ]:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, result.output

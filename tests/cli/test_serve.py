@@ -22,8 +22,18 @@ runner = CliRunner(env={"COLUMNS": "200"})
 def start_server(run: Path, workers: int, log=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
     """`trainyard serve` on a free loopback port; returned once /health answers."""
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("trainyard")), "serve", str(run),
-                               "--port", str(port), "--workers", str(workers)], stderr=log)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("trainyard")),
+            "serve",
+            str(run),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -55,10 +65,12 @@ def test_missing_or_damaged_run_is_one_line(car_run, tmp_path):
     older = tmp_path / "older"  # a run from before file lists: the JSON parser's error, in one line
     shutil.copytree(damaged, older)
     (older / "files.json").unlink()
-    for args, message in [([str(tmp_path / "nothing")], "not a trainyard run"),
-                          ([str(damaged)], "manifest.json: damaged (9 bytes where"),
-                          ([str(older)], "the run is damaged"),
-                          ([str(car_run), "--workers", "0"], "Invalid value for '--workers'")]:
+    for args, message in [
+        ([str(tmp_path / "nothing")], "not a trainyard run"),
+        ([str(damaged)], "manifest.json: damaged (9 bytes where"),
+        ([str(older)], "the run is damaged"),
+        ([str(car_run), "--workers", "0"], "Invalid value for '--workers'"),
+    ]:
         result = runner.invoke(app, ["serve", *args])
         assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()
@@ -93,8 +105,10 @@ def test_a_client_that_leaves_mid_body_is_one_log_line(car_run, tmp_path):
         try:
             port = int(base.rsplit(":", 1)[1])
             with socket.create_connection(("127.0.0.1", port)) as client:  # promises 100 kB, sends 2 bytes, leaves
-                client.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                               b"Content-Length: 100000\r\n\r\n[{")
+                client.sendall(
+                    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100000\r\n\r\n[{"
+                )
                 time.sleep(0.5)
             time.sleep(1.0)
             assert httpx.get(f"{base}/health", timeout=10).status_code == 200  # still serving
@@ -104,4 +118,5 @@ def test_a_client_that_leaves_mid_body_is_one_log_line(car_run, tmp_path):
     text = log.read_text()
     assert "Traceback" not in text and "ClientDisconnect" not in text, text
     assert [line for line in text.splitlines() if "disconnected" in line] == [
-        "a client disconnected before sending the whole body"], text
+        "a client disconnected before sending the whole body"
+    ], text

@@ -11,11 +11,22 @@ from hypothesis import strategies as st
 from trainyard.data.parse import extract_named, find_unit_numbers, parse_numbers, parse_share, remove_patterns
 
 
-@pytest.mark.parametrize("text,value", [
-    (" £8,000", 8000.0), ("51,000 mi.", 51000.0), ("$10,300", 10300.0), ("300.0HP", 300.0),
-    ("1.6 L", 1.6), ("2,500 km", 2500.0), ("-5", -5.0), ("£-12.50", -12.5), ("1.5e3", 1500.0),
-    ("  42  ", 42.0), ("15%", 15.0),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        (" £8,000", 8000.0),
+        ("51,000 mi.", 51000.0),
+        ("$10,300", 10300.0),
+        ("300.0HP", 300.0),
+        ("1.6 L", 1.6),
+        ("2,500 km", 2500.0),
+        ("-5", -5.0),
+        ("£-12.50", -12.5),
+        ("1.5e3", 1500.0),
+        ("  42  ", 42.0),
+        ("15%", 15.0),
+    ],
+)
 def test_known_formats(text: str, value: float) -> None:
     assert parse_numbers(pd.Series([text])).iloc[0] == pytest.approx(value)
 
@@ -32,8 +43,9 @@ def test_decimal_comma_only_when_asked() -> None:
 
 
 def test_named_extraction() -> None:
-    frame = extract_named(pd.Series(["300.0HP 3.7L V6", "150HP 1.6L", "electric"]),
-                          {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"})
+    frame = extract_named(
+        pd.Series(["300.0HP 3.7L V6", "150HP 1.6L", "electric"]), {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}
+    )
     assert frame.loc[0].tolist() == [300.0, 3.7]
     assert frame.loc[1].tolist() == [150.0, 1.6]
     assert frame.loc[2].isna().all()
@@ -72,15 +84,24 @@ def test_decimal_comma_numbers_parse_back(value) -> None:
 
 
 def test_several_numbers_in_one_cell_are_found_by_their_units() -> None:
-    engines = pd.Series(["378.0HP 4.6L 8 Cylinder Engine Gasoline Fuel", "300.0HP 3.7L V6 Cylinder Engine",
-                         "2.0L I4 16V GDI DOHC Turbo", None, "6-Speed A/T 250HP 2.5L"])
+    engines = pd.Series(
+        [
+            "378.0HP 4.6L 8 Cylinder Engine Gasoline Fuel",
+            "300.0HP 3.7L V6 Cylinder Engine",
+            "2.0L I4 16V GDI DOHC Turbo",
+            None,
+            "6-Speed A/T 250HP 2.5L",
+        ]
+    )
     patterns, clashes = find_unit_numbers(engines)
     assert set(patterns) == {"hp", "l"} and clashes == []  # "cylinder" and "speed": in under half the cells
     extracted = extract_named(engines, patterns)
     assert extracted["hp"].tolist()[:2] == [378.0, 300.0] and np.isnan(extracted["hp"].iloc[2])
     assert extracted["l"].tolist()[:3] == [4.6, 3.7, 2.0]
     words = remove_patterns(engines, patterns)
-    assert words.iloc[0] == "8 Cylinder Engine Gasoline Fuel" and words.iloc[4] == "6-Speed A/T" and pd.isna(words.iloc[3])
+    assert (
+        words.iloc[0] == "8 Cylinder Engine Gasoline Fuel" and words.iloc[4] == "6-Speed A/T" and pd.isna(words.iloc[3])
+    )
 
 
 def test_a_unit_with_two_different_numbers_in_a_cell_is_left_in_the_text() -> None:

@@ -30,25 +30,33 @@ def assert_same(frame: pd.DataFrame, expected: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(frame.reset_index(drop=True), expected, check_dtype=False)
 
 
-@pytest.mark.parametrize("suffix,writer", [
-    (".csv", lambda df, p: df.to_csv(p, index=False)),
-    (".tsv", lambda df, p: df.to_csv(p, index=False, sep="\t")),
-    (".txt", lambda df, p: df.to_csv(p, index=False, sep=";")),
-    (".parquet", lambda df, p: df.to_parquet(p)),
-    (".feather", lambda df, p: df.to_feather(p)),
-    (".json", lambda df, p: df.to_json(p, orient="records")),
-    (".jsonl", lambda df, p: df.to_json(p, orient="records", lines=True)),
-    (".xlsx", lambda df, p: df.to_excel(p, index=False)),
-])
+@pytest.mark.parametrize(
+    "suffix,writer",
+    [
+        (".csv", lambda df, p: df.to_csv(p, index=False)),
+        (".tsv", lambda df, p: df.to_csv(p, index=False, sep="\t")),
+        (".txt", lambda df, p: df.to_csv(p, index=False, sep=";")),
+        (".parquet", lambda df, p: df.to_parquet(p)),
+        (".feather", lambda df, p: df.to_feather(p)),
+        (".json", lambda df, p: df.to_json(p, orient="records")),
+        (".jsonl", lambda df, p: df.to_json(p, orient="records", lines=True)),
+        (".xlsx", lambda df, p: df.to_excel(p, index=False)),
+    ],
+)
 def test_every_format_round_trips(tmp_path: Path, cars: pd.DataFrame, suffix, writer) -> None:
     path = tmp_path / f"cars{suffix}"
     writer(cars, path)
     assert_same(trainyard.read(path), cars)
 
 
-@pytest.mark.parametrize("suffix,opener", [
-    (".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open),
-])
+@pytest.mark.parametrize(
+    "suffix,opener",
+    [
+        (".gz", gzip.open),
+        (".bz2", bz2.open),
+        (".xz", lzma.open),
+    ],
+)
 def test_compressed_csv(tmp_path: Path, cars: pd.DataFrame, suffix, opener) -> None:
     path = tmp_path / f"cars.csv{suffix}"
     with opener(path, "wt") as handle:
@@ -101,7 +109,9 @@ def test_sqlite_table_and_query(tmp_path: Path, cars: pd.DataFrame) -> None:
 
 def test_duckdb_sql_over_files(tmp_path: Path, cars: pd.DataFrame) -> None:
     cars.to_parquet(tmp_path / "cars.parquet")
-    frame = trainyard.read(f"SELECT make, avg(price) AS mean_price FROM '{tmp_path}/cars.parquet' GROUP BY make ORDER BY make")
+    frame = trainyard.read(
+        f"SELECT make, avg(price) AS mean_price FROM '{tmp_path}/cars.parquet' GROUP BY make ORDER BY make"
+    )
     expected = cars.groupby("make")["price"].mean()
     assert frame["make"].tolist() == sorted(expected.index)
     assert frame["mean_price"].round(6).tolist() == expected.sort_index().round(6).tolist()
@@ -120,17 +130,21 @@ def test_glob_and_directory_concatenate_with_source_column(tmp_path: Path, cars:
         assert (frame["file"].str.removesuffix(".csv") == frame["make"]).all()
 
 
-@pytest.mark.parametrize("table", [
-    lambda df: pl.from_pandas(df),
-    lambda df: pl.from_pandas(df).lazy(),
-    lambda df: pa.Table.from_pandas(df, preserve_index=False),
-    lambda df: df,
-])
+@pytest.mark.parametrize(
+    "table",
+    [
+        lambda df: pl.from_pandas(df),
+        lambda df: pl.from_pandas(df).lazy(),
+        lambda df: pa.Table.from_pandas(df, preserve_index=False),
+        lambda df: df,
+    ],
+)
 def test_in_memory_tables(cars: pd.DataFrame, table) -> None:
     assert_same(trainyard.read(table(cars)), cars)
 
 
 # --- bad input: one line naming the file and what is wrong -----------------------------
+
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nope\.csv: no such file"):
@@ -157,7 +171,9 @@ def test_every_row_longer_than_the_header_is_refused(tmp_path: Path) -> None:
 
 def test_short_rows_are_padded_and_said(tmp_path: Path) -> None:
     (tmp_path / "short.csv").write_text("make,price,year\nford,1,2001\nbmw,2\naudi,3,2003\nvw\n")
-    with pytest.warns(TrainyardWarning, match=r"2 row\(s\) have fewer fields than the header's 3 \(the first on line 3\)"):
+    with pytest.warns(
+        TrainyardWarning, match=r"2 row\(s\) have fewer fields than the header's 3 \(the first on line 3\)"
+    ):
         frame = trainyard.read(tmp_path / "short.csv")
     assert frame["year"].isna().sum() == 2 and frame["price"].isna().sum() == 1
     (tmp_path / "gaps.csv").write_text("make,price,year\nford,1,\nbmw,2,2002\n")  # an empty cell is not a short row
@@ -256,18 +272,61 @@ def test_latin1_beyond_the_sniffed_sample_is_reported(tmp_path: Path) -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_CSVISH = st.lists(st.sampled_from([b"a", b"b", b"1", b"2.5", b",", b";", b"\t", b"\n", b"\r\n", b'"', b"'",
-                                    b" ", b"\xff", b"\x00", b"NA", b"-", b"\xc3\xa9", b"#", b"="]), max_size=60)
-_JSONISH = st.lists(st.sampled_from([b"{", b"}", b"[", b"]", b'"a"', b":", b",", b"1", b"null", b"true", b"\n",
-                                     b'"x": [1, 2]', b"\xff", b"1e999", b'"\\u0000"']), max_size=40)
+_CSVISH = st.lists(
+    st.sampled_from(
+        [
+            b"a",
+            b"b",
+            b"1",
+            b"2.5",
+            b",",
+            b";",
+            b"\t",
+            b"\n",
+            b"\r\n",
+            b'"',
+            b"'",
+            b" ",
+            b"\xff",
+            b"\x00",
+            b"NA",
+            b"-",
+            b"\xc3\xa9",
+            b"#",
+            b"=",
+        ]
+    ),
+    max_size=60,
+)
+_JSONISH = st.lists(
+    st.sampled_from(
+        [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b'"a"',
+            b":",
+            b",",
+            b"1",
+            b"null",
+            b"true",
+            b"\n",
+            b'"x": [1, 2]',
+            b"\xff",
+            b"1e999",
+            b'"\\u0000"',
+        ]
+    ),
+    max_size=40,
+)
 
 
 @pytest.mark.parametrize("suffix, pieces", [(".csv", _CSVISH), (".json", _JSONISH), (".jsonl", _JSONISH)])
 def test_any_bytes_are_a_table_or_one_data_error(tmp_path_factory, suffix, pieces) -> None:
     folder = tmp_path_factory.mktemp("fuzz")
 
-    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(parts=pieces)
     def run(parts):
         path = folder / f"fuzz{suffix}"

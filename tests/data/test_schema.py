@@ -6,10 +6,9 @@ import pandas as pd
 import pytest
 
 import trainyard
+from tests.conftest import AS_OF, shared
 from trainyard.data.schema import Role, Schema, infer_task
 from trainyard.errors import SchemaError
-
-from tests.conftest import AS_OF, shared
 
 
 def roles(schema: Schema) -> dict[str, str]:
@@ -51,8 +50,9 @@ def test_adult() -> None:
 
 
 def test_german_credit() -> None:
-    schema = trainyard.profile(trainyard.read(shared("german_credit", "german_credit.csv")),
-                               target="credit_risk", as_of=AS_OF)
+    schema = trainyard.profile(
+        trainyard.read(shared("german_credit", "german_credit.csv")), target="credit_risk", as_of=AS_OF
+    )
     assert schema.task == "binary"
     assert roles(schema)["purpose"] == "categorical"
     assert roles(schema)["telephone"] == "tristate"
@@ -62,9 +62,18 @@ def test_german_credit() -> None:
 def test_synthetic_market_roles(market: pd.DataFrame) -> None:
     schema = trainyard.profile(market, target="price", as_of=AS_OF)
     expected = {
-        "listing_id": "id", "listing_date": "datetime", "make": "categorical", "model": "categorical",
-        "year": "numeric", "mileage": "numeric", "fuel": "categorical", "air_conditioning": "tristate",
-        "navigation": "tristate", "seller_comment": "text", "previous_owners": "numeric", "price": "target",
+        "listing_id": "id",
+        "listing_date": "datetime",
+        "make": "categorical",
+        "model": "categorical",
+        "year": "numeric",
+        "mileage": "numeric",
+        "fuel": "categorical",
+        "air_conditioning": "tristate",
+        "navigation": "tristate",
+        "seller_comment": "text",
+        "previous_owners": "numeric",
+        "price": "target",
     }
     assert {k: roles(schema)[k] for k in expected} == expected
     assert schema["air_conditioning"].details["mapping"] == {"ON": 1, "NotAvailable": 0, "OFF": -1}
@@ -73,18 +82,27 @@ def test_synthetic_market_roles(market: pd.DataFrame) -> None:
 
 
 def test_constant_id_and_text_roles() -> None:
-    frame = pd.DataFrame({
-        "row": range(100),
-        "same": ["x"] * 100,
-        "empty": [None] * 100,
-        "note": [f"free words number {i} with no pattern at all" for i in range(100)],
-        "code": [f"K{i:04d}" for i in range(100)],
-        "when": pd.date_range("2024-01-01", periods=100).astype(str),
-        "y": [float(i % 7) + i / 10 for i in range(100)],
-    })
+    frame = pd.DataFrame(
+        {
+            "row": range(100),
+            "same": ["x"] * 100,
+            "empty": [None] * 100,
+            "note": [f"free words number {i} with no pattern at all" for i in range(100)],
+            "code": [f"K{i:04d}" for i in range(100)],
+            "when": pd.date_range("2024-01-01", periods=100).astype(str),
+            "y": [float(i % 7) + i / 10 for i in range(100)],
+        }
+    )
     result = roles(trainyard.profile(frame, target="y"))
-    assert result == {"row": "id", "same": "constant", "empty": "constant", "note": "text",
-                      "code": "id", "when": "datetime", "y": "target"}
+    assert result == {
+        "row": "id",
+        "same": "constant",
+        "empty": "constant",
+        "note": "text",
+        "code": "id",
+        "when": "datetime",
+        "y": "target",
+    }
 
 
 def test_leakage_is_flagged() -> None:
@@ -103,10 +121,15 @@ def test_rare_classes_are_flagged() -> None:
     assert rare and "c (3)" in rare[0].message
 
 
-@pytest.mark.parametrize("values,task", [
-    ([0, 1] * 10, "binary"), (["a", "b", "c"] * 5, "multiclass"),
-    ([1, 2, 3, 4, 5] * 4, "multiclass"), ([i * 1.5 for i in range(40)], "regression"),
-])
+@pytest.mark.parametrize(
+    "values,task",
+    [
+        ([0, 1] * 10, "binary"),
+        (["a", "b", "c"] * 5, "multiclass"),
+        ([1, 2, 3, 4, 5] * 4, "multiclass"),
+        ([i * 1.5 for i in range(40)], "regression"),
+    ],
+)
 def test_task_inference(values, task) -> None:
     assert infer_task(pd.Series(values))[0] == task
 

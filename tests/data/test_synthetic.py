@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trainyard.data.synthetic import EQUIPMENT, used_car_market
-
 from tests.conftest import AS_OF
+from trainyard.data.synthetic import EQUIPMENT, used_car_market
 
 
 def test_same_seed_same_market_other_seed_other_market() -> None:

@@ -23,9 +23,25 @@ def free_port() -> int:
 def server(gemma):
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gemma.path),
-                                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--seed", "0"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gemma.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--seed",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     import httpx
 
@@ -53,7 +69,8 @@ def test_ask_through_the_server_matches_local(server, gemma):
     assert remote.text.strip() == local.text.strip() and remote.text.strip()
     # The server's tokenizer endpoint counts the BOS token too.
     assert backend.count_tokens("the wing in a propeller slipstream") - gemma.count_tokens(
-        "the wing in a propeller slipstream") in (0, 1)
+        "the wing in a propeller slipstream"
+    ) in (0, 1)
 
 
 def test_a_server_that_does_not_answer():
@@ -71,8 +88,13 @@ def test_the_whole_answer_through_the_server(server, cran_index):
     from trainyard.rag.answer import ask
 
     backend = open_backend(server, context_tokens=2048, timeout=30)
-    answer = ask(cran_index, "what is the effect of a propeller slipstream on the lift of a wing?", k=3,
-                 backend=backend, max_tokens=40)
+    answer = ask(
+        cran_index,
+        "what is the effect of a propeller slipstream on the lift of a wing?",
+        k=3,
+        backend=backend,
+        max_tokens=40,
+    )
     assert answer.answered and answer.text.startswith("According to passage [")
     assert answer.timings["first_token_s"] > 0 and answer.passages[0]["doc_id"] == "1"
     assert answer.backend == backend.model

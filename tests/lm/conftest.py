@@ -17,8 +17,9 @@ TEXT = "the boundary layer of a flat plate in supersonic flow; heat transfer at 
 def seeded_checkpoint(path: Path, layers: int = 6, dim: int = 32, positions: str = "rope", seed: int = 0) -> Path:
     tokenizer = CharTokenizer.train(TEXT)
     torch.manual_seed(seed)
-    model = CausalLM(LMConfig(vocab_size=tokenizer.vocab_size, context=64, layers=layers, heads=4, dim=dim,
-                              positions=positions))
+    model = CausalLM(
+        LMConfig(vocab_size=tokenizer.vocab_size, context=64, layers=layers, heads=4, dim=dim, positions=positions)
+    )
     checkpoint.save(path, model, tokenizer, checkpoint.State())
     return path
 

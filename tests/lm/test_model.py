@@ -34,7 +34,7 @@ def test_cache_gives_the_logits_of_a_full_recompute(positions):
         logits, cache = model(tokens[:, :10])  # prefill
         steps = [logits]
         for t in range(10, 24, 1):
-            step, cache = model(tokens[:, t:t + 1], cache=cache, start=t)
+            step, cache = model(tokens[:, t : t + 1], cache=cache, start=t)
             steps.append(step)
         chunked, _ = model(tokens[:, 20:24], cache=[(k[:, :, :20], v[:, :, :20]) for k, v in cache], start=20)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-4, atol=1e-5)

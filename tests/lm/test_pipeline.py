@@ -37,8 +37,11 @@ def stages(ckpt: Path, ranges: list[str]):
     try:
         for blocks in ranges:
             address = f"127.0.0.1:{free_port()}"
-            proc = subprocess.Popen([TRAINYARD, "lm", "serve-stage", str(ckpt), "--blocks", blocks, "--listen", address],
-                                    stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [TRAINYARD, "lm", "serve-stage", str(ckpt), "--blocks", blocks, "--listen", address],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             procs.append(proc)
             addresses.append(address)
         for proc in procs:
@@ -74,8 +77,9 @@ def test_three_stages_generate_the_single_process_text(lm):
         pipeline.close()
         # a new client after the first one left is served too
         again = PipelineLM(CheckpointParts(lm), addresses, timeout=10)
-        assert generate(again, tokenizer, "the ", 5, temperature=0, seed=0) == \
-            generate(model, tokenizer, "the ", 5, temperature=0, seed=0)
+        assert generate(again, tokenizer, "the ", 5, temperature=0, seed=0) == generate(
+            model, tokenizer, "the ", 5, temperature=0, seed=0
+        )
         again.close()
 
 

@@ -25,9 +25,23 @@ def test_periodic_series_beats_the_naive_forecast(tmp_path):
     values = np.tile(pattern, 300) + rng.normal(0, 0.5, 3000)
     table = tmp_path / "sales.csv"
     pd.DataFrame({"day": range(3000), "sales": values}).to_csv(table, index=False)
-    state = train_lm(table, tmp_path / "series", TrainSettings(column="sales", bins=16, layers=2, heads=2, dim=32,
-                                                                context=32, batch=16, steps=150, eval_every=50,
-                                                                warmup=10, lr=5e-3))
+    state = train_lm(
+        table,
+        tmp_path / "series",
+        TrainSettings(
+            column="sales",
+            bins=16,
+            layers=2,
+            heads=2,
+            dim=32,
+            context=32,
+            batch=16,
+            steps=150,
+            eval_every=50,
+            warmup=10,
+            lr=5e-3,
+        ),
+    )
     forecast = state.history[-1]["forecast"]
     assert forecast["points"] >= 250
     assert forecast["mae"] < 0.3 * forecast["naive_mae"]

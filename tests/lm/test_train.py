@@ -29,8 +29,9 @@ def test_training_lowers_validation_loss_and_checkpoints(cran_slice, tmp_path):
     model, tokenizer, config = checkpoint.load(out)
     assert config["step"] == 40 and model.config.context == 32 and not model.training
     text = generate(model, tokenizer, "the ", max_new_tokens=20, temperature=0.8, top_k=10, seed=1)
-    assert len(text) == 20 and text == generate(model, tokenizer, "the ", max_new_tokens=20, temperature=0.8,
-                                                top_k=10, seed=1)
+    assert len(text) == 20 and text == generate(
+        model, tokenizer, "the ", max_new_tokens=20, temperature=0.8, top_k=10, seed=1
+    )
 
 
 def test_resume_is_exact(cran_slice, tmp_path):
@@ -104,8 +105,11 @@ def test_a_damaged_checkpoint_is_one_line_and_the_last_good_one_resumes(cran_sli
     good = {name: (ckpt / name).read_bytes() for name in DAMAGE}
     for name, damage in DAMAGE.items():
         (ckpt / name).write_bytes(damage(good[name]))
-        with pytest.raises(DataError, match=rf"{name}: damaged .*resume from the last good one: .*--resume -o "
-                                            rf".*c\.previous"):
+        with pytest.raises(
+            DataError,
+            match=rf"{name}: damaged .*resume from the last good one: .*--resume -o "
+            rf".*c\.previous",
+        ):
             train_lm(cran_slice, ckpt, TrainSettings(**{**SMALL, "steps": 20, "eval_every": 5}), resume=True)
         with pytest.raises(DataError, match=rf"{name}: damaged"):
             checkpoint.load_tokenizer(ckpt)

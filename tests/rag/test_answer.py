@@ -49,10 +49,19 @@ def test_packing_is_best_first_within_budget(cran_index):
 
 
 def test_grounding_finds_support_and_its_absence(cran_index):
-    passages = [{"number": 1, "text": "An experimental study of a wing in a propeller slipstream showed that the "
-                 "lift increase was largely due to a destalling effect."}]
-    supports = support("The slipstream increased the wing lift through a destalling effect [1]. "
-                       "Bananas are rich in potassium and grow in tropical countries.", passages, cran_index.embedder)
+    passages = [
+        {
+            "number": 1,
+            "text": "An experimental study of a wing in a propeller slipstream showed that the "
+            "lift increase was largely due to a destalling effect.",
+        }
+    ]
+    supports = support(
+        "The slipstream increased the wing lift through a destalling effect [1]. "
+        "Bananas are rich in potassium and grow in tropical countries.",
+        passages,
+        cran_index.embedder,
+    )
     assert [s.passage for s in supports] == [1, None]
     assert supports[0].cited == [1]
     assert groundedness(supports) == 0.5

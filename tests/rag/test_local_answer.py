@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from tests.llm.conftest import gemma  # noqa: F401 - the session fixture
-
 from trainyard.rag.answer import ask
 
 
 def test_generated_answer_streams_and_reports(cran_index, gemma):  # noqa: F811
     pieces: list[str] = []
-    answer = ask(cran_index, "what is the effect of a propeller slipstream on the lift of a wing?", k=4,
-                 backend=gemma, max_tokens=60, on_text=pieces.append)
+    answer = ask(
+        cran_index,
+        "what is the effect of a propeller slipstream on the lift of a wing?",
+        k=4,
+        backend=gemma,
+        max_tokens=60,
+        on_text=pieces.append,
+    )
     assert answer.answered and answer.text == "".join(pieces).strip() and answer.text
     assert answer.timings["context_tokens"] <= gemma.context_tokens - 60
     assert answer.timings["first_token_s"] > 0 and answer.timings["decode_tokens"] >= 1

@@ -31,7 +31,9 @@ def mixed_folder(tmp_path) -> Path:
     (root / "sub" / "page.html").write_text(
         "<html><head><title>Shock waves</title><style>.x{color:red}</style></head>"
         "<body><script>var hidden = 'javascript text';</script><p>Oblique shock waves at supersonic speed.</p>"
-        "<template>template text</template></body></html>", encoding="utf-8")
+        "<template>template text</template></body></html>",
+        encoding="utf-8",
+    )
     write_pdf(root / "heat.pdf", "Heat transfer in hypersonic flow")
     (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
     (root / "binary.txt").write_bytes(b"abc\x00\x01\x02 not text")

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from tests.conftest import shared
 from trainyard.errors import DataError
 from trainyard.search.documents import LoadReport, load, read_smart
-from tests.conftest import shared
 
 
 def test_folder_reads_visible_text_and_skips_what_it_cannot(mixed_folder):
@@ -39,8 +39,10 @@ def test_missing_source_is_an_error(tmp_path):
 
 def test_jsonl_and_csv_tables(tmp_path):
     jsonl = tmp_path / "docs.jsonl"
-    jsonl.write_text("\n".join(json.dumps(r) for r in [{"id": "a", "title": "A", "text": "alpha"},
-                                                         {"_id": "b", "text": "beta"}]), encoding="utf-8")
+    jsonl.write_text(
+        "\n".join(json.dumps(r) for r in [{"id": "a", "title": "A", "text": "alpha"}, {"_id": "b", "text": "beta"}]),
+        encoding="utf-8",
+    )
     assert [(d.id, d.title, d.text) for d in load(jsonl)] == [("a", "A", "alpha"), ("b", "", "beta")]
     csv = tmp_path / "docs.csv"
     csv.write_text("doc_id,heading,body\n1,One,first text\n2,Two,second text\n", encoding="utf-8")

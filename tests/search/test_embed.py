@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainyard.search.embed import Embedder, default_model_path
 from trainyard.search.documents import load
+from trainyard.search.embed import Embedder, default_model_path
 
 
 def test_fast_path_agrees_with_sentence_transformers_default(cran_slice):

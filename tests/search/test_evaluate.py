@@ -4,9 +4,9 @@ import warnings
 
 import pytest
 
+from tests.conftest import shared
 from trainyard.errors import DataError, TrainyardWarning
 from trainyard.search.evaluate import align, evaluate, measure, paired_test, read_qrels, read_queries, summarize
-from tests.conftest import shared
 
 
 def test_cranfield_traps_are_handled():
@@ -107,8 +107,14 @@ def test_cacm_reads_as_distributed():
 def test_evaluate_on_a_real_index(cran_index, tmp_path):
     # Queries 1 and 2 of Cranfield judge documents within the first 200.
     qrels = tmp_path / "qrels"
-    qrels.write_text("".join(line + "\n" for line in shared("cranfield", "cranqrel").read_text().splitlines()
-                             if line.split()[0] in {"1", "2"} and int(line.split()[1]) <= 200), encoding="utf-8")
+    qrels.write_text(
+        "".join(
+            line + "\n"
+            for line in shared("cranfield", "cranqrel").read_text().splitlines()
+            if line.split()[0] in {"1", "2"} and int(line.split()[1]) <= 200
+        ),
+        encoding="utf-8",
+    )
     queries = tmp_path / "queries.tsv"
     texts = list(read_queries(shared("cranfield", "cran.qry")).values())
     queries.write_text(f"1\t{texts[0]}\n2\t{texts[1]}\n", encoding="utf-8")

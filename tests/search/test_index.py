@@ -91,14 +91,22 @@ def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
     with open_index(path) as index:
         kept_vector = index.store.vectors([index.stored.pids[0]])[0]
     extra = tmp_path / "extra.jsonl"
-    extra.write_text(json.dumps({"id": "new-1", "title": "Ice on rotor blades",
-                                 "text": "Icing of helicopter rotor blades in cold clouds."}) + "\n", encoding="utf-8")
+    extra.write_text(
+        json.dumps(
+            {"id": "new-1", "title": "Ice on rotor blades", "text": "Icing of helicopter rotor blades in cold clouds."}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     from trainyard.search import embed
 
     embedded: list[int] = []
     original = embed.Embedder.encode
-    monkeypatch.setattr(embed.Embedder, "encode",
-                        lambda self, texts, progress=None: embedded.append(len(texts)) or original(self, texts, progress))
+    monkeypatch.setattr(
+        embed.Embedder,
+        "encode",
+        lambda self, texts, progress=None: embedded.append(len(texts)) or original(self, texts, progress),
+    )
     assert add_documents(path, extra) == 1
     assert embedded == [1]  # only the new passage was embedded
     with open_index(path) as index:

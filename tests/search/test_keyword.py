@@ -8,8 +8,13 @@ import Stemmer
 
 from trainyard.search.keyword import BM25Index, TfidfIndex
 
-CORPUS = ["a wing in a propeller slipstream", "shear flow past flat plates", "the flat plate boundary layer",
-          "shock waves at supersonic speed", "heat transfer to a flat plate in hypersonic flow"]
+CORPUS = [
+    "a wing in a propeller slipstream",
+    "shear flow past flat plates",
+    "the flat plate boundary layer",
+    "shock waves at supersonic speed",
+    "heat transfer to a flat plate in hypersonic flow",
+]
 QUERIES = ["flat plate flow", "supersonic shock", "nothing matches zzz"]
 
 

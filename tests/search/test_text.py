@@ -8,8 +8,9 @@ from trainyard.search.text import analyze, highlight, snippet
 
 def test_analyze_matches_bm25s_tokenize():
     text = "The Flat plates in a slipstream were experimentally investigated; flows of 2 kinds."
-    expected = bm25s.tokenize([text], stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False,
-                              show_progress=False)[0]
+    expected = bm25s.tokenize(
+        [text], stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=False, show_progress=False
+    )[0]
     assert analyze(text) == expected
 
 

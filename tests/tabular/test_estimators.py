@@ -25,8 +25,10 @@ def _expected_failures(estimator) -> dict[str, str]:
     return {}
 
 
-@parametrize_with_checks([AutoRegressor(models=["ridge"], **FAST), AutoClassifier(models=["logistic"], **FAST)],
-                         expected_failed_checks=_expected_failures)
+@parametrize_with_checks(
+    [AutoRegressor(models=["ridge"], **FAST), AutoClassifier(models=["logistic"], **FAST)],
+    expected_failed_checks=_expected_failures,
+)
 def test_scikit_learn_estimator_checks(estimator, check) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the trainer's notes on tiny generated tables
@@ -54,8 +56,9 @@ def test_regressor_on_a_mixed_table_in_tools(cars: pd.DataFrame) -> None:
 
 def test_classifier_speaks_the_users_labels() -> None:
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600),
-                      "colour": rng.choice(["red", "green", "blue"], 600)})
+    X = pd.DataFrame(
+        {"a": rng.normal(size=600), "b": rng.normal(size=600), "colour": rng.choice(["red", "green", "blue"], 600)}
+    )
     y = np.where(X["a"] + (X["colour"] == "red") > 0.5, "yes", "no")
     model = AutoClassifier(models=["logistic", "lightgbm"], **FAST).fit(X, y)
     assert list(model.classes_) == ["no", "yes"]

@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 import trainyard
+from tests.conftest import AS_OF, shared
 from trainyard.errors import SchemaError
 from trainyard.tabular.recipe import SplitSpec
 from trainyard.tabular.split import cv_folds, split_rows, strata_labels
-
-from tests.conftest import AS_OF, shared
 
 
 def test_stratified_by_make_keeps_shares_within_one_point_on_uk_used_cars() -> None:

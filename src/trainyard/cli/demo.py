@@ -11,9 +11,20 @@ from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_schema, print_table
 
 # The five models of the notes' "winning approach", and the R² the notes report for them.
-NOTES_MODELS = {"linear": 3.0286e-19, "lasso": 0.893110, "random_forest": 0.790125, "xgboost": 0.778196, "mlp": 0.916127}
-NOTES_LABELS = {"linear": "Simple Linear Regression", "lasso": "Lasso Regression", "random_forest": "Random Forest",
-                "xgboost": "XGBoost", "mlp": "Deep learning (notes: TensorFlow; here: PyTorch MLP)"}
+NOTES_MODELS = {
+    "linear": 3.0286e-19,
+    "lasso": 0.893110,
+    "random_forest": 0.790125,
+    "xgboost": 0.778196,
+    "mlp": 0.916127,
+}
+NOTES_LABELS = {
+    "linear": "Simple Linear Regression",
+    "lasso": "Lasso Regression",
+    "random_forest": "Random Forest",
+    "xgboost": "XGBoost",
+    "mlp": "Deep learning (notes: TensorFlow; here: PyTorch MLP)",
+}
 
 
 def demo(
@@ -42,8 +53,9 @@ def demo(
     results = {}
     for recipe in ("notes-basic", "notes-winning"):
         console.rule(f"recipe {recipe}")
-        result = run_training(console, market, "price", recipe=recipe, models=list(NOTES_MODELS), seed=seed,
-                              tune=False, ensemble=False)
+        result = run_training(
+            console, market, "price", recipe=recipe, models=list(NOTES_MODELS), seed=seed, tune=False, ensemble=False
+        )
         print_leaderboard(console, result)
         save_run(result, out / "runs" / recipe, overwrite=True)
         results[recipe] = {e.name: e for e in result.entries}
@@ -54,23 +66,38 @@ def demo(
 
 def _final_table(console: Console, results: dict) -> None:
     basic, winning = results["notes-basic"], results["notes-winning"]
-    columns = [Column("model", "name"), Column("notes"), Column("notes-basic (test)"),
-               Column("notes-winning (fresh)"), Column("negative predictions", rank=1)]
+    columns = [
+        Column("model", "name"),
+        Column("notes"),
+        Column("notes-basic (test)"),
+        Column("notes-winning (fresh)"),
+        Column("negative predictions", rank=1),
+    ]
     rows = []
     for name, notes_r2 in NOTES_MODELS.items():
         b, w = basic.get(name), winning.get(name)
-        rows.append([NOTES_LABELS[name], f"{notes_r2:.3g}", _r2(b, "test"), _r2(w, "fresh"),
-                     f"{int(w.fresh.get('negative_predictions', 0))}" if w and w.status == "ok" else ""])
+        rows.append(
+            [
+                NOTES_LABELS[name],
+                f"{notes_r2:.3g}",
+                _r2(b, "test"),
+                _r2(w, "fresh"),
+                f"{int(w.fresh.get('negative_predictions', 0))}" if w and w.status == "ok" else "",
+            ]
+        )
     print_table(console, "final results, shaped like the notes' (R²)", columns, rows)
     ranked = sorted((e for e in winning.values() if e.status == "ok" and e.fresh), key=lambda e: -e.fresh["r2"])
     if len(ranked) >= 2:
         lead, second = ranked[0], ranked[1]
         se = lead.fresh.get("r2_se")
-        console.print(f"[bold]{lead.name}[/] leads on the fresh rows with R² {lead.fresh['r2']:.3f}"
-                      + (f" (± {se:.3f} bootstrap SE)" if se else "") + ", "
-                      f"{lead.fresh['r2'] - second.fresh['r2']:+.3f} ahead of {second.name}. "
-                      "The notes' linear regression at 3.0e-19 was a broken model; here the dummy-baseline check "
-                      "would flag such a score.")
+        console.print(
+            f"[bold]{lead.name}[/] leads on the fresh rows with R² {lead.fresh['r2']:.3f}"
+            + (f" (± {se:.3f} bootstrap SE)" if se else "")
+            + ", "
+            f"{lead.fresh['r2'] - second.fresh['r2']:+.3f} ahead of {second.name}. "
+            "The notes' linear regression at 3.0e-19 was a broken model; here the dummy-baseline check "
+            "would flag such a score."
+        )
 
 
 def _r2(entry, part: str) -> str:

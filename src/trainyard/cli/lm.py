@@ -11,8 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from trainyard.errors import SchemaError
 
-lm_app = typer.Typer(help="Sequence models: a causal Transformer trained on text, run without keeping activations.",
-                     no_args_is_help=True)
+lm_app = typer.Typer(
+    help="Sequence models: a causal Transformer trained on text, run without keeping activations.", no_args_is_help=True
+)
 Checkpoint = Annotated[Path, typer.Argument(help="A checkpoint directory (trainyard lm train -o).")]
 
 
@@ -29,13 +30,22 @@ def train_command(
     steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the learning-rate schedule.")] = 2000,
     lr: Annotated[float, typer.Option("--lr", min=1e-9, help="Peak learning rate.")] = 3e-3,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adamw or sgd.")] = "adamw",
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=1, help="Stop after this many seconds.")] = None,
-    eval_every: Annotated[int, typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps.")] = 100,
+    time_limit: Annotated[
+        Optional[float], typer.Option("--time-limit", min=1, help="Stop after this many seconds.")
+    ] = None,
+    eval_every: Annotated[
+        int, typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 100,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out exactly.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a trained checkpoint in --out.")] = False,
-    column: Annotated[Optional[str], typer.Option("--column", help="Train on this numeric column of a table "
-                                                  "(a time series, binned into tokens) instead of text.")] = None,
+    column: Annotated[
+        Optional[str],
+        typer.Option(
+            "--column",
+            help="Train on this numeric column of a table (a time series, binned into tokens) instead of text.",
+        ),
+    ] = None,
     bins: Annotated[int, typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary).")] = 64,
 ) -> None:
     """Train a character- or BPE-level causal Transformer, validating in log space as it goes.
@@ -44,19 +54,42 @@ def train_command(
     """
     from trainyard.lm.train import TrainSettings, train_lm
 
-    settings = TrainSettings(tokenizer=tokenizer, layers=layers, heads=heads, dim=dim, context=context, batch=batch,
-                             steps=steps, lr=lr, optimizer=optimizer, time_limit=time_limit, eval_every=eval_every,
-                             seed=seed, column=column, bins=bins)
+    settings = TrainSettings(
+        tokenizer=tokenizer,
+        layers=layers,
+        heads=heads,
+        dim=dim,
+        context=context,
+        batch=batch,
+        steps=steps,
+        lr=lr,
+        optimizer=optimizer,
+        time_limit=time_limit,
+        eval_every=eval_every,
+        seed=seed,
+        column=column,
+        bins=bins,
+    )
     console = Console(stderr=True)
-    bar = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                   TimeElapsedColumn(), console=console)
+    bar = Progress(
+        TextColumn("[bold]training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
     task = bar.add_task("train", total=steps, info="")
 
     def report(info: dict) -> None:
         if not bar.live.is_started:  # shown from the first step: input errors come before any bar
             bar.start()
-        bar.update(task, completed=info["step"], total=info["total"],
-                   info=f"loss {info['loss']:.3f}  {info['tokens_per_s']:,.0f} tokens/s")
+        bar.update(
+            task,
+            completed=info["step"],
+            total=info["total"],
+            info=f"loss {info['loss']:.3f}  {info['tokens_per_s']:,.0f} tokens/s",
+        )
 
     try:
         state = train_lm(source, out, settings, resume=resume, overwrite=overwrite, progress=report)
@@ -64,12 +97,18 @@ def train_command(
         bar.stop()
     last = state.history[-1]
     unit = "value" if column else "character"
-    console.print(f"step {state.step}: validation NLL {last['nll']:.3f} nats/token, perplexity {last['perplexity']:.2f}, "
-                  f"{last['bits_per_char']:.3f} bits per {unit}; checkpoint in {out}", highlight=False)
+    console.print(
+        f"step {state.step}: validation NLL {last['nll']:.3f} nats/token, perplexity {last['perplexity']:.2f}, "
+        f"{last['bits_per_char']:.3f} bits per {unit}; checkpoint in {out}",
+        highlight=False,
+    )
     if "forecast" in last:
         f = last["forecast"]
-        console.print(f"one-step forecast on the last {f['points']} values: MAE {f['mae']:.4g} against "
-                      f"{f['naive_mae']:.4g} for the last value seen ({f['mae'] / f['naive_mae']:.2f}x)", highlight=False)
+        console.print(
+            f"one-step forecast on the last {f['points']} values: MAE {f['mae']:.4g} against "
+            f"{f['naive_mae']:.4g} for the last value seen ({f['mae'] / f['naive_mae']:.2f}x)",
+            highlight=False,
+        )
 
 
 @lm_app.command("generate")
@@ -80,13 +119,25 @@ def generate_command(
     temperature: Annotated[float, typer.Option("--temperature", min=0, help="0 is greedy.")] = 0.8,
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1)] = 40,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    memory_budget: Annotated[Optional[str], typer.Option(
-        "--memory-budget", help="Hold at most this much (400MB, 1.5GB): blocks that do not fit are streamed "
-        "from the checkpoint file for every token.")] = None,
-    stages: Annotated[Optional[str], typer.Option(
-        "--stages", help="HOST:PORT,... of `lm serve-stage` processes covering the blocks in order: "
-        "the blocks run there and only activations travel.")] = None,
-    stage_timeout: Annotated[float, typer.Option("--stage-timeout", min=0.1, help="Seconds to wait for a stage.")] = 30.0,
+    memory_budget: Annotated[
+        Optional[str],
+        typer.Option(
+            "--memory-budget",
+            help="Hold at most this much (400MB, 1.5GB): blocks that do not fit are streamed "
+            "from the checkpoint file for every token.",
+        ),
+    ] = None,
+    stages: Annotated[
+        Optional[str],
+        typer.Option(
+            "--stages",
+            help="HOST:PORT,... of `lm serve-stage` processes covering the blocks in order: "
+            "the blocks run there and only activations travel.",
+        ),
+    ] = None,
+    stage_timeout: Annotated[
+        float, typer.Option("--stage-timeout", min=0.1, help="Seconds to wait for a stage.")
+    ] = 30.0,
 ) -> None:
     """Continue a prompt, sampling with a key/value cache: in memory, offloaded, or through stages.
 
@@ -101,12 +152,14 @@ def generate_command(
     if memory_budget and stages:
         raise SchemaError("--memory-budget and --stages are two ways to run a large model: choose one")
     console = Console(stderr=True)
-    model, tokenizer, report = _open_for_generation(console, ckpt, prompt, max_new_tokens, memory_budget, stages,
-                                                    stage_timeout)
+    model, tokenizer, report = _open_for_generation(
+        console, ckpt, prompt, max_new_tokens, memory_budget, stages, stage_timeout
+    )
     timings: dict = {}
     try:
-        typer.echo(prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed,
-                                     timings=timings))
+        typer.echo(
+            prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed, timings=timings)
+        )
     finally:
         if hasattr(model, "close"):
             model.close()
@@ -114,8 +167,15 @@ def generate_command(
         console.print(report(timings), highlight=False)
 
 
-def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_tokens: int, memory_budget: str | None,
-                         stages: str | None, stage_timeout: float):
+def _open_for_generation(
+    console: Console,
+    ckpt: Path,
+    prompt: str,
+    max_new_tokens: int,
+    memory_budget: str | None,
+    stages: str | None,
+    stage_timeout: float,
+):
     """The model to sample from, its tokenizer, and what to say about the run afterwards (or None)."""
     from trainyard.lm import checkpoint
 
@@ -132,7 +192,10 @@ def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_toke
         def report(t: dict) -> str:
             per_token = (model.bytes_sent + model.bytes_received) / max(1, t["decoded"] + 1)
             speed = f"{t['tokens_per_s']:.2f} tokens/s" if t.get("tokens_per_s") else "no decoding steps"
-            return f"pipeline of {len(model.remotes)} stages: {speed}, {per_token / 1e3:,.1f} KB of activations per pass"
+            return (
+                f"pipeline of {len(model.remotes)} stages: {speed}, {per_token / 1e3:,.1f} KB of activations per pass"
+            )
+
         return model, tokenizer, report
     from trainyard.lm.offload import open_offloaded, parse_size
 
@@ -144,8 +207,11 @@ def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_toke
     def report(t: dict) -> str:
         if not t.get("tokens_per_s"):
             return "offloaded: no decoding steps to measure"
-        return (f"offloaded: measured {t['tokens_per_s']:.2f} tokens/s (planned {model.plan.expected_tokens_per_s:.2f}); "
-                f"{model.bytes_read / 1e9:.2f} GB read from the file")
+        return (
+            f"offloaded: measured {t['tokens_per_s']:.2f} tokens/s (planned {model.plan.expected_tokens_per_s:.2f}); "
+            f"{model.bytes_read / 1e9:.2f} GB read from the file"
+        )
+
     return model, tokenizer, report
 
 
@@ -153,7 +219,9 @@ def _open_for_generation(console: Console, ckpt: Path, prompt: str, max_new_toke
 def plan_command(
     ckpt: Checkpoint,
     memory_budget: Annotated[str, typer.Option("--memory-budget", help="The most to hold, such as 500MB.")],
-    tokens: Annotated[int, typer.Option("--tokens", min=1, help="Prompt plus new tokens: sizes the key/value cache.")] = 256,
+    tokens: Annotated[
+        int, typer.Option("--tokens", min=1, help="Prompt plus new tokens: sizes the key/value cache.")
+    ] = 256,
     as_json: Annotated[bool, typer.Option("--json", help="The plan as JSON.")] = False,
 ) -> None:
     """How an offloaded run would go: groups of blocks, bytes per token, expected tokens/s.
@@ -199,6 +267,7 @@ def serve_stage_command(
 
     def ready() -> None:
         console.print(f"serving blocks {first}:{last} of {ckpt} on {host}:{port} (Ctrl-C stops)", highlight=False)
+
     try:
         serve_stage(stage, host, port, on_ready=ready)
     except KeyboardInterrupt:
@@ -209,7 +278,9 @@ def serve_stage_command(
 def memory_command(
     ckpt: Checkpoint,
     batch: Annotated[int, typer.Option("--batch", min=1)] = 16,
-    context: Annotated[Optional[int], typer.Option("--context", min=2, help="Default: the model's full context.")] = None,
+    context: Annotated[
+        Optional[int], typer.Option("--context", min=2, help="Default: the model's full context.")
+    ] = None,
 ) -> None:
     """Peak memory of one training step against one inference pass of the same batch.
 
@@ -220,8 +291,12 @@ def memory_command(
     result = measure(ckpt, batch, context)
     mb = 1024 * 1024
     console = Console()
-    console.print(f"batch {result['batch']} x {result['context']} tokens, {result['parameters']:,} parameters", highlight=False)
-    console.print(f"training step (forward + backward + update): {result['train_peak_bytes'] / mb:,.1f} MB", highlight=False)
+    console.print(
+        f"batch {result['batch']} x {result['context']} tokens, {result['parameters']:,} parameters", highlight=False
+    )
+    console.print(
+        f"training step (forward + backward + update): {result['train_peak_bytes'] / mb:,.1f} MB", highlight=False
+    )
     console.print(f"inference pass: {result['inference_peak_bytes'] / mb:,.1f} MB", highlight=False)
     console.print(f"ratio: {result['ratio']:.1f}x. {EXPLANATION}", highlight=False)
 

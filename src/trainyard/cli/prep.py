@@ -15,7 +15,9 @@ from trainyard.cli.render import Column, print_table
 if TYPE_CHECKING:  # the CLI imports no pandas before a command runs
     from trainyard.tabular.prep.prepare import Prepared
 
-Recipe = Annotated[str, typer.Option("--recipe", "-r", help="A shipped recipe (auto, notes-basic, notes-winning) or a TOML file.")]
+Recipe = Annotated[
+    str, typer.Option("--recipe", "-r", help="A shipped recipe (auto, notes-basic, notes-winning) or a TOML file.")
+]
 Strict = Annotated[bool, typer.Option("--strict", help="Fail instead of dropping rows with no target.")]
 
 
@@ -23,7 +25,10 @@ def prep(
     source: opt.Source,
     target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
     recipe: Recipe = "auto",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the prepared rows (features, target, split) to this Parquet file.")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Write the prepared rows (features, target, split) to this Parquet file."),
+    ] = None,
     task: opt.Task = None,
     seed: opt.Seed = 0,
     strict: Strict = False,
@@ -60,21 +65,37 @@ def print_plan(console: Console, prepared: Prepared) -> None:
     rows = []
     for step in plan.steps:
         rows.append([escape(step.step), escape(step.columns_shown()), escape(step.action), escape(step.reason)])
-    print_table(console, f"preprocessing plan (recipe {plan.recipe})",
-                [Column("step", "name"), Column("columns", "text", 1), Column("what", "text"),
-                 Column("why", "text", 2)], rows)
+    print_table(
+        console,
+        f"preprocessing plan (recipe {plan.recipe})",
+        [Column("step", "name"), Column("columns", "text", 1), Column("what", "text"), Column("why", "text", 2)],
+        rows,
+    )
     console.print(f"features after preprocessing: [bold]{plan.n_features}[/]")
     split = prepared.split
-    kind = split.kind + (f" by {split.stratify}" if split.stratify else "") + (f" by group {split.group}" if split.group else "")
-    fresh = f", fresh {len(split.fresh):,} ({split.fresh_period} by {split.date_column})" if len(split.fresh) else (
-        f", no fresh holdout (the newest months of {split.date_column} hold too few rows)" if split.date_column
-        else ", no fresh holdout")
+    kind = (
+        split.kind
+        + (f" by {split.stratify}" if split.stratify else "")
+        + (f" by group {split.group}" if split.group else "")
+    )
+    fresh = (
+        f", fresh {len(split.fresh):,} ({split.fresh_period} by {split.date_column})"
+        if len(split.fresh)
+        else (
+            f", no fresh holdout (the newest months of {split.date_column} hold too few rows)"
+            if split.date_column
+            else ", no fresh holdout"
+        )
+    )
     console.print(f"split ({kind}): train {len(split.train):,}, test {len(split.test):,}{fresh}")
     if split.shares:
-        rows = [[escape(str(level)), f"{share['train']:.1%}", f"{share['test']:.1%}"]
-                for level, share in list(split.shares.items())[:12]]
-        print_table(console, f"{split.stratify} shares", [Column("stratum", "name"), Column("train"), Column("test")],
-                    rows)
+        rows = [
+            [escape(str(level)), f"{share['train']:.1%}", f"{share['test']:.1%}"]
+            for level, share in list(split.shares.items())[:12]
+        ]
+        print_table(
+            console, f"{split.stratify} shares", [Column("stratum", "name"), Column("train"), Column("test")], rows
+        )
 
 
 def write_prepared(prepared: Prepared, out: Path) -> None:

@@ -20,8 +20,15 @@ if TYPE_CHECKING:  # the CLI imports no pandas before a command runs
     from trainyard.data.schema import Schema
 
 ROLE_STYLE = {  # by Role value
-    "target": "bold magenta", "numeric": "cyan", "categorical": "green", "tristate": "yellow",
-    "text": "blue", "datetime": "bright_cyan", "id": "dim", "constant": "dim", "number_in_text": "bright_yellow",
+    "target": "bold magenta",
+    "numeric": "cyan",
+    "categorical": "green",
+    "tristate": "yellow",
+    "text": "blue",
+    "datetime": "bright_cyan",
+    "id": "dim",
+    "constant": "dim",
+    "number_in_text": "bright_yellow",
 }
 
 
@@ -59,13 +66,19 @@ def fitted_table(console: Console, title: str, columns: list[Column], rows: list
     for i in shown:
         column = columns[i]
         whole = column.kind != "text"
-        table.add_column(column.header, justify="right" if column.kind == "number" else "left", no_wrap=whole,
-                         min_width=needed[i] if whole else None, overflow="fold")
+        table.add_column(
+            column.header,
+            justify="right" if column.kind == "number" else "left",
+            no_wrap=whole,
+            min_width=needed[i] if whole else None,
+            overflow="fold",
+        )
     for row in rows:
         table.add_row(*[row[i] for i in shown])
     left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
-    note = (f"left out at {console.width} columns: {', '.join(left_out)} (a wider terminal shows them)"
-            if left_out else "")
+    note = (
+        f"left out at {console.width} columns: {', '.join(left_out)} (a wider terminal shows them)" if left_out else ""
+    )
     return table, note
 
 
@@ -88,16 +101,30 @@ def _needed(column: Column, cells: list[str]) -> int:
     return max(header, widest)
 
 
-SCHEMA_COLUMNS = [Column("column", "name"), Column("role", "name"), Column("missing", "number", 1),
-                  Column("distinct", "number", 2), Column("why", "text", 3), Column("examples", "text", 4)]
+SCHEMA_COLUMNS = [
+    Column("column", "name"),
+    Column("role", "name"),
+    Column("missing", "number", 1),
+    Column("distinct", "number", 2),
+    Column("why", "text", 3),
+    Column("examples", "text", 4),
+]
 
 
 def schema_rows(schema: Schema) -> list[list[str]]:
     rows = []
     for column in schema.columns:
         style = ROLE_STYLE.get(column.role.value, "")
-        rows.append([escape(str(column.name)), f"[{style}]{column.role.value}[/]", f"{column.missing:.1%}",
-                     str(column.unique), escape(column.reason), escape(", ".join(map(str, column.examples)))])
+        rows.append(
+            [
+                escape(str(column.name)),
+                f"[{style}]{column.role.value}[/]",
+                f"{column.missing:.1%}",
+                str(column.unique),
+                escape(column.reason),
+                escape(", ".join(map(str, column.examples))),
+            ]
+        )
     return rows
 
 

@@ -12,7 +12,9 @@ from trainyard.cli import options as opt
 
 def report(
     run: Annotated[Path, typer.Argument(help="A run directory made by `trainyard train`.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the HTML (default: RUN/report.html).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Where to write the HTML (default: RUN/report.html).")
+    ] = None,
     trust_types: opt.TrustTypes = None,
 ) -> None:
     """Write the run's report: data, preprocessing, splits, leaderboard, pictures and explanation.

@@ -16,10 +16,16 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes (each loads the model).")] = 1,
-    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.001, help="Larger request bodies get 413.")] = 16.0,
-    compiled: Annotated[bool, typer.Option("--compiled/--no-compiled",
-                                           help="Answer with the compiled model (checked equal at start) "
-                                                "or with the fitted pipelines only.")] = True,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", min=0.001, help="Larger request bodies get 413.")
+    ] = 16.0,
+    compiled: Annotated[
+        bool,
+        typer.Option(
+            "--compiled/--no-compiled",
+            help="Answer with the compiled model (checked equal at start) or with the fitted pipelines only.",
+        ),
+    ] = True,
     trust_types: opt.TrustTypes = None,
 ) -> None:
     """Serve predictions: POST /predict (JSON rows or CSV), GET /schema, GET /health, /docs.
@@ -35,11 +41,15 @@ def serve_command(
     from trainyard.tabular.serve.app import create_app
 
     trusted = opt.trusted(trust_types)
-    loaded = load_run(run, trust_types=trusted)  # a missing or damaged run fails here, in one line, before any server starts
+    loaded = load_run(
+        run, trust_types=trusted
+    )  # a missing or damaged run fails here, in one line, before any server starts
     limit = int(max_body_mb * 1024 * 1024)
     console = Console(stderr=True, highlight=False)
-    console.print(f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
-                  f"({workers} worker{'s' if workers > 1 else ''}); API at /docs")
+    console.print(
+        f"serving {loaded.manifest.get('best')} from {run} on http://{host}:{port} "
+        f"({workers} worker{'s' if workers > 1 else ''}); API at /docs"
+    )
     if workers == 1:
         from trainyard.tabular.serve.workers import listening_socket
 

@@ -23,8 +23,9 @@ def read_lazy(source: Any, format: str | None = None, **options: Any) -> dd.Data
     import dask.dataframe as dd
 
     if not isinstance(source, (str, Path)):
-        raise DataError(f"lazy reading takes a path, a glob or a folder of CSV or Parquet files, not a "
-                        f"{type(source).__name__}")
+        raise DataError(
+            f"lazy reading takes a path, a glob or a folder of CSV or Parquet files, not a {type(source).__name__}"
+        )
     files = expand_source(str(source))
     if files is None:
         files = [Path(str(source)).expanduser()]
@@ -35,8 +36,10 @@ def read_lazy(source: Any, format: str | None = None, **options: Any) -> dd.Data
     kinds = [format or LAZY_FORMATS.get(f.suffix.lower()) for f in files]
     if None in kinds or len(set(kinds)) > 1:
         odd = files[kinds.index(None)] if None in kinds else files[0]
-        raise DataError(f"{odd}: lazy reading supports CSV and Parquet files of one kind; convert the others "
-                        "or read them with trainyard.read")
+        raise DataError(
+            f"{odd}: lazy reading supports CSV and Parquet files of one kind; convert the others "
+            "or read them with trainyard.read"
+        )
     names = [str(f) for f in files]
     if kinds[0] == "parquet":
         return dd.read_parquet(names, **options)

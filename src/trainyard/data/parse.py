@@ -93,7 +93,8 @@ MAX_CLASH_SHARE = 0.05  # and at most this share of those cells give it two diff
 NOT_UNITS = frozenset(
     "a an and are as at be but by for from has have into is it its no nor not of on or per "
     "than that the their them then there these they this those to was were which while who will "
-    "with without".split())
+    "with without".split()
+)
 
 
 def unit_pattern(unit: str) -> str:

@@ -54,8 +54,7 @@ _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def read(source: Any, *, format: str | None = None, source_column: str | None = None,
-         **options: Any) -> pd.DataFrame:
+def read(source: Any, *, format: str | None = None, source_column: str | None = None, **options: Any) -> pd.DataFrame:
     """Read a table from a path, a glob, a directory, a SQL query or an in-memory table.
 
     ``format`` overrides the suffix (``csv``, ``parquet``, ``json``, ``jsonl``,
@@ -117,6 +116,7 @@ def supported_suffixes() -> list[str]:
 
 # --- in-memory tables ------------------------------------------------------------------
 
+
 def _from_memory(source: Any) -> pd.DataFrame | None:
     if isinstance(source, pd.DataFrame):
         return source
@@ -131,6 +131,7 @@ def _from_memory(source: Any) -> pd.DataFrame | None:
 
 
 # --- format detection ------------------------------------------------------------------
+
 
 def _detect_format(path: Path, format: str | None) -> tuple[str, str | None]:
     suffixes = [s.lower() for s in path.suffixes]
@@ -157,6 +158,7 @@ def _detect_format(path: Path, format: str | None) -> tuple[str, str | None]:
 
 
 # --- CSV -------------------------------------------------------------------------------
+
 
 def _open_binary(path: Path, compression: str | None) -> io.BufferedIOBase:
     if compression is None:
@@ -227,8 +229,7 @@ def _read_csv(path: Path, compression: str | None, options: dict[str, Any]) -> p
     sample = _sample(path, compression)
     if _looks_binary(sample):
         raise DataError(
-            f"{path}: looks like binary data, not a text table; "
-            "if it is text in UTF-16, re-save it as UTF-8"
+            f"{path}: looks like binary data, not a text table; if it is text in UTF-16, re-save it as UTF-8"
         )
     text, encoding = _decode_sample(sample)
     if "encoding" in options:
@@ -269,8 +270,12 @@ def _report_repeated_names(path: Path, text: str, sep: str, frame: pd.DataFrame)
         return
     renamed = [f"{old!r} -> {new!r}" for old, new in zip(names, frame.columns) if str(old) != str(new)]
     if renamed:
-        warnings.warn(f"{path}: the header repeats column names; read as {', '.join(renamed[:5])}"
-                      + (f" and {len(renamed) - 5} more" if len(renamed) > 5 else ""), TrainyardWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: the header repeats column names; read as {', '.join(renamed[:5])}"
+            + (f" and {len(renamed) - 5} more" if len(renamed) > 5 else ""),
+            TrainyardWarning,
+            stacklevel=4,
+        )
 
 
 SHORT_ROW_SCAN_BYTES = 64 << 20  # files up to this size are scanned for short rows when padding is possible
@@ -286,8 +291,10 @@ def _check_fields(path: Path, compression: str | None, sep: str, encoding: str, 
     """
     if not isinstance(frame.index, pd.RangeIndex):
         levels = frame.index.nlevels
-        raise DataError(f"{path}: the rows have {len(frame.columns) + levels} fields where the header names "
-                        f"{len(frame.columns)}; name every column in the header or remove the extra fields")
+        raise DataError(
+            f"{path}: the rows have {len(frame.columns) + levels} fields where the header names "
+            f"{len(frame.columns)}; name every column in the header or remove the extra fields"
+        )
     if frame.empty or not frame.iloc[:, -1].isna().any() or path.stat().st_size > SHORT_ROW_SCAN_BYTES:
         return
     width, short, first = 0, 0, 0
@@ -298,13 +305,18 @@ def _check_fields(path: Path, compression: str | None, sep: str, encoding: str, 
             short += 1
             first = first or line
     if short:
-        warnings.warn(f"{path}: {short:,} row(s) have fewer fields than the header's {width} (the first on line "
-                      f"{first}); their last cells are read as missing", TrainyardWarning, stacklevel=4)
+        warnings.warn(
+            f"{path}: {short:,} row(s) have fewer fields than the header's {width} (the first on line "
+            f"{first}); their last cells are read as missing",
+            TrainyardWarning,
+            stacklevel=4,
+        )
 
 
 def _report_latin1(path: Path) -> None:
-    warnings.warn(f"{path}: not valid UTF-8; read as latin-1 (pass encoding= to choose)",
-                  TrainyardWarning, stacklevel=5)
+    warnings.warn(
+        f"{path}: not valid UTF-8; read as latin-1 (pass encoding= to choose)", TrainyardWarning, stacklevel=5
+    )
 
 
 def _csv_error(path: Path, compression: str | None, sep: str, encoding: str, message: str) -> DataError:
@@ -342,6 +354,7 @@ def _field_counts(path: Path, compression: str | None, sep: str, encoding: str) 
 
 
 # --- Parquet, Feather, JSON, Excel, SQLite, DuckDB --------------------------------------
+
 
 def _read_parquet(path: Path, compression: str | None, options: dict[str, Any]) -> pd.DataFrame:
     import pyarrow.parquet as pq
@@ -385,8 +398,9 @@ def _read_excel(path: Path, compression: str | None, options: dict[str, Any]) ->
         return pd.read_excel(path, sheet_name=sheet, engine="openpyxl", **options)
     except (ValueError, IndexError, KeyError) as err:
         sheets = _excel_sheets(path)
-        if sheets and (isinstance(sheet, str) and sheet not in sheets or
-                       isinstance(sheet, int) and sheet >= len(sheets)):
+        if sheets and (
+            isinstance(sheet, str) and sheet not in sheets or isinstance(sheet, int) and sheet >= len(sheets)
+        ):
             raise DataError(f"{path}: no sheet {sheet!r}; sheets: {', '.join(sheets)}") from err
         raise DataError(f"{path}: cannot read as Excel ({err})") from err
     except zipfile.BadZipFile as err:
@@ -408,7 +422,9 @@ def _read_sqlite(path: Path, compression: str | None, options: dict[str, Any]) -
         if not handle.read(16).startswith(_SQLITE_MAGIC):
             raise DataError(f"{path}: not a SQLite database")
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")]
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
+        ]
         if query is None:
             if table is None:
                 if len(tables) != 1:
@@ -453,11 +469,14 @@ _READERS: dict[str, Callable[[Path, str | None, dict[str, Any]], pd.DataFrame]] 
 
 # --- many files ------------------------------------------------------------------------
 
+
 def _directory_files(path: Path) -> list[Path]:
     files = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")]
     known = [p for p in files if _known_suffix(p)]
     if files and not known:
-        raise DataError(f"{path}: none of its {len(files)} files has a supported suffix ({', '.join(supported_suffixes())})")
+        raise DataError(
+            f"{path}: none of its {len(files)} files has a supported suffix ({', '.join(supported_suffixes())})"
+        )
     return known
 
 
@@ -468,8 +487,9 @@ def _known_suffix(path: Path) -> bool:
     return bool(suffixes) and suffixes[-1] in FORMATS
 
 
-def _read_many(files: list[Path], pattern: str, format: str | None, source_column: str | None,
-               options: dict[str, Any]) -> pd.DataFrame:
+def _read_many(
+    files: list[Path], pattern: str, format: str | None, source_column: str | None, options: dict[str, Any]
+) -> pd.DataFrame:
     if not files:
         raise DataError(f"{pattern}: matches no files")
     frames = []
@@ -482,10 +502,17 @@ def _read_many(files: list[Path], pattern: str, format: str | None, source_colum
         elif set(columns) != set(first_columns):
             missing = [c for c in first_columns if c not in columns]
             extra = [c for c in columns if c not in first_columns]
-            detail = "; ".join(part for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"extra {', '.join(extra)}" if extra else "") if part)
-            raise DataError(f"{file}: columns differ from {files[0].name} ({detail}); all files must share their columns")
+            detail = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(missing)}" if missing else "",
+                    f"extra {', '.join(extra)}" if extra else "",
+                )
+                if part
+            )
+            raise DataError(
+                f"{file}: columns differ from {files[0].name} ({detail}); all files must share their columns"
+            )
         else:
             frame = frame[first_columns]
         if source_column:

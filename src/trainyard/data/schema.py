@@ -23,7 +23,9 @@ from trainyard.errors import SchemaError
 SCHEMA_VERSION = 1
 TASKS = ("regression", "binary", "multiclass")
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|ref|reference)$|^(id|uuid|guid)([_\s-]|$)|[a-z]Id$", re.IGNORECASE)
-_DATE_LIKE = re.compile(r"^\s*(\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}.*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})\s*$")
+_DATE_LIKE = re.compile(
+    r"^\s*(\d{4}-\d{1,2}(-\d{1,2})?([ T]\d{1,2}:\d{2}.*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}/\d{1,2}/\d{1,2})\s*$"
+)
 _YEAR_NAME = re.compile(r"year|yr$", re.IGNORECASE)
 _NONNEGATIVE_NAME = re.compile(r"price|mileage|miles|km|age|amount|count|quantity|size|duration|weight", re.IGNORECASE)
 SAMPLE_ROWS = 20_000
@@ -133,8 +135,10 @@ def _json_default(value: Any) -> Any:
 
 # --- profiling -------------------------------------------------------------------------
 
-def profile(df: pd.DataFrame, target: str | None = None, *, task: str | None = None,
-            as_of: dt.date | None = None) -> Schema:
+
+def profile(
+    df: pd.DataFrame, target: str | None = None, *, task: str | None = None, as_of: dt.date | None = None
+) -> Schema:
     """Give each column a role and a reason, infer the task, and raise findings.
 
     ``as_of`` is the date that "now" means for impossible-value checks (default: today).
@@ -192,7 +196,10 @@ def infer_task(y: pd.Series, override: str | None = None) -> tuple[str, str]:
     if numeric:
         integral = bool(np.all(np.mod(present.to_numpy(dtype="float64"), 1) == 0))
         if integral and levels <= 10:
-            return "multiclass", f"the target has {levels} whole-number values; pass task='regression' if they are amounts"
+            return (
+                "multiclass",
+                f"the target has {levels} whole-number values; pass task='regression' if they are amounts",
+            )
         return "regression", f"the target is numeric with {levels} distinct values"
     return "multiclass", f"the target has {levels} text classes"
 
@@ -202,8 +209,13 @@ def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
     missing_mask = _missing_mask(series)
     present = series[~missing_mask]
     unique = int(present.nunique())
-    base = dict(name=name, dtype=str(series.dtype), missing=round(float(missing_mask.mean()), 4),
-                unique=unique, examples=_examples(present))
+    base = dict(
+        name=name,
+        dtype=str(series.dtype),
+        missing=round(float(missing_mask.mean()), 4),
+        unique=unique,
+        examples=_examples(present),
+    )
     if is_target:
         return ColumnProfile(role=Role.TARGET, reason="the column you want to predict", **base)
     role, reason, details = _assign_role(series, present, unique, len(series))
@@ -319,13 +331,19 @@ def _date_details(values: pd.Series) -> dict[str, Any]:
 
 # --- findings --------------------------------------------------------------------------
 
+
 def _findings(df: pd.DataFrame, schema: Schema, as_of: dt.date, y: pd.Series | None) -> list[Finding]:
     findings: list[Finding] = []
     findings += _impossible_values(df, schema, as_of)
     duplicates = int(df.duplicated().sum())
     if duplicates:
-        findings.append(Finding("duplicate_rows", f"{duplicates} duplicated rows ({duplicates / len(df):.1%}); "
-                                "drop them or check how the table was built"))
+        findings.append(
+            Finding(
+                "duplicate_rows",
+                f"{duplicates} duplicated rows ({duplicates / len(df):.1%}); "
+                "drop them or check how the table was built",
+            )
+        )
     for column in schema.columns:
         if column.role is not Role.TARGET and 0.5 < column.missing < 1:
             findings.append(Finding("mostly_missing", f"{column.name}: {column.missing:.0%} missing", column.name))
@@ -344,7 +362,9 @@ def _impossible_values(df: pd.DataFrame, schema: Schema, as_of: dt.date) -> list
         if column.role is Role.DATETIME and pd.api.types.is_datetime64_any_dtype(series):
             future = int((series > pd.Timestamp(as_of) + pd.Timedelta(days=1)).sum())
             if future:
-                findings.append(Finding("impossible_value", f"{column.name}: {future} dates after {as_of}", column.name))
+                findings.append(
+                    Finding("impossible_value", f"{column.name}: {future} dates after {as_of}", column.name)
+                )
             continue
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             continue
@@ -354,11 +374,21 @@ def _impossible_values(df: pd.DataFrame, schema: Schema, as_of: dt.date) -> list
             bad = values[(values > latest) | (values < 1900)]
             if len(bad):
                 shown = ", ".join(str(int(v)) for v in sorted(bad.unique())[:3])
-                findings.append(Finding("impossible_value", f"{column.name}: {len(bad)} value(s) outside 1900..{latest} "
-                                        f"({shown}); fix or drop those rows", column.name))
+                findings.append(
+                    Finding(
+                        "impossible_value",
+                        f"{column.name}: {len(bad)} value(s) outside 1900..{latest} ({shown}); fix or drop those rows",
+                        column.name,
+                    )
+                )
         elif _NONNEGATIVE_NAME.search(column.name) and (values < 0).any() and (values >= 0).mean() > 0.99:
-            findings.append(Finding("impossible_value", f"{column.name}: {int((values < 0).sum())} negative value(s) "
-                                    "in a quantity that cannot be negative", column.name))
+            findings.append(
+                Finding(
+                    "impossible_value",
+                    f"{column.name}: {int((values < 0).sum())} negative value(s) in a quantity that cannot be negative",
+                    column.name,
+                )
+            )
     return findings
 
 
@@ -369,21 +399,37 @@ def _target_findings(y: pd.Series, task: str | None) -> list[Finding]:
     if present.nunique() <= 1:
         return [Finding("constant_target", f"{name}: the target has a single value; there is nothing to learn", name)]
     if y.isna().any():
-        findings.append(Finding("missing_target", f"{name}: {int(y.isna().sum())} rows have no target; "
-                                "they will be dropped for training", name))
+        findings.append(
+            Finding(
+                "missing_target",
+                f"{name}: {int(y.isna().sum())} rows have no target; they will be dropped for training",
+                name,
+            )
+        )
     if task in ("binary", "multiclass"):
         counts = present.value_counts()
         rare = counts[counts < 10]
         if len(rare):
             shown = ", ".join(f"{k!s} ({v})" for k, v in rare.head(5).items())
-            findings.append(Finding("rare_class", f"{name}: classes with fewer than 10 rows: {shown}; "
-                                    "5-fold cross-validation needs at least 5 per class: merge or collect more", name))
+            findings.append(
+                Finding(
+                    "rare_class",
+                    f"{name}: classes with fewer than 10 rows: {shown}; "
+                    "5-fold cross-validation needs at least 5 per class: merge or collect more",
+                    name,
+                )
+            )
     elif task == "regression":
         values = present.astype("float64")
         skew = float(values.skew())
         if values.min() > 0 and skew > 1:
-            findings.append(Finding("skewed_target", f"{name}: positive and right-skewed (skew {skew:.1f}); "
-                                    "a log transform of the target usually helps", name))
+            findings.append(
+                Finding(
+                    "skewed_target",
+                    f"{name}: positive and right-skewed (skew {skew:.1f}); a log transform of the target usually helps",
+                    name,
+                )
+            )
     return findings
 
 
@@ -405,9 +451,14 @@ def _leakage(df: pd.DataFrame, schema: Schema) -> list[Finding]:
         if score is None:
             score = _single_column_power(data[column.name], y, schema.task)
         if score >= 0.98:
-            findings.append(Finding("leakage", f"{column.name}: predicts {schema.target} almost perfectly on its own "
-                                    f"(score {score:.3f}); is it known before the target? If not, drop it",
-                                    column.name))
+            findings.append(
+                Finding(
+                    "leakage",
+                    f"{column.name}: predicts {schema.target} almost perfectly on its own "
+                    f"(score {score:.3f}); is it known before the target? If not, drop it",
+                    column.name,
+                )
+            )
     return findings
 
 
@@ -425,7 +476,7 @@ def _rank_correlations(X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
     ranks -= ranks.mean(axis=0)
     target = y.rank().to_numpy(dtype=float, copy=True)
     target -= target.mean()
-    spread = np.sqrt((ranks ** 2).sum(axis=0) * (target ** 2).sum())
+    spread = np.sqrt((ranks**2).sum(axis=0) * (target**2).sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = np.abs(target @ ranks) / spread
     return {str(c): float(v) for c, v in zip(complete, np.nan_to_num(correlation))}

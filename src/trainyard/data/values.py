@@ -18,8 +18,11 @@ MISSING_LOWER = frozenset(token.lower() for token in MISSING_TOKENS)
 TRISTATE_POSITIVE = frozenset({"on", "yes", "y", "true", "up", "thumbsup", "enabled", "👍"})
 TRISTATE_NEGATIVE = frozenset({"off", "no", "n", "false", "down", "thumbsdown", "disabled", "👎"})
 TRISTATE_NEUTRAL = frozenset({"notavailable", "unavailable", "unknown", "notapplicable", "neutral", "na", "n/a"})
-TRISTATE_VOCABULARY = {**{w: 1 for w in TRISTATE_POSITIVE}, **{w: -1 for w in TRISTATE_NEGATIVE},
-                       **{w: 0 for w in TRISTATE_NEUTRAL}}
+TRISTATE_VOCABULARY = {
+    **{w: 1 for w in TRISTATE_POSITIVE},
+    **{w: -1 for w in TRISTATE_NEGATIVE},
+    **{w: 0 for w in TRISTATE_NEUTRAL},
+}
 _SEPARATORS = re.compile(r"[\s_\-]")
 
 
@@ -30,8 +33,11 @@ def normalise_word(value: object) -> str:
 
 def is_text_dtype(dtype: object) -> bool:
     """Strings, objects and categories: the columns whose cells may spell out a missing value."""
-    return (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
-            or isinstance(dtype, pd.CategoricalDtype))
+    return (
+        pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
 
 
 def is_text(series: pd.Series) -> bool:

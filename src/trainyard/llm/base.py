@@ -42,8 +42,9 @@ class Backend(Protocol):
     def stream(self, prompt: str | list[dict], max_tokens: int, stop: list[str]) -> Iterator[str]: ...
 
 
-def generate(backend: Backend, prompt, max_tokens: int, stop: list[str],
-             on_text: Callable[[str], None] | None = None) -> Generation:
+def generate(
+    backend: Backend, prompt, max_tokens: int, stop: list[str], on_text: Callable[[str], None] | None = None
+) -> Generation:
     """Run ``backend.stream`` to the end, timing the first token and the decode speed."""
     result = Generation()
     start = time.perf_counter()
@@ -65,8 +66,14 @@ def generate(backend: Backend, prompt, max_tokens: int, stop: list[str],
     return result
 
 
-def open_backend(llm: str = "local", model: str | Path | None = None, *, context_tokens: int = 2048,
-                 seed: int = 0, timeout: float = 30.0) -> Backend:
+def open_backend(
+    llm: str = "local",
+    model: str | Path | None = None,
+    *,
+    context_tokens: int = 2048,
+    seed: int = 0,
+    timeout: float = 30.0,
+) -> Backend:
     """``local`` (a GGUF file through llama-cpp-python) or an ``http(s)://`` OpenAI-compatible server."""
     if llm == "local":
         from trainyard.llm.local import LocalGGUF
@@ -75,6 +82,7 @@ def open_backend(llm: str = "local", model: str | Path | None = None, *, context
     if llm.startswith(("http://", "https://")):
         from trainyard.llm.http import OpenAICompatible
 
-        return OpenAICompatible(llm, model=str(model) if model else None, context_tokens=context_tokens,
-                                seed=seed, timeout=timeout)
+        return OpenAICompatible(
+            llm, model=str(model) if model else None, context_tokens=context_tokens, seed=seed, timeout=timeout
+        )
     raise DataError(f"--llm {llm!r}: use local, none, or the URL of an OpenAI-compatible server (http://host:port/v1)")

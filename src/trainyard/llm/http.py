@@ -17,8 +17,15 @@ KEY_VARIABLES = ("TRAINYARD_LLM_API_KEY", "OPENAI_API_KEY")
 
 
 class OpenAICompatible:
-    def __init__(self, url: str, model: str | None = None, context_tokens: int = 2048, seed: int = 0,
-                 timeout: float = 30.0, instruct: bool | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        model: str | None = None,
+        context_tokens: int = 2048,
+        seed: int = 0,
+        timeout: float = 30.0,
+        instruct: bool | None = None,
+    ) -> None:
         from trainyard.extras import require
 
         require("ask", "an OpenAI-compatible server")
@@ -52,8 +59,10 @@ class OpenAICompatible:
         try:
             response = self._client.get(self.url + path)
         except httpx.HTTPError as err:
-            raise DataError(f"{self.url}{path}: no answer after {time.perf_counter() - start:.1f} s "
-                            f"({type(err).__name__}); check the URL and that the server is running") from None
+            raise DataError(
+                f"{self.url}{path}: no answer after {time.perf_counter() - start:.1f} s "
+                f"({type(err).__name__}); check the URL and that the server is running"
+            ) from None
         if response.status_code >= 400:
             raise DataError(f"{self.url}{path}: HTTP {response.status_code} {response.text[:120]!r}")
         return response.json()
@@ -73,7 +82,9 @@ class OpenAICompatible:
     def count_tokens(self, text: str) -> int:
         """The server's own tokenizer when it offers one; otherwise about 4 characters a token."""
         if self._tokenize_path:
-            response = self._client.post(self._tokenize_path, json={"input": text, "content": text, "model": self.model})
+            response = self._client.post(
+                self._tokenize_path, json={"input": text, "content": text, "model": self.model}
+            )
             tokens = response.json().get("tokens", [])
             return len(tokens)
         return max(1, len(text) // 4)
@@ -82,8 +93,15 @@ class OpenAICompatible:
         import httpx
 
         chat = isinstance(prompt, list)
-        body = {"model": self.model, "max_tokens": max_tokens, "stop": stop, "temperature": 0.0, "seed": self.seed,
-                "stream": True, ("messages" if chat else "prompt"): prompt}
+        body = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "stop": stop,
+            "temperature": 0.0,
+            "seed": self.seed,
+            "stream": True,
+            ("messages" if chat else "prompt"): prompt,
+        }
         path = "/chat/completions" if chat else "/completions"
         start = time.perf_counter()
         try:
@@ -102,5 +120,7 @@ class OpenAICompatible:
                     if text:
                         yield text
         except httpx.HTTPError as err:
-            raise DataError(f"{self.url}{path}: no answer after {time.perf_counter() - start:.1f} s "
-                            f"({type(err).__name__}); check the URL and that the server is running") from None
+            raise DataError(
+                f"{self.url}{path}: no answer after {time.perf_counter() - start:.1f} s "
+                f"({type(err).__name__}); check the URL and that the server is running"
+            ) from None

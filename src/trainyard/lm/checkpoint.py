@@ -40,13 +40,27 @@ class State:
     history: list[dict] = field(default_factory=list)  # validation curve: step, seconds, nll, ...
 
 
-def save(path: Path | str, model: CausalLM, tokenizer, state: State, optimizer=None,
-         generators: dict[str, torch.Generator] | None = None, extra: dict | None = None) -> None:
+def save(
+    path: Path | str,
+    model: CausalLM,
+    tokenizer,
+    state: State,
+    optimizer=None,
+    generators: dict[str, torch.Generator] | None = None,
+    extra: dict | None = None,
+) -> None:
     path = Path(path)
     with atomic_directory(path, overwrite=True, keep=previous(path)) as tmp:
-        config = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer.kind,
-                  "step": state.step, "tokens_seen": state.tokens_seen, "settings": state.settings,
-                  "history": state.history, **(extra or {})}
+        config = {
+            "format": FORMAT,
+            "model": model.config.to_dict(),
+            "tokenizer": tokenizer.kind,
+            "step": state.step,
+            "tokens_seen": state.tokens_seen,
+            "settings": state.settings,
+            "history": state.history,
+            **(extra or {}),
+        }
         (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         (tmp / "tokenizer.json").write_text(tokenizer.to_json(), encoding="utf-8")
         weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "head.weight"}

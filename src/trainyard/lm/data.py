@@ -47,8 +47,9 @@ class SeriesCodec:
     def to_json(self) -> str:
         import json
 
-        return json.dumps({"kind": self.kind, "mean": self.mean, "std": self.std, "edges": self.edges,
-                           "centres": self.centres})
+        return json.dumps(
+            {"kind": self.kind, "mean": self.mean, "std": self.std, "edges": self.edges, "centres": self.centres}
+        )
 
     @classmethod
     def fit(cls, values: np.ndarray, bins: int = 64) -> SeriesCodec:
@@ -106,15 +107,18 @@ def forecast_errors(model, codec: SeriesCodec, history: np.ndarray, future: np.n
     model.eval()
     with torch.inference_mode():
         for start in range(half, len(series), half):
-            window = tokens[start - half:min(start + half, len(series)) - 1]
+            window = tokens[start - half : min(start + half, len(series)) - 1]
             logits, _ = model(window[None])
-            probs = torch.softmax(logits[0, half - 1:].double(), dim=-1)
+            probs = torch.softmax(logits[0, half - 1 :].double(), dim=-1)
             predictions.append((probs @ centres).numpy())
     predicted = np.concatenate(predictions)[: len(future)]
-    naive = series[half - 1:-1][: len(future)]
+    naive = series[half - 1 : -1][: len(future)]
     truth = future[: len(predicted)]
-    return {"mae": float(np.mean(np.abs(predicted - truth))), "naive_mae": float(np.mean(np.abs(naive[: len(truth)] - truth))),
-            "points": int(len(truth))}
+    return {
+        "mae": float(np.mean(np.abs(predicted - truth))),
+        "naive_mae": float(np.mean(np.abs(naive[: len(truth)] - truth))),
+        "points": int(len(truth)),
+    }
 
 
 class Batches:
@@ -122,15 +126,17 @@ class Batches:
 
     def __init__(self, tokens: list[int], context: int, batch: int, seed: int) -> None:
         if len(tokens) <= context + 1:
-            raise DataError(f"the corpus has {len(tokens)} tokens, not more than one context window "
-                            f"({context + 1}); give more text or a smaller --context")
+            raise DataError(
+                f"the corpus has {len(tokens)} tokens, not more than one context window "
+                f"({context + 1}); give more text or a smaller --context"
+            )
         self.data = torch.tensor(tokens, dtype=torch.long)
         self.context, self.batch = context, batch
         self.generator = torch.Generator().manual_seed(seed)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         starts = torch.randint(0, len(self.data) - self.context - 1, (self.batch,), generator=self.generator)
-        windows = torch.stack([self.data[s:s + self.context + 1] for s in starts.tolist()])
+        windows = torch.stack([self.data[s : s + self.context + 1] for s in starts.tolist()])
         return windows[:, :-1], windows[:, 1:]
 
 
@@ -139,7 +145,7 @@ def validation_windows(tokens: list[int], context: int, limit: int = 64) -> list
     data = torch.tensor(tokens, dtype=torch.long)
     out = []
     for start in range(0, len(data) - context - 1, context):
-        window = data[start:start + context + 1]
+        window = data[start : start + context + 1]
         out.append((window[None, :-1], window[None, 1:]))
         if len(out) == limit:
             break

@@ -9,8 +9,17 @@ import torch
 from trainyard.errors import DataError
 
 
-def generate(model, tokenizer, prompt: str, max_new_tokens: int = 200, temperature: float = 1.0,
-             top_k: int | None = None, seed: int = 0, use_cache: bool = True, timings: dict | None = None) -> str:
+def generate(
+    model,
+    tokenizer,
+    prompt: str,
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    use_cache: bool = True,
+    timings: dict | None = None,
+) -> str:
     """Continue ``prompt``; ``use_cache=False`` recomputes the whole prefix every step (for comparison).
 
     ``model`` is a ``CausalLM`` or anything called the same way (offloaded, pipelined).
@@ -20,14 +29,23 @@ def generate(model, tokenizer, prompt: str, max_new_tokens: int = 200, temperatu
 
 
 @torch.inference_mode()
-def generate_ids(model, ids: list[int], max_new_tokens: int = 200, temperature: float = 1.0,
-                 top_k: int | None = None, seed: int = 0, use_cache: bool = True,
-                 timings: dict | None = None) -> list[int]:
+def generate_ids(
+    model,
+    ids: list[int],
+    max_new_tokens: int = 200,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int = 0,
+    use_cache: bool = True,
+    timings: dict | None = None,
+) -> list[int]:
     """New token ids after ``ids``; ``timings`` (if given) receives the prompt's and the decoding's seconds."""
     model.eval()
     if len(ids) + max_new_tokens > model.config.context:
-        raise DataError(f"the prompt ({len(ids)} tokens) and {max_new_tokens} new tokens exceed the model's "
-                        f"context of {model.config.context}; shorten the prompt or ask for fewer tokens")
+        raise DataError(
+            f"the prompt ({len(ids)} tokens) and {max_new_tokens} new tokens exceed the model's "
+            f"context of {model.config.context}; shorten the prompt or ask for fewer tokens"
+        )
     if temperature < 0:
         raise DataError(f"--temperature {temperature}: use 0 (greedy) or more")
     generator = torch.Generator().manual_seed(seed)
@@ -48,8 +66,12 @@ def generate_ids(model, ids: list[int], max_new_tokens: int = 200, temperature: 
             logits, _ = model(torch.cat([tokens, torch.tensor([out], dtype=torch.long)], dim=1))
     if timings is not None:
         decode_s = time.perf_counter() - prompt_done
-        timings.update(prompt_s=prompt_done - started, decode_s=decode_s, decoded=max(0, len(out) - 1),
-                       tokens_per_s=(len(out) - 1) / decode_s if len(out) > 1 and decode_s > 0 else None)
+        timings.update(
+            prompt_s=prompt_done - started,
+            decode_s=decode_s,
+            decoded=max(0, len(out) - 1),
+            tokens_per_s=(len(out) - 1) / decode_s if len(out) > 1 and decode_s > 0 else None,
+        )
     return out
 
 

@@ -59,10 +59,17 @@ def measure(path: Path | str, batch: int = 16, context: int | None = None) -> di
             raise DataError(f"{path}: measuring the {mode} step failed ({done.stderr.strip().splitlines()[-1][:160]})")
         out[mode] = json.loads(done.stdout.strip().splitlines()[-1])["peak_bytes"]
     params = sum(p.numel() for p in model.parameters())
-    return {"batch": batch, "context": context, "parameters": params, "train_peak_bytes": out["train"],
-            "inference_peak_bytes": out["inference"],
-            "ratio": out["train"] / max(out["inference"], 1)}
+    return {
+        "batch": batch,
+        "context": context,
+        "parameters": params,
+        "train_peak_bytes": out["train"],
+        "inference_peak_bytes": out["inference"],
+        "ratio": out["train"] / max(out["inference"], 1),
+    }
 
 
-EXPLANATION = ("Training keeps every block's activations for the backward pass and adds gradients and "
-               "optimizer state; inference keeps only the current layer's output, so it needs a fraction of the memory.")
+EXPLANATION = (
+    "Training keeps every block's activations for the backward pass and adds gradients and "
+    "optimizer state; inference keeps only the current layer's output, so it needs a fraction of the memory."
+)

@@ -53,10 +53,12 @@ def rotary_tables(config: LMConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return angles.cos(), angles.sin()
 
 
-def rotary_slice(tables: tuple[torch.Tensor, torch.Tensor], start: int, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+def rotary_slice(
+    tables: tuple[torch.Tensor, torch.Tensor], start: int, steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The rows of ``rotary_tables`` for positions start..start+steps."""
     cos, sin = tables
-    return cos[start:start + steps], sin[start:start + steps]
+    return cos[start : start + steps], sin[start : start + steps]
 
 
 def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -73,8 +75,12 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(config.dim, 3 * config.dim, bias=False)
         self.out = nn.Linear(config.dim, config.dim, bias=False)
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None,
-                cache: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, tuple]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        rope: tuple[torch.Tensor, torch.Tensor] | None,
+        cache: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, tuple]:
         batch, steps, dim = x.shape
         q, k, v = self.qkv(x).view(batch, steps, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
         if rope is not None:
@@ -85,8 +91,9 @@ class Attention(nn.Module):
         if cache is None or steps > 1:
             past = k.shape[2] - steps
             mask = None if past == 0 else torch.ones(steps, k.shape[2], dtype=torch.bool, device=x.device).tril(past)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
-                                               dropout_p=self.dropout if self.training else 0.0)
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=self.dropout if self.training else 0.0
+            )
         else:
             y = F.scaled_dot_product_attention(q, k, v)
         return self.out(y.transpose(1, 2).reshape(batch, steps, dim)), (k, v)
@@ -98,8 +105,9 @@ class Block(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(config.dim), nn.LayerNorm(config.dim)
         self.attention = Attention(config)
         hidden = config.mlp_ratio * config.dim
-        self.mlp = nn.Sequential(nn.Linear(config.dim, hidden), nn.GELU(), nn.Linear(hidden, config.dim),
-                                 nn.Dropout(config.dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(config.dim, hidden), nn.GELU(), nn.Linear(hidden, config.dim), nn.Dropout(config.dropout)
+        )
 
     def forward(self, x, rope, cache):
         attended, cache = self.attention(self.norm1(x), rope, cache)
@@ -141,7 +149,9 @@ class CausalLM(nn.Module):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0) -> tuple[torch.Tensor, KVCache]:
+    def forward(
+        self, tokens: torch.Tensor, cache: KVCache | None = None, start: int = 0
+    ) -> tuple[torch.Tensor, KVCache]:
         x, rope = self.begin(tokens, start)
         x, new_cache = run_blocks(self.blocks, x, rope, cache)
         return self.finish(x), new_cache

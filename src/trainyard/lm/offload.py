@@ -26,8 +26,19 @@ from trainyard.errors import DataError
 from trainyard.lm.model import rotary_slice, rotary_tables, run_blocks
 from trainyard.lm.parts import CheckpointParts
 
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
 
 
 def parse_size(text: str) -> int:
@@ -48,19 +59,19 @@ def format_size(size: float) -> str:
 @dataclass
 class OffloadPlan:
     budget: int
-    weights_bytes: int      # the whole file's tensors
-    ends_bytes: int         # embeddings and final norm, resident
-    cache_bytes: int        # key/value cache of `tokens` positions, resident
-    block_bytes: int        # one block (all blocks have the same shape)
+    weights_bytes: int  # the whole file's tensors
+    ends_bytes: int  # embeddings and final norm, resident
+    cache_bytes: int  # key/value cache of `tokens` positions, resident
+    block_bytes: int  # one block (all blocks have the same shape)
     layers: int
-    tokens: int             # positions the cache is planned for (prompt + new tokens)
-    group: int              # blocks per group; == layers when everything fits (nothing streamed)
-    buffers: int            # 2 with prefetch, 1 without
-    read_bytes_per_s: float | None = None    # block weights out of the file, as it is cached now
+    tokens: int  # positions the cache is planned for (prompt + new tokens)
+    group: int  # blocks per group; == layers when everything fits (nothing streamed)
+    buffers: int  # 2 with prefetch, 1 without
+    read_bytes_per_s: float | None = None  # block weights out of the file, as it is cached now
     compute_bytes_per_s: float | None = None  # weight bytes one decoding step gets through
-    overlapped_block_s: float | None = None   # copying one block while computing another
-    disk_bytes_per_s: float | None = None     # block weights read from disk (evicted from the cache first)
-    file_cached: bool | None = None           # the file fits in free memory: passes after the first hit the cache
+    overlapped_block_s: float | None = None  # copying one block while computing another
+    disk_bytes_per_s: float | None = None  # block weights read from disk (evicted from the cache first)
+    file_cached: bool | None = None  # the file fits in free memory: passes after the first hit the cache
     expected_cached_tokens_per_s: float | None = None
     expected_disk_tokens_per_s: float | None = None
     expected_tokens_per_s: float | None = None  # of the two, the one for where the file will be
@@ -82,31 +93,49 @@ class OffloadPlan:
         return self.ends_bytes + self.cache_bytes + self.buffers * self.group * self.block_bytes
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "groups": self.groups, "streamed_bytes_per_token": self.streamed_bytes_per_token,
-                "peak_bytes": self.peak_bytes}
+        return {
+            **asdict(self),
+            "groups": self.groups,
+            "streamed_bytes_per_token": self.streamed_bytes_per_token,
+            "peak_bytes": self.peak_bytes,
+        }
 
     def describe(self) -> list[str]:
-        lines = [f"weights {format_size(self.weights_bytes)}: {self.layers} blocks of {format_size(self.block_bytes)}, "
-                 f"embeddings and norm {format_size(self.ends_bytes)}; key/value cache for {self.tokens} tokens "
-                 f"{format_size(self.cache_bytes)}; budget {format_size(self.budget)}"]
+        lines = [
+            f"weights {format_size(self.weights_bytes)}: {self.layers} blocks of {format_size(self.block_bytes)}, "
+            f"embeddings and norm {format_size(self.ends_bytes)}; key/value cache for {self.tokens} tokens "
+            f"{format_size(self.cache_bytes)}; budget {format_size(self.budget)}"
+        ]
         if not self.streamed:
             lines.append("everything fits the budget: the whole model stays in memory, nothing is streamed")
         else:
-            prefetch = "two buffers, the next group copied while one computes" if self.buffers == 2 else \
-                "one buffer, no prefetch (the budget has no room for a second)"
-            lines.append(f"{self.groups} groups of up to {self.group} blocks, {prefetch}; "
-                         f"{format_size(self.streamed_bytes_per_token)} read from the file per token; "
-                         f"peak {format_size(self.peak_bytes)}")
+            prefetch = (
+                "two buffers, the next group copied while one computes"
+                if self.buffers == 2
+                else "one buffer, no prefetch (the budget has no room for a second)"
+            )
+            lines.append(
+                f"{self.groups} groups of up to {self.group} blocks, {prefetch}; "
+                f"{format_size(self.streamed_bytes_per_token)} read from the file per token; "
+                f"peak {format_size(self.peak_bytes)}"
+            )
         if self.expected_tokens_per_s:
             block_ms = 1000 * self.block_bytes
-            lines.append(f"measured per block: copy {block_ms / self.read_bytes_per_s:.1f} ms "
-                         f"({self.read_bytes_per_s / 1e9:.1f} GB/s), compute {block_ms / self.compute_bytes_per_s:.1f} ms, "
-                         f"both at once {1000 * self.overlapped_block_s:.1f} ms; from disk "
-                         f"{self.disk_bytes_per_s / 1e9:.2f} GB/s")
-            where = "the file fits in free memory and stays cached" if self.file_cached else \
-                "the file is larger than free memory, so it is read from disk every token"
-            lines.append(f"expected {self.expected_tokens_per_s:.2f} tokens/s ({where}; "
-                         f"{self.expected_cached_tokens_per_s:.2f} cached, {self.expected_disk_tokens_per_s:.2f} from disk)")
+            lines.append(
+                f"measured per block: copy {block_ms / self.read_bytes_per_s:.1f} ms "
+                f"({self.read_bytes_per_s / 1e9:.1f} GB/s), compute {block_ms / self.compute_bytes_per_s:.1f} ms, "
+                f"both at once {1000 * self.overlapped_block_s:.1f} ms; from disk "
+                f"{self.disk_bytes_per_s / 1e9:.2f} GB/s"
+            )
+            where = (
+                "the file fits in free memory and stays cached"
+                if self.file_cached
+                else "the file is larger than free memory, so it is read from disk every token"
+            )
+            lines.append(
+                f"expected {self.expected_tokens_per_s:.2f} tokens/s ({where}; "
+                f"{self.expected_cached_tokens_per_s:.2f} cached, {self.expected_disk_tokens_per_s:.2f} from disk)"
+            )
         return lines
 
 
@@ -118,9 +147,11 @@ def plan(parts: CheckpointParts, budget: int, tokens: int, measure: bool = True)
     ends, cache = parts.ends_bytes(), parts.cache_bytes(tokens)
     smallest = ends + cache + block
     if budget < smallest:
-        raise DataError(f"memory budget {format_size(budget)} is below the smallest that works, "
-                        f"{format_size(smallest)} (embeddings {format_size(ends)}, key/value cache for {tokens} "
-                        f"tokens {format_size(cache)}, one block {format_size(block)}); raise --memory-budget")
+        raise DataError(
+            f"memory budget {format_size(budget)} is below the smallest that works, "
+            f"{format_size(smallest)} (embeddings {format_size(ends)}, key/value cache for {tokens} "
+            f"tokens {format_size(cache)}, one block {format_size(block)}); raise --memory-budget"
+        )
     room = (budget - ends - cache) // block  # blocks that fit beside what stays resident
     if room >= parts.layers:
         group, buffers = parts.layers, 1
@@ -159,11 +190,15 @@ def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 7) -> N
         compute_s = _median([_timed(step) for _ in range(repeats)])
         timings = {}
         for source, evict in (("cache", False), ("disk", True)):
-            def before() -> None:
+
+            def before(evict: bool = evict) -> None:
                 if evict:
                     parts.weights.evict(f"blocks.{other}.")
-            timings[source] = (_median([_timed(copy, before) for _ in range(repeats)]),
-                               _median([_timed(both, before) for _ in range(repeats)]))
+
+            timings[source] = (
+                _median([_timed(copy, before) for _ in range(repeats)]),
+                _median([_timed(both, before) for _ in range(repeats)]),
+            )
     result.compute_bytes_per_s = result.block_bytes / compute_s
     result.read_bytes_per_s = result.block_bytes / timings["cache"][0]
     result.disk_bytes_per_s = result.block_bytes / timings["disk"][0]
@@ -177,10 +212,12 @@ def _measure(parts: CheckpointParts, result: OffloadPlan, repeats: int = 7) -> N
         if result.buffers == 2:
             return ends_s + result.layers * max(both_s, read_s, compute_s)
         return ends_s + result.layers * (read_s + compute_s)
+
     result.expected_cached_tokens_per_s = 1.0 / per_token(*timings["cache"])
     result.expected_disk_tokens_per_s = 1.0 / per_token(*timings["disk"])
-    result.expected_tokens_per_s = (result.expected_cached_tokens_per_s if result.file_cached
-                                    else result.expected_disk_tokens_per_s)
+    result.expected_tokens_per_s = (
+        result.expected_cached_tokens_per_s if result.file_cached else result.expected_disk_tokens_per_s
+    )
 
 
 def _available_memory() -> int:
@@ -267,8 +304,12 @@ class OffloadedLM:
                 self._held[other] = None
                 self._pending = (following, other, self._pool.submit(self._fill, following, other))
             indices = self._group_blocks(group)
-            x, group_cache = run_blocks(self.buffers[current][:len(indices)], x, rope,
-                                        cache[indices.start:indices.stop] if cache is not None else None)
+            x, group_cache = run_blocks(
+                self.buffers[current][: len(indices)],
+                x,
+                rope,
+                cache[indices.start : indices.stop] if cache is not None else None,
+            )
             new_cache += group_cache
         return self.ends.finish(x), new_cache
 

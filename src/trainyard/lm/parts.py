@@ -64,4 +64,3 @@ class CheckpointParts:
 
     def close(self) -> None:
         self.weights.close()
-

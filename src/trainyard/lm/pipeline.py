@@ -45,7 +45,9 @@ def parse_blocks(text: str, layers: int) -> tuple[int, int]:
     except ValueError:
         raise StageError(f"--blocks {text!r}: write A:B for blocks A to B-1, such as 0:8") from None
     if not 0 <= first < last <= layers:
-        raise StageError(f"--blocks {text}: the model has blocks 0 to {layers - 1}; use A:B with 0 <= A < B <= {layers}")
+        raise StageError(
+            f"--blocks {text}: the model has blocks 0 to {layers - 1}; use A:B with 0 <= A < B <= {layers}"
+        )
     return first, last
 
 
@@ -84,8 +86,14 @@ class Stage:
         return {"blocks": [self.first, self.last], "fingerprint": self.parts.fingerprint()}
 
 
-def serve_stage(stage: Stage, host: str, port: int, idle_timeout: float = 3600.0,
-                on_ready: Callable[[], None] | None = None, sessions: int | None = None) -> None:
+def serve_stage(
+    stage: Stage,
+    host: str,
+    port: int,
+    idle_timeout: float = 3600.0,
+    on_ready: Callable[[], None] | None = None,
+    sessions: int | None = None,
+) -> None:
     """Serve ``stage`` at host:port until interrupted (or for ``sessions`` clients, in tests)."""
     try:
         store = TCPStore(host, port, None, True, timeout=datetime.timedelta(seconds=30), wait_for_workers=False)
@@ -132,8 +140,10 @@ class _Remote:
             self.store = TCPStore(self.host, self.port, None, False, timeout=datetime.timedelta(seconds=timeout))
             self.info = json.loads(self.store.get("info"))
         except Exception:  # noqa: BLE001 - DistNetworkError, DistStoreError, RuntimeError
-            raise StageError(f"stage {address} cannot be reached (waited {timeout:g} s); start it with "
-                             "`trainyard lm serve-stage CKPT --blocks A:B --listen HOST:PORT`") from None
+            raise StageError(
+                f"stage {address} cannot be reached (waited {timeout:g} s); start it with "
+                "`trainyard lm serve-stage CKPT --blocks A:B --listen HOST:PORT`"
+            ) from None
         self.blocks = tuple(self.info["blocks"])
         self.group: ProcessGroupGloo | None = None
 
@@ -143,8 +153,9 @@ class _Remote:
         try:
             self.group = _gloo(PrefixStore(f"s{session}", self.store), 0, self.host, timeout)
         except Exception:  # noqa: BLE001
-            raise StageError(f"stage {self.address} did not accept the session within {timeout:g} s "
-                             "(it serves one client at a time)") from None
+            raise StageError(
+                f"stage {self.address} did not accept the session within {timeout:g} s (it serves one client at a time)"
+            ) from None
 
     def name(self) -> str:
         return f"stage {self.address} (blocks {self.blocks[0]}:{self.blocks[1]})"
@@ -175,15 +186,20 @@ class PipelineLM:
                 raise StageError(f"{remote.name()} serves a different model than {self.parts.path}")
             first, last = remote.blocks
             if first > expected:
-                raise StageError(f"no stage serves blocks {expected}:{first}; --stages must list stages "
-                                 "covering every block once, in order")
+                raise StageError(
+                    f"no stage serves blocks {expected}:{first}; --stages must list stages "
+                    "covering every block once, in order"
+                )
             if first < expected:
-                raise StageError(f"{remote.name()} overlaps the stage before it at block {first}; "
-                                 "each block must be served once")
+                raise StageError(
+                    f"{remote.name()} overlaps the stage before it at block {first}; each block must be served once"
+                )
             expected = last
         if expected != self.parts.layers:
-            raise StageError(f"no stage serves blocks {expected}:{self.parts.layers}; --stages must cover "
-                             f"all {self.parts.layers} blocks")
+            raise StageError(
+                f"no stage serves blocks {expected}:{self.parts.layers}; --stages must cover "
+                f"all {self.parts.layers} blocks"
+            )
 
     def eval(self) -> PipelineLM:
         return self
@@ -202,7 +218,9 @@ class PipelineLM:
             remote.group.send([x], 1, _TAG_DATA).wait()
             remote.group.recv([reply], 1, _TAG_REPLY).wait()
         except RuntimeError as err:
-            reason = "closed the connection" if "closed" in str(err).lower() else f"gave no answer within {self.timeout:g} s"
+            reason = (
+                "closed the connection" if "closed" in str(err).lower() else f"gave no answer within {self.timeout:g} s"
+            )
             raise StageError(f"{remote.name()} {reason}; is it still running?") from None
         self.bytes_sent += x.numel() * x.element_size() + header.numel() * 8
         self.bytes_received += reply.numel() * reply.element_size()
@@ -216,4 +234,3 @@ class PipelineLM:
             except (RuntimeError, AttributeError):
                 pass
         self.parts.close()
-

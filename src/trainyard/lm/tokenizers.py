@@ -33,8 +33,10 @@ class CharTokenizer:
         unknown = sorted({c for c in text if c not in self.index})
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:5])
-            raise DataError(f"characters outside the model's vocabulary: {shown}"
-                            f"{' and more' if len(unknown) > 5 else ''}; remove them from the prompt")
+            raise DataError(
+                f"characters outside the model's vocabulary: {shown}"
+                f"{' and more' if len(unknown) > 5 else ''}; remove them from the prompt"
+            )
         return [self.index[c] for c in text]
 
     def decode(self, ids: list[int]) -> str:
@@ -61,8 +63,9 @@ class BPETokenizer:
         tokenizer = Tokenizer(models.BPE())
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        )
         lines = text.splitlines(keepends=True) or [text]
         tokenizer.train_from_iterator(lines, trainer=trainer)
         return cls(tokenizer)

@@ -45,8 +45,9 @@ class TrainSettings:
 
 def make_optimizer(model: CausalLM, settings: TrainSettings):
     if settings.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                 betas=(0.9, 0.95))
+        return torch.optim.AdamW(
+            model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, betas=(0.9, 0.95)
+        )
     if settings.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=0.9)
     raise DataError(f"--optimizer {settings.optimizer!r}: use adamw or sgd")
@@ -67,31 +68,50 @@ def evaluate(model: CausalLM, windows, chars_per_token: float) -> dict[str, floa
     total, count = 0.0, 0
     for x, y in windows:
         logits, _ = model(x)
-        total += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                                   reduction="sum").item()
+        total += torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"
+        ).item()
         count += y.numel()
     model.train()
     nll = total / max(count, 1)
     return {"nll": nll, "perplexity": math.exp(min(nll, 50)), "bits_per_char": nll / math.log(2) / chars_per_token}
 
 
-def train_lm(source: Path | str, out: Path | str, settings: TrainSettings = TrainSettings(), *,
-             resume: bool = False, overwrite: bool = False, until: int | None = None,
-             progress: Callable[[dict], None] | None = None) -> checkpoint.State:
+def train_lm(
+    source: Path | str,
+    out: Path | str,
+    settings: TrainSettings = TrainSettings(),
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    until: int | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> checkpoint.State:
     """Train on ``source`` into checkpoint directory ``out``; ``until`` stops at that step (the
     schedule still spans ``settings.steps``), ``resume`` continues from the checkpoint exactly."""
     with writer_lock(out):
         return _train_lm(source, Path(out), settings, resume, overwrite, until, progress)
 
 
-def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bool, overwrite: bool,
-              until: int | None, progress: Callable[[dict], None] | None) -> checkpoint.State:
+def _train_lm(
+    source: Path | str,
+    out: Path,
+    settings: TrainSettings,
+    resume: bool,
+    overwrite: bool,
+    until: int | None,
+    progress: Callable[[dict], None] | None,
+) -> checkpoint.State:
     if settings.dim % settings.heads:
-        raise SchemaError(f"dim={settings.dim} is not divisible by heads={settings.heads}: each head takes dim/heads "
-                          f"of the width; try dim={settings.heads * max(1, round(settings.dim / settings.heads))}")
+        raise SchemaError(
+            f"dim={settings.dim} is not divisible by heads={settings.heads}: each head takes dim/heads "
+            f"of the width; try dim={settings.heads * max(1, round(settings.dim / settings.heads))}"
+        )
     if not resume and (out / "config.json").exists() and not overwrite:
-        raise DataError(f"{out}: a trained checkpoint is there; pass --resume to continue it, --overwrite to "
-                        "replace it, or choose another --out")
+        raise DataError(
+            f"{out}: a trained checkpoint is there; pass --resume to continue it, --overwrite to "
+            "replace it, or choose another --out"
+        )
     torch.manual_seed(settings.seed)
     if resume:
         if not (out / "config.json").exists():
@@ -113,8 +133,14 @@ def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bo
             tokenizer = BPETokenizer.train(train_text, settings.bpe_vocab)
         else:
             raise DataError(f"--tokenizer {settings.tokenizer!r}: use char or bpe")
-        config = LMConfig(vocab_size=tokenizer.vocab_size, context=settings.context, layers=settings.layers,
-                          heads=settings.heads, dim=settings.dim, positions=settings.positions)
+        config = LMConfig(
+            vocab_size=tokenizer.vocab_size,
+            context=settings.context,
+            layers=settings.layers,
+            heads=settings.heads,
+            dim=settings.dim,
+            positions=settings.positions,
+        )
         model = CausalLM(config)
         state = checkpoint.State(settings={"train": asdict(settings)})
     if settings.column:
@@ -126,8 +152,10 @@ def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bo
     batches = Batches(train_tokens, settings.context, settings.batch, settings.seed)
     windows = validation_windows(valid_tokens, settings.context)
     if not windows:
-        raise DataError(f"the held-out text has {len(valid_tokens)} tokens, less than one context window; "
-                        "give more text or a smaller --context")
+        raise DataError(
+            f"the held-out text has {len(valid_tokens)} tokens, less than one context window; "
+            "give more text or a smaller --context"
+        )
     model.train()
     optimizer = make_optimizer(model, settings)
     if resume:
@@ -152,8 +180,14 @@ def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bo
         interval_tokens += x.numel()
         if progress:
             elapsed = time.perf_counter() - interval_start
-            progress({"step": state.step, "total": total, "loss": loss.item(),
-                      "tokens_per_s": interval_tokens / elapsed if elapsed > 0 else 0.0})
+            progress(
+                {
+                    "step": state.step,
+                    "total": total,
+                    "loss": loss.item(),
+                    "tokens_per_s": interval_tokens / elapsed if elapsed > 0 else 0.0,
+                }
+            )
         if state.step % settings.eval_every == 0 or state.step == total:
             _checkpoint(out, model, tokenizer, state, optimizer, batches, windows, chars_per_token, start)
             interval_start, interval_tokens = time.perf_counter(), 0
@@ -168,6 +202,7 @@ def _train_lm(source: Path | str, out: Path, settings: TrainSettings, resume: bo
 
 def _checkpoint(out, model, tokenizer, state, optimizer, batches, windows, chars_per_token, start) -> None:
     scores = evaluate(model, windows, chars_per_token)
-    state.history.append({"step": state.step, "seconds": time.perf_counter() - start,
-                          "tokens_seen": state.tokens_seen, **scores})
+    state.history.append(
+        {"step": state.step, "seconds": time.perf_counter() - start, "tokens_seen": state.tokens_seen, **scores}
+    )
     checkpoint.save(out, model, tokenizer, state, optimizer, {"batches": batches.generator})

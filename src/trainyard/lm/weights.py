@@ -23,9 +23,18 @@ from torch import nn
 from trainyard.errors import DataError
 
 # safetensors' dtype names (the format's header is JSON; https://github.com/huggingface/safetensors)
-DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-          "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
-          "BOOL": torch.bool}
+DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
 PAGE = mmap.PAGESIZE
 
 
@@ -43,8 +52,10 @@ class MappedWeights:
             raise DataError(f"{self.path}: not a readable safetensors file ({err})") from None
         header.pop("__metadata__", None)
         base = 8 + size
-        self.entries = {name: (DTYPES[e["dtype"]], tuple(e["shape"]), base + e["data_offsets"][0],
-                               base + e["data_offsets"][1]) for name, e in header.items()}
+        self.entries = {
+            name: (DTYPES[e["dtype"]], tuple(e["shape"]), base + e["data_offsets"][0], base + e["data_offsets"][1])
+            for name, e in header.items()
+        }
         self.digest = hashlib.sha256(header_bytes).hexdigest()[:16]  # names, shapes and layout
         self._file = open(self.path, "rb")
         # ACCESS_COPY: a private mapping is writable as far as torch.frombuffer is concerned, and
@@ -76,8 +87,9 @@ class MappedWeights:
                     raise DataError(f"{self.path}: no tensor {key!r}; the checkpoint does not fit its config")
                 source = self.view(key)
                 if source.shape != target.shape:
-                    raise DataError(f"{self.path}: {key} has shape {tuple(source.shape)}, the config needs "
-                                    f"{tuple(target.shape)}")
+                    raise DataError(
+                        f"{self.path}: {key} has shape {tuple(source.shape)}, the config needs {tuple(target.shape)}"
+                    )
                 target.copy_(source)
                 del source
                 self.release(key)

@@ -32,9 +32,19 @@ class Answer:
     def citations(self) -> list[dict]:
         """Each [n] of the context: document, title, passage, score, and whether the answer used it."""
         cited = {int(n) for n in CITATION.findall(self.text)} | {s["passage"] for s in self.supports if s["passage"]}
-        return [{"n": p["number"], "id": p["doc_id"], "title": p["title"], "passage": p["passage"],
-                 "text": p["text"], "score": p["score"], "relevance": p["relevance"], "used": p["number"] in cited}
-                for p in self.passages]
+        return [
+            {
+                "n": p["number"],
+                "id": p["doc_id"],
+                "title": p["title"],
+                "passage": p["passage"],
+                "text": p["text"],
+                "score": p["score"],
+                "relevance": p["relevance"],
+                "used": p["number"] in cited,
+            }
+            for p in self.passages
+        ]
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -42,12 +52,21 @@ class Answer:
         return out
 
 
-def ask(index, question: str, *, k: int = 5, mode: str = "hybrid", backend=None, max_tokens: int = 200,
-        min_relevance: float = MIN_RELEVANCE, on_text: Callable[[str], None] | None = None) -> Answer:
+def ask(
+    index,
+    question: str,
+    *,
+    k: int = 5,
+    mode: str = "hybrid",
+    backend=None,
+    max_tokens: int = 200,
+    min_relevance: float = MIN_RELEVANCE,
+    on_text: Callable[[str], None] | None = None,
+) -> Answer:
     """Answer ``question`` from ``index``. ``backend=None`` gives an extractive answer (``--llm none``)."""
     question = question.strip()
     if not question:
-        raise DataError("the question is empty; ask something, e.g. trainyard ask INDEX \"what is ...?\"")
+        raise DataError('the question is empty; ask something, e.g. trainyard ask INDEX "what is ...?"')
     if k < 1:
         raise DataError(f"-k {k}: retrieve at least one passage")
     timings: dict[str, float] = {}
@@ -86,12 +105,27 @@ def ask(index, question: str, *, k: int = 5, mode: str = "hybrid", backend=None,
             on_text(prefill)
         result = generate(backend, prompt, max_tokens, stop, on_text)
         text = (prefill + result.text).strip()
-        timings.update({"first_token_s": result.first_token_s, "decode_tokens": result.tokens,
-                        "decode_tokens_per_s": result.tokens_per_s, "generate_s": result.timings["generate_s"]})
+        timings.update(
+            {
+                "first_token_s": result.first_token_s,
+                "decode_tokens": result.tokens,
+                "decode_tokens_per_s": result.tokens_per_s,
+                "generate_s": result.timings["generate_s"],
+            }
+        )
     supports = support(text, packed_passages, index.embedder, vectors)
     timings["total_s"] = time.perf_counter() - start
-    return Answer(question, text, True, packed_passages, [asdict(s) for s in supports], groundedness(supports),
-                  relevance, name, timings)
+    return Answer(
+        question,
+        text,
+        True,
+        packed_passages,
+        [asdict(s) for s in supports],
+        groundedness(supports),
+        relevance,
+        name,
+        timings,
+    )
 
 
 def _passages(index, hits) -> list[dict]:
@@ -99,8 +133,17 @@ def _passages(index, hits) -> list[dict]:
     out = []
     for number, hit in enumerate(hits, 1):
         row = index.passages_of[hit.doc_id][hit.passage]
-        out.append({"number": number, "doc_id": hit.doc_id, "title": hit.title, "text": index.stored.passages[row].text,
-                    "passage": hit.passage, "score": hit.score, "row": row})
+        out.append(
+            {
+                "number": number,
+                "doc_id": hit.doc_id,
+                "title": hit.title,
+                "text": index.stored.passages[row].text,
+                "passage": hit.passage,
+                "score": hit.score,
+                "row": row,
+            }
+        )
     return out
 
 

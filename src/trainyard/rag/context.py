@@ -30,13 +30,22 @@ def pack(index, hits, question: str, count_tokens, budget: int, instruct: bool) 
         if key in seen:  # the same passage text under another id: keep the first
             continue
         seen.add(key)
-        candidate = {"number": len(passages) + 1, "doc_id": hit.doc_id, "title": hit.title, "text": text,
-                     "passage": hit.passage, "score": hit.score, "row": row}
+        candidate = {
+            "number": len(passages) + 1,
+            "doc_id": hit.doc_id,
+            "title": hit.title,
+            "text": text,
+            "passage": hit.passage,
+            "score": hit.score,
+            "row": row,
+        }
         cost = count_tokens(passage_block(candidate))
         if used + cost > budget:
             if not passages:
-                raise DataError(f"the context budget of {budget} tokens is smaller than one passage "
-                                f"({used + cost} tokens with the question); raise --context or lower --max-tokens")
+                raise DataError(
+                    f"the context budget of {budget} tokens is smaller than one passage "
+                    f"({used + cost} tokens with the question); raise --context or lower --max-tokens"
+                )
             left_out += 1
             continue
         passages.append(candidate)

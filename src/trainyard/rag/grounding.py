@@ -52,8 +52,15 @@ def support(answer: str, passages: list[dict], embedder, passage_vectors: np.nda
         best = int(np.argmax(np.maximum(cosines[i] / SUPPORT_COSINE, overlaps / SUPPORT_OVERLAP)))
         supported = cosines[i, best] >= SUPPORT_COSINE or overlaps[best] >= SUPPORT_OVERLAP
         cited = [int(n) for n in CITATION.findall(claim)]
-        out.append(Support(claim, passages[best]["number"] if supported else None, float(cosines[i, best]),
-                           float(overlaps[best]), cited))
+        out.append(
+            Support(
+                claim,
+                passages[best]["number"] if supported else None,
+                float(cosines[i, best]),
+                float(overlaps[best]),
+                cited,
+            )
+        )
     return out
 
 

@@ -47,14 +47,19 @@ Question: {{ question }}"""
 
 CHAT_STOP: list[str] = []
 
-NO_ANSWER = "The documents do not answer this question: no passage is relevant enough (best relevance {best:.2f}, threshold {threshold:.2f})."
+NO_ANSWER = (
+    "The documents do not answer this question: no passage is relevant enough "
+    "(best relevance {best:.2f}, threshold {threshold:.2f})."
+)
 
 
 def render(question: str, passages: list[dict], instruct: bool) -> tuple[str | list[dict], list[str], str]:
     """The prompt (a string, or chat messages), its stop sequences, and the answer's prefill."""
     if instruct:
-        messages = [{"role": "system", "content": SYSTEM.render()},
-                    {"role": "user", "content": USER.render(passages=passages, question=question)}]
+        messages = [
+            {"role": "system", "content": SYSTEM.render()},
+            {"role": "user", "content": USER.render(passages=passages, question=question)},
+        ]
         return messages, CHAT_STOP, ""
     return COMPLETION.render(passages=passages, question=question, prefill=PREFILL), COMPLETION_STOP, PREFILL
 

@@ -1,8 +1,8 @@
 """Search: keyword (BM25, TF-IDF) and semantic (MiniLM in Milvus) retrieval, fused and measured.
 
-    from trainyard.search import build_index, open_index, evaluate
-    index = build_index("docs/", "my-index")
-    hits = index.search("boundary layer on a flat plate", mode="hybrid", k=10)
+from trainyard.search import build_index, open_index, evaluate
+index = build_index("docs/", "my-index")
+hits = index.search("boundary layer on a flat plate", mode="hybrid", k=10)
 """
 
 from trainyard.extras import require

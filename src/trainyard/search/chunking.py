@@ -32,6 +32,6 @@ def chunk(doc: Document, words: int, overlap: int) -> list[Passage]:
     step = words - overlap
     passages = []
     for number, start in enumerate(range(0, max(len(body) - overlap, 1), step)):
-        window = " ".join(body[start:start + words])
+        window = " ".join(body[start : start + words])
         passages.append(Passage(doc.id, number, f"{title}\n{window}" if title else window))
     return passages

@@ -51,10 +51,13 @@ class LoadReport:
         if self.skipped:
             names = ", ".join(Path(p).name for p, _ in self.skipped[:3])
             more = f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
-            parts.append(f"skipped {len(self.skipped)} unreadable or binary files ({names}{more}): "
-                         f"{self.skipped[0][1]}")
+            parts.append(
+                f"skipped {len(self.skipped)} unreadable or binary files ({names}{more}): {self.skipped[0][1]}"
+            )
         if self.latin1:
-            parts.append(f"{len(self.latin1)} files were not UTF-8 and were read as Latin-1 ({Path(self.latin1[0]).name})")
+            parts.append(
+                f"{len(self.latin1)} files were not UTF-8 and were read as Latin-1 ({Path(self.latin1[0]).name})"
+            )
         return "; ".join(parts) or None
 
 
@@ -68,9 +71,15 @@ def load(source: Path | str, report: LoadReport | None = None) -> list[Document]
     report = report if report is not None else LoadReport()
     path = Path(source)
     if not path.exists():
-        raise DataError(f"{path}: no such file or folder; give a folder of documents, a .jsonl/.csv file or a SMART file")
+        raise DataError(
+            f"{path}: no such file or folder; give a folder of documents, a .jsonl/.csv file or a SMART file"
+        )
     if path.is_dir():
-        docs = list(_beir_corpus(path / "corpus.jsonl")) if (path / "corpus.jsonl").exists() else list(_folder(path, report))
+        docs = (
+            list(_beir_corpus(path / "corpus.jsonl"))
+            if (path / "corpus.jsonl").exists()
+            else list(_folder(path, report))
+        )
     elif path.suffix.lower() in {".jsonl", ".json"}:
         docs = list(_jsonl(path))
     elif path.suffix.lower() in {".csv", ".tsv"}:
@@ -78,8 +87,10 @@ def load(source: Path | str, report: LoadReport | None = None) -> list[Document]
     else:
         docs = list(_smart(path, report))
     if not docs:
-        raise DataError(f"{path}: no documents found; it needs .txt/.md/.html/.pdf files, rows with a text field, "
-                        f"or SMART '.I' records")
+        raise DataError(
+            f"{path}: no documents found; it needs .txt/.md/.html/.pdf files, rows with a text field, "
+            f"or SMART '.I' records"
+        )
     _check_unique(docs, path)
     return docs
 
@@ -92,6 +103,7 @@ def _check_unique(docs: list[Document], source: Path) -> None:
 
 
 # --- folders of files -------------------------------------------------------------------
+
 
 def _folder(root: Path, report: LoadReport) -> Iterator[Document]:
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
@@ -174,8 +186,10 @@ def _pick(record: dict, names: Iterable[str]) -> str | None:
 def _record_document(record: dict, where: str, position: int) -> Document:
     text_key = _pick(record, TEXT_FIELDS)
     if text_key is None:
-        raise DataError(f"{where}: no text field; name one of {', '.join(TEXT_FIELDS)} "
-                        f"(found {', '.join(map(str, record)) or 'nothing'})")
+        raise DataError(
+            f"{where}: no text field; name one of {', '.join(TEXT_FIELDS)} "
+            f"(found {', '.join(map(str, record)) or 'nothing'})"
+        )
     id_key, title_key = _pick(record, ID_FIELDS), _pick(record, TITLE_FIELDS)
     doc_id = str(record[id_key]) if id_key and record[id_key] not in (None, "") else str(position)
     title = str(record.get(title_key) or "") if title_key else ""
@@ -197,8 +211,10 @@ def _jsonl(path: Path) -> Iterator[Document]:
                     try:
                         record = json.loads(line)
                     except json.JSONDecodeError as err:
-                        raise DataError(f"{path}:{number}: not valid JSON ({err.msg}); each line must be one "
-                                        f"object with id/title/text") from None
+                        raise DataError(
+                            f"{path}:{number}: not valid JSON ({err.msg}); each line must be one "
+                            f"object with id/title/text"
+                        ) from None
                     yield _record_document(record, f"{path}:{number}", number)
         except UnicodeDecodeError as err:
             raise DataError(f"{path}: not UTF-8 ({err.reason} at byte {err.start}); re-save it as UTF-8") from None
@@ -262,8 +278,9 @@ def _smart(path: Path, report: LoadReport) -> Iterator[Document]:
     if b"\x00" in _head(path):
         raise DataError(f"{path}: a binary file, not documents; give a folder, a .jsonl/.csv file or a SMART file")
     if not is_smart(path):
-        raise DataError(f"{path}: not a known document source (expected a folder, .jsonl, .csv, "
-                        f"or a SMART file starting with '.I')")
+        raise DataError(
+            f"{path}: not a known document source (expected a folder, .jsonl, .csv, or a SMART file starting with '.I')"
+        )
     for record in read_smart(path):
         title = _strip_space_before_period(record.get("T", ""))
         body = _strip_space_before_period(record.get("W", ""))

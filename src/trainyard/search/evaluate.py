@@ -67,8 +67,11 @@ def read_queries(path: Path | str) -> dict[str, str]:
         queries = {rec["I"]: rec.get("W", "") for rec in read_smart(path)}
     empty = [qid for qid, text in queries.items() if not text.strip()]
     if empty:  # CACM's query file ends with a stray ".I 0" that has no text
-        warnings.warn(f"{path}: skipped {len(empty)} empty quer{'y' if len(empty) == 1 else 'ies'} "
-                      f"(id {', '.join(empty[:5])})", TrainyardWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: skipped {len(empty)} empty quer{'y' if len(empty) == 1 else 'ies'} (id {', '.join(empty[:5])})",
+            TrainyardWarning,
+            stacklevel=2,
+        )
         queries = {qid: text for qid, text in queries.items() if text.strip()}
     if not queries:
         raise DataError(f"{path}: no queries in it")
@@ -91,15 +94,20 @@ def read_qrels(path: Path | str, layout: str = "auto") -> dict[str, dict[str, in
         raise DataError(f"{path}: no such relevance judgements file")
     if layout not in QRELS_FORMATS:
         raise DataError(f"qrels format {layout!r}: choose one of {', '.join(QRELS_FORMATS)}")
-    rows = [(number, line.split()) for number, line in
-            enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1) if line.split()]
+    rows = [
+        (number, line.split())
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if line.split()
+    ]
     if rows and rows[0][0] == 1 and len(rows[0][1]) == 3 and not _is_int(rows[0][1][-1]):
         rows = rows[1:]  # BEIR's header: query-id corpus-id score
     widths = {len(parts) for _, parts in rows}
     if len(widths) > 1:
         number, parts = next((n, p) for n, p in rows if len(p) != len(rows[0][1]))
-        raise DataError(f"{path}:{number}: {len(parts)} columns where line {rows[0][0]} has {len(rows[0][1])}: "
-                        "a file holds one layout; split or fix it")
+        raise DataError(
+            f"{path}:{number}: {len(parts)} columns where line {rows[0][0]} has {len(rows[0][1])}: "
+            "a file holds one layout; split or fix it"
+        )
     four = widths == {4}
     if four and layout in ("auto", "trec", "smart"):
         layout = _four_column_layout(path, rows) if layout == "auto" else layout
@@ -112,11 +120,15 @@ def read_qrels(path: Path | str, layout: str = "auto") -> dict[str, dict[str, in
         elif len(parts) == 3:  # Cranfield / BEIR: qid doc code
             qid, doc, grade = parts
         else:
-            raise DataError(f"{path}:{number}: expected 'qid doc grade', 'qid 0 doc grade' or 'qid doc 0 0', "
-                            f"got {' '.join(parts)!r}")
+            raise DataError(
+                f"{path}:{number}: expected 'qid doc grade', 'qid 0 doc grade' or 'qid doc 0 0', "
+                f"got {' '.join(parts)!r}"
+            )
         if not _is_int(grade):
-            raise DataError(f"{path}:{number}: grade {grade!r} is not a whole number; if the last two columns "
-                            f"carry nothing (SMART .REL: 'qid doc 0 0'), pass --qrels-format smart")
+            raise DataError(
+                f"{path}:{number}: grade {grade!r} is not a whole number; if the last two columns "
+                f"carry nothing (SMART .REL: 'qid doc 0 0'), pass --qrels-format smart"
+            )
         qrels.setdefault(qid, {})[doc] = int(grade)
     if not qrels:
         raise DataError(f"{path}: no judgements in it")
@@ -130,8 +142,10 @@ def _four_column_layout(path: Path, rows: list[tuple[int, list[str]]]) -> str:
     smart = len(third) == 1 and len(fourth) == 1 and len(second) > 1
     if trec != smart:
         return "trec" if trec else "smart"
-    raise DataError(f"{path}: four columns that read both as TREC ('qid iter doc grade') and as SMART .REL "
-                    "('qid doc 0 0'), or as neither; pass --qrels-format trec or --qrels-format smart")
+    raise DataError(
+        f"{path}: four columns that read both as TREC ('qid iter doc grade') and as SMART .REL "
+        "('qid doc 0 0'), or as neither; pass --qrels-format trec or --qrels-format smart"
+    )
 
 
 def _plain_id(qid: str) -> str:
@@ -147,8 +161,9 @@ def _is_int(text: str) -> bool:
     return True
 
 
-def align(queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_ids: set[str],
-          graded: bool = False) -> Judgements:
+def align(
+    queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_ids: set[str], graded: bool = False
+) -> Judgements:
     """Match judgements to queries and documents; fix Cranfield's numbering; set the gains."""
     notes = []
     by_id = set(qrels) & set(queries)
@@ -156,19 +171,27 @@ def align(queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_ids: se
     by_position = set(qrels) & set(positions)
     if len(by_position) > len(by_id):
         queries = {str(i): text for i, text in enumerate(queries.values(), 1)}
-        notes.append(f"judgement query ids match query positions (1..{len(queries)}), not the queries' own ids "
-                     f"(as in Cranfield): queries renumbered by position")
+        notes.append(
+            f"judgement query ids match query positions (1..{len(queries)}), not the queries' own ids "
+            f"(as in Cranfield): queries renumbered by position"
+        )
     unknown_queries = set(qrels) - set(queries)
     pairs = [(q, d) for q, docs in qrels.items() for d in docs]
     unknown_docs = {d for _, d in pairs if d not in doc_ids}
     if len(unknown_queries) == len(qrels):
-        raise DataError(f"none of the {len(qrels)} judged query ids matches a query (judged: {sorted(qrels)[:3]}, "
-                        f"queries: {list(queries)[:3]}); check that the two files belong together")
+        raise DataError(
+            f"none of the {len(qrels)} judged query ids matches a query (judged: {sorted(qrels)[:3]}, "
+            f"queries: {list(queries)[:3]}); check that the two files belong together"
+        )
     if unknown_docs and len(unknown_docs) == len({d for _, d in pairs}):
-        raise DataError(f"none of the {len(unknown_docs)} judged document ids is in the index "
-                        f"(e.g. {sorted(unknown_docs)[:3]}); check the index and the judgements belong together")
+        raise DataError(
+            f"none of the {len(unknown_docs)} judged document ids is in the index "
+            f"(e.g. {sorted(unknown_docs)[:3]}); check the index and the judgements belong together"
+        )
     if unknown_queries:
-        notes.append(f"{len(unknown_queries)} judged query ids match no query (e.g. {sorted(unknown_queries)[:3]}); ignored")
+        notes.append(
+            f"{len(unknown_queries)} judged query ids match no query (e.g. {sorted(unknown_queries)[:3]}); ignored"
+        )
     if unknown_docs:
         notes.append(f"{len(unknown_docs)} judged document ids are not in the index (e.g. {sorted(unknown_docs)[:3]})")
     cleaned = {q: {d: _gain(g, graded) for d, g in docs.items()} for q, docs in qrels.items() if q in queries}
@@ -213,14 +236,22 @@ def paired_test(a: list[float], b: list[float]) -> float:
     return float(ttest_rel(a, b).pvalue)
 
 
-def evaluate(index, queries_path: Path | str, qrels_path: Path | str, modes: list[str] | None = None,
-             graded: bool = False, depth: int = 100, qrels_format: str = "auto") -> dict:
+def evaluate(
+    index,
+    queries_path: Path | str,
+    qrels_path: Path | str,
+    modes: list[str] | None = None,
+    graded: bool = False,
+    depth: int = 100,
+    qrels_format: str = "auto",
+) -> dict:
     """Every mode's measures, the best mode against each other by a paired t-test, per-query results."""
     from trainyard.search.retrieve import MODES, search_many
 
     modes = modes or list(MODES)
-    judgements = align(read_queries(queries_path), read_qrels(qrels_path, qrels_format),
-                       set(index.stored.documents), graded)
+    judgements = align(
+        read_queries(queries_path), read_qrels(qrels_path, qrels_format), set(index.stored.documents), graded
+    )
     qids = list(judgements.queries)
     texts = [judgements.queries[q] for q in qids]
     per_mode, summary = {}, {}
@@ -230,8 +261,21 @@ def evaluate(index, queries_path: Path | str, qrels_path: Path | str, modes: lis
         per_mode[mode] = measure(run, judgements.qrels)
         summary[mode] = summarize(per_mode[mode])
     best = max(modes, key=lambda m: summary[m][PRIMARY])
-    tests = {m: {label: paired_test([per_mode[best][q][label] for q in qids], [per_mode[m][q][label] for q in qids])
-                 for label in MEASURES} for m in modes if m != best}
-    return {"queries": len(qids), "relevance": "graded" if graded else "binary", "measures": list(MEASURES),
-            "summary": summary, "best": best, "paired_t_test_p": tests, "notes": judgements.notes,
-            "per_query": {m: per_mode[m] for m in modes}}
+    tests = {
+        m: {
+            label: paired_test([per_mode[best][q][label] for q in qids], [per_mode[m][q][label] for q in qids])
+            for label in MEASURES
+        }
+        for m in modes
+        if m != best
+    }
+    return {
+        "queries": len(qids),
+        "relevance": "graded" if graded else "binary",
+        "measures": list(MEASURES),
+        "summary": summary,
+        "best": best,
+        "paired_t_test_p": tests,
+        "notes": judgements.notes,
+        "per_query": {m: per_mode[m] for m in modes},
+    }

@@ -35,8 +35,17 @@ from trainyard.search.text import analyze
 FORMAT = 1
 MANIFEST = "manifest.json"
 VECTORS = "vectors.db"
-PACKAGES = ("trainyard", "bm25s", "PyStemmer", "scikit-learn", "pymilvus", "milvus-lite",
-            "sentence-transformers", "torch", "transformers")
+PACKAGES = (
+    "trainyard",
+    "bm25s",
+    "PyStemmer",
+    "scikit-learn",
+    "pymilvus",
+    "milvus-lite",
+    "sentence-transformers",
+    "torch",
+    "transformers",
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -69,24 +78,36 @@ class Stored:
 
 # --- building ------------------------------------------------------------------------------
 
-def build_index(source: Path | str, out: Path | str, settings: IndexSettings = IndexSettings(), *,
-                overwrite: bool = False, progress: Progress | None = None) -> SearchIndex:
+
+def build_index(
+    source: Path | str,
+    out: Path | str,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> SearchIndex:
     """Load ``source``, chunk, index by keyword and by meaning, and write the index to ``out``."""
     with writer_lock(out):
         return _build_index(source, Path(out), settings, overwrite, progress)
 
 
-def _build_index(source: Path | str, out: Path, settings: IndexSettings, overwrite: bool,
-                 progress: Progress | None) -> SearchIndex:
+def _build_index(
+    source: Path | str, out: Path, settings: IndexSettings, overwrite: bool, progress: Progress | None
+) -> SearchIndex:
     if out.exists() and not overwrite:
         raise DataError(f"{out}: already exists; choose another -o or pass --overwrite")
     if settings.chunk_words < 1 or not 0 <= settings.overlap < settings.chunk_words:
-        raise DataError(f"--chunk-words {settings.chunk_words} with overlap {settings.overlap}: "
-                        "need chunk words >= 1 and 0 <= overlap < chunk words")
+        raise DataError(
+            f"--chunk-words {settings.chunk_words} with overlap {settings.overlap}: "
+            "need chunk words >= 1 and 0 <= overlap < chunk words"
+        )
     docs = _load_reported(source)
     if not any(analyze(doc.full_text()) for doc in docs):
-        raise DataError(f"{source}: none of its {len(docs):,} documents holds a word to index (they are empty, "
-                        "or only punctuation and stop words); point it at documents with text")
+        raise DataError(
+            f"{source}: none of its {len(docs):,} documents holds a word to index (they are empty, "
+            "or only punctuation and stop words); point it at documents with text"
+        )
     stored = Stored()
     _append(stored, docs, settings)
     collection = f"trainyard_{uuid.uuid4().hex}"
@@ -118,8 +139,10 @@ def _add_documents(path: Path | str, source: Path | str, progress: Progress | No
     clash = [d.id for d in new if d.id in index.stored.documents]
     if clash:
         index.close()
-        raise DataError(f"{source}: {len(clash)} documents are already in {path} (first: {clash[0]!r}); "
-                        f"remove them first with `trainyard search remove`")
+        raise DataError(
+            f"{source}: {len(clash)} documents are already in {path} (first: {clash[0]!r}); "
+            f"remove them first with `trainyard search remove`"
+        )
     stored = index.stored
     index.close()
     first = len(stored.pids)
@@ -150,8 +173,10 @@ def _remove_documents(path: Path | str, ids: list[str]) -> int:
     index.close()
     missing = [i for i in ids if i not in stored.documents]
     if missing:
-        raise DataError(f"{path}: no document with id {', '.join(map(repr, missing[:5]))}"
-                        f"{' and more' if len(missing) > 5 else ''}; `trainyard search query` shows ids")
+        raise DataError(
+            f"{path}: no document with id {', '.join(map(repr, missing[:5]))}"
+            f"{' and more' if len(missing) > 5 else ''}; `trainyard search query` shows ids"
+        )
     gone = set(ids)
     dropped = [pid for pid, p in zip(stored.pids, stored.passages) if p.doc_id in gone]
     kept = [(pid, p) for pid, p in zip(stored.pids, stored.passages) if p.doc_id not in gone]
@@ -216,12 +241,16 @@ def _embed_into(store, embedder, stored: Stored, pids: list[int], progress: Prog
 def _write_tables(directory: Path, stored: Stored, settings: IndexSettings, progress: Progress | None) -> None:
     with (directory / "documents.jsonl").open("w", encoding="utf-8") as handle:
         for doc in stored.documents.values():
-            handle.write(json.dumps({"id": doc.id, "title": doc.title, "text": doc.text, "meta": doc.meta},
-                                    ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps({"id": doc.id, "title": doc.title, "text": doc.text, "meta": doc.meta}, ensure_ascii=False)
+                + "\n"
+            )
     with (directory / "passages.jsonl").open("w", encoding="utf-8") as handle:
         for pid, p in zip(stored.pids, stored.passages):
-            handle.write(json.dumps({"pid": pid, "doc_id": p.doc_id, "number": p.number, "text": p.text},
-                                    ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps({"pid": pid, "doc_id": p.doc_id, "number": p.number, "text": p.text}, ensure_ascii=False)
+                + "\n"
+            )
     if progress:
         progress("keyword indexes", 0, 1)
     texts = [doc.full_text() for doc in stored.documents.values()]
@@ -236,16 +265,24 @@ def _write_tables(directory: Path, stored: Stored, settings: IndexSettings, prog
         progress("keyword indexes", 1, 1)
 
 
-def _write_manifest(directory: Path, settings: IndexSettings, stored: Stored, collection: str,
-                    embedder, model: dict | None = None) -> None:
+def _write_manifest(
+    directory: Path, settings: IndexSettings, stored: Stored, collection: str, embedder, model: dict | None = None
+) -> None:
     manifest = {
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "versions": {name: _version(name) for name in PACKAGES},
         "settings": asdict(settings),
-        "model": model or {"name": embedder.name, "path": str(embedder.path), "dim": embedder.dim,
-                           "max_tokens": embedder.max_tokens, "normalized": True, "metric": "IP"},
+        "model": model
+        or {
+            "name": embedder.name,
+            "path": str(embedder.path),
+            "dim": embedder.dim,
+            "max_tokens": embedder.max_tokens,
+            "normalized": True,
+            "metric": "IP",
+        },
         "collection": collection if settings.milvus_uri else None,
         "documents": len(stored.documents),
         "passages": len(stored.passages),
@@ -274,6 +311,7 @@ def checksums(directory: Path) -> dict[str, str]:
 
 # --- opening ------------------------------------------------------------------------------
 
+
 def open_index(path: Path | str, verify: bool = True) -> SearchIndex:
     """Open an index directory, checking its manifest and (by default) every file's checksum."""
     path = Path(path)
@@ -286,8 +324,9 @@ def open_index(path: Path | str, verify: bool = True) -> SearchIndex:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"{manifest_path}: damaged ({err}); rebuild the index") from None
     if manifest.get("format") != FORMAT:
-        raise DataError(f"{path}: index format {manifest.get('format')} but this trainyard reads format {FORMAT}; "
-                        "rebuild the index")
+        raise DataError(
+            f"{path}: index format {manifest.get('format')} but this trainyard reads format {FORMAT}; rebuild the index"
+        )
     if verify:
         _verify(path, manifest)
     return SearchIndex(path, manifest)
@@ -300,8 +339,10 @@ def _verify(path: Path, manifest: dict) -> None:
     changed = sorted(name for name in expected if name in actual and actual[name] != expected[name])
     if missing or changed:
         names = (missing + changed)[:3]
-        raise DataError(f"{path}: damaged index, {len(missing)} files missing and {len(changed)} changed "
-                        f"({', '.join(names)}); rebuild it with `trainyard search index`")
+        raise DataError(
+            f"{path}: damaged index, {len(missing)} files missing and {len(changed)} changed "
+            f"({', '.join(names)}); rebuild it with `trainyard search index`"
+        )
 
 
 class SearchIndex:

@@ -42,13 +42,26 @@ class Hit:
     ranks: dict[str, int] = field(default_factory=dict)  # hybrid: the rank on each side
 
     def to_dict(self) -> dict:
-        return {"id": self.doc_id, "title": self.title, "score": self.score, "passage": self.passage,
-                "snippet": self.snippet, "ranks": self.ranks}
+        return {
+            "id": self.doc_id,
+            "title": self.title,
+            "score": self.score,
+            "passage": self.passage,
+            "snippet": self.snippet,
+            "ranks": self.ranks,
+        }
 
 
-def search_many(index, queries: list[str], mode: str = "hybrid", k: int = 10, fusion: str = "rrf",
-                weights: tuple[float, float] = (1.0, 1.0), feedback: int = FEEDBACK_DOCS,
-                snippets: bool = True) -> list[list[Hit]]:
+def search_many(
+    index,
+    queries: list[str],
+    mode: str = "hybrid",
+    k: int = 10,
+    fusion: str = "rrf",
+    weights: tuple[float, float] = (1.0, 1.0),
+    feedback: int = FEEDBACK_DOCS,
+    snippets: bool = True,
+) -> list[list[Hit]]:
     """The top ``k`` documents for each query (``snippets=False`` skips the snippet windows)."""
     if mode not in MODES:
         raise DataError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -64,24 +77,32 @@ def search_many(index, queries: list[str], mode: str = "hybrid", k: int = 10, fu
         return _keyword_hits(index, queries, mode, k)
     else:
         rankings = [(r, {}) for r in _keyword(index, queries, mode, k)]
-    return [[_hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
-             for doc, (score, row) in list(ranking.items())[:k]]
-            for query, (ranking, ranks) in zip(queries, rankings)]
+    return [
+        [
+            _hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
+            for doc, (score, row) in list(ranking.items())[:k]
+        ]
+        for query, (ranking, ranks) in zip(queries, rankings)
+    ]
 
 
 def _keyword(index, queries: list[str], mode: str, k: int) -> list[Ranking]:
     side = index.bm25 if mode == "keyword" else index.tfidf
     rows, scores = side.search(queries, min(k, len(index.doc_ids)))
-    return [{index.doc_ids[r]: (float(s), None) for r, s in zip(row, score) if s > 0}
-            for row, score in zip(rows.tolist(), scores.tolist())]
+    return [
+        {index.doc_ids[r]: (float(s), None) for r, s in zip(row, score) if s > 0}
+        for row, score in zip(rows.tolist(), scores.tolist())
+    ]
 
 
 def _keyword_hits(index, queries: list[str], mode: str, k: int) -> list[list[Hit]]:
     side = index.bm25 if mode == "keyword" else index.tfidf
     rows, scores = side.search(queries, min(k, len(index.doc_ids)))
     doc_ids, titles = index.doc_ids, index.titles
-    return [[Hit(doc_ids[r], titles[r], s, 0, "", {}) for r, s in zip(row, score) if s > 0]
-            for row, score in zip(rows.tolist(), scores.tolist())]
+    return [
+        [Hit(doc_ids[r], titles[r], s, 0, "", {}) for r, s in zip(row, score) if s > 0]
+        for row, score in zip(rows.tolist(), scores.tolist())
+    ]
 
 
 def _dense(index, vectors: np.ndarray, k: int) -> list[Ranking]:
@@ -153,8 +174,13 @@ def _rocchio(index, vectors: np.ndarray, evidence: list[list[str]], dense: list[
         pids_of.append([index.stored.pids[r] for r in rows])
     stored = index.store.vectors(sorted({p for pids in pids_of for p in pids}))
     by_pid = dict(zip(sorted({p for pids in pids_of for p in pids}), stored))
-    moved = np.array([v + ROCCHIO_BETA * np.mean([by_pid[p] for p in pids], axis=0) if pids else v
-                      for v, pids in zip(vectors, pids_of)], dtype=np.float32)
+    moved = np.array(
+        [
+            v + ROCCHIO_BETA * np.mean([by_pid[p] for p in pids], axis=0) if pids else v
+            for v, pids in zip(vectors, pids_of)
+        ],
+        dtype=np.float32,
+    )
     return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 

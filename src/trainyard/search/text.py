@@ -63,4 +63,4 @@ def snippet(text: str, query: str, words: int = 40) -> str:
             best, best_count = start, count
     prefix = "… " if best else ""
     suffix = " …" if best + words < len(tokens) else ""
-    return prefix + " ".join(tokens[best:best + words]) + suffix
+    return prefix + " ".join(tokens[best : best + words]) + suffix

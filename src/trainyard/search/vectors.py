@@ -75,13 +75,15 @@ class VectorStore:
     def insert(self, pids: list[int], doc_ids: list[str], vectors: np.ndarray) -> None:
         for start in range(0, len(pids), INSERT_BATCH):
             stop = start + INSERT_BATCH
-            rows = [{"pid": int(p), "doc_id": d, "vector": v.tolist()}
-                    for p, d, v in zip(pids[start:stop], doc_ids[start:stop], vectors[start:stop])]
+            rows = [
+                {"pid": int(p), "doc_id": d, "vector": v.tolist()}
+                for p, d, v in zip(pids[start:stop], doc_ids[start:stop], vectors[start:stop])
+            ]
             self._client.insert(self.collection, rows)
 
     def delete(self, pids: list[int]) -> None:
         for start in range(0, len(pids), INSERT_BATCH):
-            self._client.delete(self.collection, ids=[int(p) for p in pids[start:start + INSERT_BATCH]])
+            self._client.delete(self.collection, ids=[int(p) for p in pids[start : start + INSERT_BATCH]])
 
     def search(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """For each query vector, the top ``k`` (passage id, cosine) pairs."""
@@ -90,9 +92,14 @@ class VectorStore:
         # Milvus Lite searches in this process with numpy; OpenBLAS's idle threads then spin for
         # about 100 ms, stealing a core from the next query's embedding (measured: 6 -> 12 ms).
         with _blas_controller().limit(limits=1, user_api="blas") if self.local else nullcontext():
-            results = self._client.search(self.collection, data=[v.tolist() for v in vectors], limit=min(k, 16384),
-                                          anns_field="vector", search_params={"metric_type": "IP"},
-                                          output_fields=["pid"])
+            results = self._client.search(
+                self.collection,
+                data=[v.tolist() for v in vectors],
+                limit=min(k, 16384),
+                anns_field="vector",
+                search_params={"metric_type": "IP"},
+                output_fields=["pid"],
+            )
         return [[(int(hit["pid"]), float(hit["distance"])) for hit in result] for result in results]
 
     def vectors(self, pids: list[int]) -> np.ndarray:

@@ -26,9 +26,17 @@ TARGET = "target"
 class _AutoEstimator(BaseEstimator):
     _task: str  # "regression" or "classification"
 
-    def __init__(self, time_limit: float | None = 60.0, models: list[str] | None = None, recipe: Any = "auto",
-                 metric: str | None = None, seed: int = 0, folds: int = 5, tune: bool = True,
-                 ensemble: bool = True):
+    def __init__(
+        self,
+        time_limit: float | None = 60.0,
+        models: list[str] | None = None,
+        recipe: Any = "auto",
+        metric: str | None = None,
+        seed: int = 0,
+        folds: int = 5,
+        tune: bool = True,
+        ensemble: bool = True,
+    ):
         self.time_limit = time_limit
         self.models = models
         self.recipe = recipe
@@ -57,9 +65,19 @@ class _AutoEstimator(BaseEstimator):
         table = frame.assign(**{target: y})
         task = "regression" if self._task == "regression" else ("binary" if len(np.unique(y)) == 2 else "multiclass")
         try:
-            result = train(table, target, task=task, models=self.models, time_limit=self.time_limit,
-                           recipe=self.recipe, metric=self.metric, seed=self.seed, folds=self.folds, tune=self.tune,
-                           ensemble=self.ensemble)
+            result = train(
+                table,
+                target,
+                task=task,
+                models=self.models,
+                time_limit=self.time_limit,
+                recipe=self.recipe,
+                metric=self.metric,
+                seed=self.seed,
+                folds=self.folds,
+                tune=self.tune,
+                ensemble=self.ensemble,
+            )
         except TrainyardError as err:  # scikit-learn's convention for input it cannot use
             raise ValueError(str(err)) from err
         self.result_ = result
@@ -79,14 +97,17 @@ class _AutoEstimator(BaseEstimator):
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] < (2 if reset else 1) or X.shape[1] < 1:
-                raise ValueError(f"Found a table with {X.shape[0]} sample(s) and {X.shape[1]} column(s) while a "
-                                 f"minimum of {2 if reset else 1} samples and 1 column is required")
+                raise ValueError(
+                    f"Found a table with {X.shape[0]} sample(s) and {X.shape[1]} column(s) while a "
+                    f"minimum of {2 if reset else 1} samples and 1 column is required"
+                )
             frame = X.reset_index(drop=True)
             if not all(isinstance(c, str) for c in frame.columns):  # the trainer names columns with text
                 frame.columns = [str(c) for c in frame.columns]
             return frame
-        array = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan",
-                              ensure_min_samples=2 if reset else 1)
+        array = validate_data(
+            self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan", ensure_min_samples=2 if reset else 1
+        )
         if array.dtype.kind == "O":  # an array of mixed values: each column as pandas reads it
             return pd.DataFrame(array, columns=self._array_names(array.shape[1])).infer_objects()
         if array.dtype.kind == "c":

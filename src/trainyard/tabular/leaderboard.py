@@ -59,8 +59,11 @@ def rank(entries: list[Entry], metric: Metric) -> list[Entry]:
     if finished:
         best = finished[0]
         standard_error = best.cv_std / math.sqrt(max(len(best.cv_scores), 1))
-        close = [e for e in finished if abs(e.cv_mean - best.cv_mean) <= standard_error and not e.below_dummy
-                 and e.name != "dummy"]
+        close = [
+            e
+            for e in finished
+            if abs(e.cv_mean - best.cv_mean) <= standard_error and not e.below_dummy and e.name != "dummy"
+        ]
         if close:
             min(close, key=lambda e: (e.cost, -e.rank)).simplest = True
     return finished + others
@@ -76,15 +79,24 @@ def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
 def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
     rows = []
     for e in entries:
-        flags = ", ".join(f for f, on in (("no better than dummy", e.below_dummy), ("simplest within 1 SE", e.simplest)) if on)
-        rows.append({
-            "rank": e.rank or None, "model": e.name, "status": e.status,
-            f"cv_{metric.name}": e.cv_mean, "cv_std": e.cv_std,
-            f"test_{metric.name}": e.test.get(metric.name, math.nan),
-            f"fresh_{metric.name}": e.fresh.get(metric.name, math.nan),
-            "fit_seconds": e.fit_seconds, "predict_ms_per_1000": e.predict_ms_per_1000,
-            "size_kb": e.size_bytes / 1024 if e.size_bytes else math.nan, "flags": flags or e.message,
-        })
+        flags = ", ".join(
+            f for f, on in (("no better than dummy", e.below_dummy), ("simplest within 1 SE", e.simplest)) if on
+        )
+        rows.append(
+            {
+                "rank": e.rank or None,
+                "model": e.name,
+                "status": e.status,
+                f"cv_{metric.name}": e.cv_mean,
+                "cv_std": e.cv_std,
+                f"test_{metric.name}": e.test.get(metric.name, math.nan),
+                f"fresh_{metric.name}": e.fresh.get(metric.name, math.nan),
+                "fit_seconds": e.fit_seconds,
+                "predict_ms_per_1000": e.predict_ms_per_1000,
+                "size_kb": e.size_bytes / 1024 if e.size_bytes else math.nan,
+                "flags": flags or e.message,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -93,9 +105,13 @@ def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
     from trainyard.notebook import table
 
     frame = to_frame(entries, metric)
-    rows = [[int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
-             for c, v in zip(frame.columns, row)]
-            for row in frame.itertuples(index=False)]
+    rows = [
+        [
+            int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
+            for c, v in zip(frame.columns, row)
+        ]
+        for row in frame.itertuples(index=False)
+    ]
     return table(title, list(frame.columns), rows, note)
 
 
@@ -105,7 +121,13 @@ def result_html(result) -> str:
 
     metric = primary_metric(result.schema.task)
     split = result.split
-    note = (f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
-            f"{len(split.fresh):,} rows; {result.seconds:.0f} s")
-    return leaderboard_html(result.entries, metric, f"leaderboard: {result.schema.target} "
-                            f"({result.schema.task}, ranked by CV {metric.name})", note)
+    note = (
+        f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
+        f"{len(split.fresh):,} rows; {result.seconds:.0f} s"
+    )
+    return leaderboard_html(
+        result.entries,
+        metric,
+        f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
+        note,
+    )

@@ -119,8 +119,9 @@ def metric_value(task: str, metric_name: str, y: np.ndarray, output: np.ndarray,
     return score_one(task, metric_name, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))
 
 
-def bootstrap_se(task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int, *,
-                 seed: int = 0, rounds: int = 200) -> float | None:
+def bootstrap_se(
+    task: str, metric_name: str, y: np.ndarray, output: np.ndarray, n_classes: int, *, seed: int = 0, rounds: int = 200
+) -> float | None:
     """The standard error of one metric on these rows: its spread over bootstrap resamples of them."""
     rng = np.random.default_rng(seed)
     values = []

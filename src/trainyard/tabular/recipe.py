@@ -131,7 +131,9 @@ class Recipe:
             _check_keys(override, {"encoder"}, f"recipe [columns.{column}]")
             _check_choice(override.get("encoder", "onehot"), COLUMN_ENCODERS, f"[columns.{column}] encoder")
         if isinstance(self.clean.extract, str) and self.clean.extract != "auto":
-            raise SchemaError(f"recipe [clean] extract must be a table of patterns or \"auto\", got {self.clean.extract!r}")
+            raise SchemaError(
+                f'recipe [clean] extract must be a table of patterns or "auto", got {self.clean.extract!r}'
+            )
         for key in ("max_missing", "max_missing_native"):
             value = getattr(self.clean, key)
             if value is not None and value != "same" and not (isinstance(value, (int, float)) and 0 <= value <= 1):

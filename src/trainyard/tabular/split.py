@@ -78,8 +78,10 @@ def split_rows(df: pd.DataFrame, schema: Schema, spec: SplitSpec | None = None, 
         result = Split(np.sort(train), np.sort(test), fresh, kind)
     result.date_column, result.fresh_period = date_column, period
     if len(result.train) == 0 or len(result.test) == 0:
-        raise SchemaError(f"the split left no rows for {'training' if len(result.train) == 0 else 'testing'}; "
-                          "use a smaller test_size or fewer fresh months")
+        raise SchemaError(
+            f"the split left no rows for {'training' if len(result.train) == 0 else 'testing'}; "
+            "use a smaller test_size or fewer fresh months"
+        )
     return result
 
 
@@ -140,8 +142,10 @@ def parse_dates(values: pd.Series, name: str) -> pd.Series:
     bad = present & parsed.isna()
     if present.sum() == 0 or bad.sum() > 0.05 * present.sum():
         example = values[bad].iloc[0] if bad.any() else None
-        raise SchemaError(f"date column {name!r} does not parse as dates (e.g. {example!r}); "
-                          "fix it or choose another [split] date_column")
+        raise SchemaError(
+            f"date column {name!r} does not parse as dates (e.g. {example!r}); "
+            "fix it or choose another [split] date_column"
+        )
     return parsed
 
 
@@ -150,7 +154,9 @@ def strata_labels(values: pd.Series, *, min_count: int, name: str) -> np.ndarray
     labels = values.astype("string").fillna("(missing)")
     counts = labels.value_counts()
     if len(counts) < 2:
-        raise SchemaError(f"cannot stratify by {name!r}: it has a single level; choose another column or kind = \"random\"")
+        raise SchemaError(
+            f'cannot stratify by {name!r}: it has a single level; choose another column or kind = "random"'
+        )
     rare = counts[counts < min_count].index
     labels = labels.where(~labels.isin(rare), OTHER)
     if (labels == OTHER).sum() and (labels == OTHER).sum() < min_count:
@@ -159,8 +165,16 @@ def strata_labels(values: pd.Series, *, min_count: int, name: str) -> np.ndarray
     return labels.to_numpy(dtype=object)
 
 
-def cv_folds(df: pd.DataFrame, y: pd.Series, schema: Schema, split: Split, *, folds: int = 5, seed: int = 0,
-             time_ordered: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_folds(
+    df: pd.DataFrame,
+    y: pd.Series,
+    schema: Schema,
+    split: Split,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    time_ordered: bool = False,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation folds over the training rows that match how the split was made.
 
     Returned positions index into ``df.iloc[split.train]``.
@@ -175,8 +189,11 @@ def cv_folds(df: pd.DataFrame, y: pd.Series, schema: Schema, split: Split, *, fo
         return list(GroupKFold(n_splits=folds).split(np.zeros(n), groups=groups))
     if split.kind == "stratified":
         column = split.stratify or schema.target
-        values = _stratum_values(train.assign(**{column: y.iloc[split.train].to_numpy()}) if column == schema.target
-                                 else train, column, schema)
+        values = _stratum_values(
+            train.assign(**{column: y.iloc[split.train].to_numpy()}) if column == schema.target else train,
+            column,
+            schema,
+        )
         strata = strata_labels(values, min_count=folds, name=column)
         return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n), strata))
     return list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(n)))
@@ -214,5 +231,7 @@ def _shares(df: pd.DataFrame, column: str, split: Split) -> dict[str, dict[str, 
     test = values.iloc[split.test].value_counts(normalize=True)
     levels = train.index.union(test.index)
     top = train.reindex(levels).fillna(0).sort_values(ascending=False).index[:30]
-    return {str(level): {"train": round(float(train.get(level, 0.0)), 4), "test": round(float(test.get(level, 0.0)), 4)}
-            for level in top}
+    return {
+        str(level): {"train": round(float(train.get(level, 0.0)), 4), "test": round(float(test.get(level, 0.0)), 4)}
+        for level in top
+    }

@@ -30,11 +30,24 @@ def run_name(source: Any) -> str:
     return Path(stem).stem.split(".")[0] or "run"
 
 
-def train_run(data: Any, target: str, *, runs: str | Path = "runs", name: str | None = None,
-              overwrite: bool = False, resume: bool = False, report: bool = True, time_limit: float | None = None,
-              seed: int = 0, recipe: Any = "auto", folds: int = 5, metric: str | None = None,
-              spent: Callable[[], float] | None = None, command: list[str] | None = None,
-              **train_options: Any) -> Run:
+def train_run(
+    data: Any,
+    target: str,
+    *,
+    runs: str | Path = "runs",
+    name: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    report: bool = True,
+    time_limit: float | None = None,
+    seed: int = 0,
+    recipe: Any = "auto",
+    folds: int = 5,
+    metric: str | None = None,
+    spent: Callable[[], float] | None = None,
+    command: list[str] | None = None,
+    **train_options: Any,
+) -> Run:
     """Train on ``data`` (a path, a glob, a SQL query or a table) to predict ``target``; save and report the run.
 
     The run goes to ``runs/name`` (``name`` defaults to the data file's name). ``overwrite`` replaces a finished
@@ -59,14 +72,35 @@ def train_run(data: Any, target: str, *, runs: str | Path = "runs", name: str | 
         raise DataError(f"{path}: the run exists; pass overwrite=True to replace it, or another name=")
     with writer_lock(path):  # one writer per run: a second train or resume of it is refused
         frame = read(data)
-        checkpoint = PartialRun(path, {"data": fingerprint(frame), "seed": seed, "recipe": recipe, "target": target,
-                                       "folds": folds, "metric": metric})
+        checkpoint = PartialRun(
+            path,
+            {
+                "data": fingerprint(frame),
+                "seed": seed,
+                "recipe": recipe,
+                "target": target,
+                "folds": folds,
+                "metric": metric,
+            },
+        )
         budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - elapsed()
         if budget is not None and budget < MIN_TIME_LIMIT:
-            raise SchemaError(f"time_limit={time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up "
-                              f"and reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s")
-        result = train(frame, target, recipe=recipe, time_limit=budget, folds=folds, seed=seed, metric=metric,
-                       checkpoint=checkpoint, resume=resume, **train_options)
+            raise SchemaError(
+                f"time_limit={time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up "
+                f"and reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s"
+            )
+        result = train(
+            frame,
+            target,
+            recipe=recipe,
+            time_limit=budget,
+            folds=folds,
+            seed=seed,
+            metric=metric,
+            checkpoint=checkpoint,
+            resume=resume,
+            **train_options,
+        )
         save_run(result, path, command=command, overwrite=overwrite)
         checkpoint.remove()
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))

@@ -14,16 +14,28 @@ from trainyard.tabular.models.pipeline import tabular_pipeline
 
 TASKS = ("regression", "binary", "multiclass")
 # fewer iterations where a model's default is sized for real tables
-QUICK = {"xgboost": {"n_estimators": 30}, "lightgbm": {"n_estimators": 30}, "hist_gb": {"max_iter": 30},
-         "catboost": {"iterations": 30}, "random_forest": {"n_estimators": 20}, "extra_trees": {"n_estimators": 20},
-         "mlp": {"max_epochs": 3}, "random_forest_notes": {"n_estimators": 20}}
+QUICK = {
+    "xgboost": {"n_estimators": 30},
+    "lightgbm": {"n_estimators": 30},
+    "hist_gb": {"max_iter": 30},
+    "catboost": {"iterations": 30},
+    "random_forest": {"n_estimators": 20},
+    "extra_trees": {"n_estimators": 20},
+    "mlp": {"max_epochs": 3},
+    "random_forest_notes": {"n_estimators": 20},
+}
 
 
 def _table(task: str, n: int = 300) -> tuple[pd.DataFrame, str]:
     rng = np.random.default_rng(4)
-    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.uniform(0, 10, n),
-                          "colour": rng.choice(["red", "green", "blue", "white"], n),
-                          "size": np.where(rng.random(n) < 0.1, np.nan, rng.normal(5, 2, n))})
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.uniform(0, 10, n),
+            "colour": rng.choice(["red", "green", "blue", "white"], n),
+            "size": np.where(rng.random(n) < 0.1, np.nan, rng.normal(5, 2, n)),
+        }
+    )
     signal = frame["a"] * 2 + frame["b"] / 3 + (frame["colour"] == "red") + rng.normal(scale=0.3, size=n)
     if task == "regression":
         frame["y"] = signal * 10 + 50
@@ -55,5 +67,12 @@ def test_every_model_fits_and_predicts(task: str, name: str) -> None:
 
 def test_the_catalog_names_its_presets() -> None:
     presets = {n for task in TASKS for n, s in catalog(task).items() if s.preset}
-    assert {"svc_linear_notes", "svc_rbf_notes", "decision_tree_notes", "random_forest_notes", "knn_notes",
-            "knn_manhattan_notes", "logistic_notes"} <= presets
+    assert {
+        "svc_linear_notes",
+        "svc_rbf_notes",
+        "decision_tree_notes",
+        "random_forest_notes",
+        "knn_notes",
+        "knn_manhattan_notes",
+        "logistic_notes",
+    } <= presets

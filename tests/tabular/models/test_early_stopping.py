@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from trainyard.data.schema import profile
-from trainyard.tabular.training.job import Job, fit_final, fit_fold
 from trainyard.tabular.models.catalog import catalog
 from trainyard.tabular.models.early_stopping import CAP_FACTOR, MIN_ROWS, TREES_PARAM, inner_split
 from trainyard.tabular.recipe import load_recipe
 from trainyard.tabular.split import cv_folds
+from trainyard.tabular.training.job import Job, fit_final, fit_fold
 
 
 def _job(name: str, task: str, rows: int) -> Job:
@@ -27,8 +27,18 @@ def _job(name: str, task: str, rows: int) -> Job:
     schema = profile(frame, "y", task=task)
     codes = y.to_numpy(float) if task == "regression" else y.to_numpy(int)
     folds = [(np.asarray(a), np.asarray(b)) for a, b in cv_folds(frame, frame["y"], schema, _all(rows), folds=3)]
-    return Job(name=name, task=task, schema=schema, recipe=load_recipe("auto"), X=X, y=codes, folds=folds,
-               X_test=X.head(50), X_fresh=X.head(0), n_classes={"regression": 0, "binary": 2}.get(task, 3))
+    return Job(
+        name=name,
+        task=task,
+        schema=schema,
+        recipe=load_recipe("auto"),
+        X=X,
+        y=codes,
+        folds=folds,
+        X_test=X.head(50),
+        X_fresh=X.head(0),
+        n_classes={"regression": 0, "binary": 2}.get(task, 3),
+    )
 
 
 def _all(rows: int):

@@ -13,10 +13,9 @@ from sklearn.model_selection import KFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 import trainyard
+from tests.conftest import AS_OF, shared
 from trainyard.errors import SchemaError
 from trainyard.tabular.prep import ModelNeeds, build, load_recipe, prepare
-
-from tests.conftest import AS_OF, shared
 
 
 @pytest.mark.parametrize("name", ["focus.csv", "cclass.csv"])
@@ -85,7 +84,7 @@ def test_no_leakage_inside_cross_validation(market: pd.DataFrame) -> None:
     pipe = Pipeline([("prep", build(schema, recipe)), ("model", Ridge())])
     folds = list(KFold(5, shuffle=True, random_state=0).split(X))
     result = cross_validate(pipe, X, y, cv=folds, return_estimator=True)
-    for (train, valid), fitted in zip(folds, result["estimator"]):
+    for (train, _valid), fitted in zip(folds, result["estimator"]):
         encode = fitted.named_steps["prep"].named_steps["encode"]
         scaler = encode.named_transformers_["numeric"].named_steps["scale"]
         mileage = list(scaler.feature_names_in_).index("mileage")
@@ -111,17 +110,20 @@ def test_fitted_preprocessing_round_trips_through_skops_and_pickle(market: pd.Da
     pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(prepared.pipeline)).transform(rows), expected)
 
 
-@pytest.mark.parametrize("extra", [
-    {"features": {"correlation_threshold": 0.9}},
-    {"features": {"interactions": True}},
-    {"features": {"reduce": "pca", "n_components": 0.9}},
-    {"features": {"reduce": "kernel_pca", "n_components": 5}},
-    {"features": {"select": "kbest", "k": 5}},
-    {"features": {"select": "l1"}},
-    {"encode": {"scale": "robust", "categorical": "ordinal"}},
-    {"encode": {"scale": "minmax", "text": "tfidf"}},
-    {"clean": {"impute": True, "max_missing": None}},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"features": {"correlation_threshold": 0.9}},
+        {"features": {"interactions": True}},
+        {"features": {"reduce": "pca", "n_components": 0.9}},
+        {"features": {"reduce": "kernel_pca", "n_components": 5}},
+        {"features": {"select": "kbest", "k": 5}},
+        {"features": {"select": "l1"}},
+        {"encode": {"scale": "robust", "categorical": "ordinal"}},
+        {"encode": {"scale": "minmax", "text": "tfidf"}},
+        {"clean": {"impute": True, "max_missing": None}},
+    ],
+)
 def test_optional_steps(market: pd.DataFrame, extra: dict) -> None:
     recipe = {"encode": {"scale": "standard"}, **extra}
     recipe["encode"] = {"scale": "standard", **extra.get("encode", {})}
@@ -189,11 +191,16 @@ def _listings(n: int = 600, seed: int = 0) -> pd.DataFrame:
     hp = rng.integers(90, 400, n)
     litres = np.round(rng.uniform(1.0, 5.0, n), 1)
     fuel = rng.choice(["Gasoline Fuel", "Diesel Fuel"], n)
-    return pd.DataFrame({
-        "engine": [f"{h}.0HP {v}L {c} Cylinder Engine {f}" for h, v, c, f in zip(hp, litres, rng.choice([4, 6, 8], n), fuel)],
-        "model": [f"m{i}" for i in rng.integers(0, 300, n)],
-        "price": hp * 100 + litres * 1000 + rng.normal(0, 500, n),
-    })
+    return pd.DataFrame(
+        {
+            "engine": [
+                f"{h}.0HP {v}L {c} Cylinder Engine {f}"
+                for h, v, c, f in zip(hp, litres, rng.choice([4, 6, 8], n), fuel)
+            ],
+            "model": [f"m{i}" for i in rng.integers(0, 300, n)],
+            "price": hp * 100 + litres * 1000 + rng.normal(0, 500, n),
+        }
+    )
 
 
 def test_numbers_inside_text_become_named_features_beside_the_words_left() -> None:
@@ -205,8 +212,9 @@ def test_numbers_inside_text_become_named_features_beside_the_words_left() -> No
     assert {"engine_l", "engine_cylinder"} <= set(X.columns)
     assert schema["engine"].role.value == "categorical"  # the words left ("Engine Diesel Fuel") are two labels
     assert {"engine_Engine Diesel Fuel", "engine_Engine Gasoline Fuel"} <= set(X.columns)  # kept, one-hot
-    plan = trainyard.tabular.prep.plan.explain(build(schema, "auto").fit(frame.drop(columns="price"), frame["price"]),
-                                       schema, "auto")
+    plan = trainyard.tabular.prep.plan.explain(
+        build(schema, "auto").fit(frame.drop(columns="price"), frame["price"]), schema, "auto"
+    )
     assert any(s.step == "extract numbers" and "engine_hp" in s.action for s in plan.steps)
 
 

@@ -28,18 +28,20 @@ from trainyard.tabular.prep import (
     TriStateEncoder,
 )
 
-FRAME = pd.DataFrame({
-    "price": [" £8,000", "£9,500", "?", "£12,000", "£7,250", "£6,000"],
-    "mileage": ["51,000 mi.", None, "12,000 mi.", None, "8,000 mi.", "70,100 mi."],
-    "mileage2": [None, "33,000", None, "41,000", None, None],
-    "year": [2016, 2019, 2018, 2020, 2015, 2012],
-    "engine": ["300.0HP 3.7L V6", "150HP 1.6L", "120HP 1.2L", "190HP 2.0L", "110HP 1.0L", "90HP 1.0L"],
-    "navigation": ["ON", "OFF", "NotAvailable", "ON", None, "OFF"],
-    "comment": ["clean car", "one owner", "new tyres", "garage kept", "long mot", "px welcome"],
-    "listed": ["2026-01-05", "2026-02-11", "2026-03-09", "2026-04-20", "2026-05-02", "2026-06-30"],
-    "twin": [1.0, 2.0, 3.0, 4.0, 5.0, 6.1],
-    "single": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-})
+FRAME = pd.DataFrame(
+    {
+        "price": [" £8,000", "£9,500", "?", "£12,000", "£7,250", "£6,000"],
+        "mileage": ["51,000 mi.", None, "12,000 mi.", None, "8,000 mi.", "70,100 mi."],
+        "mileage2": [None, "33,000", None, "41,000", None, None],
+        "year": [2016, 2019, 2018, 2020, 2015, 2012],
+        "engine": ["300.0HP 3.7L V6", "150HP 1.6L", "120HP 1.2L", "190HP 2.0L", "110HP 1.0L", "90HP 1.0L"],
+        "navigation": ["ON", "OFF", "NotAvailable", "ON", None, "OFF"],
+        "comment": ["clean car", "one owner", "new tyres", "garage kept", "long mot", "px welcome"],
+        "listed": ["2026-01-05", "2026-02-11", "2026-03-09", "2026-04-20", "2026-05-02", "2026-06-30"],
+        "twin": [1.0, 2.0, 3.0, 4.0, 5.0, 6.1],
+        "single": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    }
+)
 
 CASES = [
     (MissingTokens(), None),
@@ -58,7 +60,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("transformer,columns", CASES, ids=lambda c: type(c).__name__ if not isinstance(c, list) else "")
+@pytest.mark.parametrize(
+    "transformer,columns", CASES, ids=lambda c: type(c).__name__ if not isinstance(c, list) else ""
+)
 def test_contract(transformer, columns, tmp_path) -> None:
     X = FRAME[columns] if columns else FRAME
     with pytest.raises(NotFittedError):
@@ -120,8 +124,9 @@ def test_small_frames_take_the_per_value_path_to_the_same_result():
     """A prediction request of a few rows goes through plain Python; it must match the vectorised path."""
     from trainyard.tabular.prep.base import SMALL_FRAME
 
-    rows = pd.DataFrame({"make": ["bmw", " NA ", None, "audi", "?", float("nan"), "tesla", 7, 2017.0, "-"] * 10,
-                         "n": range(100)})
+    rows = pd.DataFrame(
+        {"make": ["bmw", " NA ", None, "audi", "?", float("nan"), "tesla", 7, 2017.0, "-"] * 10, "n": range(100)}
+    )
     for step in (MissingTokens(), AsCategory()):
         fitted = step.fit(rows.iloc[:60])
         whole = fitted.transform(rows)

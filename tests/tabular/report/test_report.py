@@ -9,11 +9,10 @@ import pandas as pd
 import pytest
 
 import trainyard
+from tests.conftest import shared
 from trainyard.tabular.report import summarise, write_report
 from trainyard.tabular.runs.store import save_run
 from trainyard.tabular.training.trainer import train
-
-from tests.conftest import shared
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SECTIONS = ("data", "plan", "split", "leaderboard", "best", "explanation")
@@ -67,16 +66,23 @@ def test_html_and_markdown_are_written(regression_run: Path) -> None:
 def test_report_in_a_real_browser(regression_run: Path, classification_run: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
         for name, run in (("regression", regression_run), ("classification", classification_run)):
             html, _ = write_report(run)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             page.goto(html.as_uri())
             page.wait_for_load_state("load")
             assert errors == []

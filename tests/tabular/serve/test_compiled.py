@@ -8,17 +8,24 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from trainyard.data.schema import profile
-from trainyard.tabular.models.pipeline import tabular_pipeline
+from tests.conftest import shared
 from trainyard.data.parse import parse_numbers
-from trainyard.tabular.recipe import load_recipe
+from trainyard.data.schema import profile
 from trainyard.tabular.models.ensemble import EnsembleModel
+from trainyard.tabular.models.pipeline import tabular_pipeline
+from trainyard.tabular.recipe import load_recipe
 from trainyard.tabular.runs.predict import check_rows, predict_output
 from trainyard.tabular.runs.store import load_run
-from trainyard.tabular.serve.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model, compile_run
+from trainyard.tabular.serve.compiled import (
+    ATOL,
+    FEW_ROWS,
+    RTOL,
+    NotCompiled,
+    check_compiled,
+    compile_model,
+    compile_run,
+)
 from trainyard.tabular.serve.rows import example_rows
-
-from tests.conftest import shared
 
 BOOSTERS = ["xgboost", "lightgbm", "hist_gb"]
 
@@ -28,8 +35,11 @@ def _fit(frame: pd.DataFrame, target: str, names: list[str], *, log_target: bool
     schema = profile(frame, target)
     X = frame.drop(columns=target)
     classes = None if schema.task == "regression" else sorted(frame[target].unique())
-    y = parse_numbers(frame[target]).to_numpy(float) if classes is None else frame[target].map(
-        {c: i for i, c in enumerate(classes)}).to_numpy()
+    y = (
+        parse_numbers(frame[target]).to_numpy(float)
+        if classes is None
+        else frame[target].map({c: i for i, c in enumerate(classes)}).to_numpy()
+    )
     pipelines = []
     for name in names:
         pipelines.append(tabular_pipeline(schema, name, load_recipe(recipe), log=log_target).fit(X, y))
@@ -61,8 +71,15 @@ def _labelled(n: int, classes: int, seed: int = 0) -> pd.DataFrame:
     size, weight = rng.normal(10, 3, n), rng.gamma(2.0, 2.0, n)
     score = size / 3 + (colour == "red") * 2 - (shape == "flat") * 1.5 + rng.normal(0, 1, n)
     label = np.digitize(score, np.quantile(score, np.linspace(0, 1, classes + 1)[1:-1]))
-    return pd.DataFrame({"colour": colour, "shape": shape, "size": size, "weight": weight,
-                         "label": np.array(["low", "mid", "high"][:classes] if classes == 3 else ["no", "yes"])[label]})
+    return pd.DataFrame(
+        {
+            "colour": colour,
+            "shape": shape,
+            "size": size,
+            "weight": weight,
+            "label": np.array(["low", "mid", "high"][:classes] if classes == 3 else ["no", "yes"])[label],
+        }
+    )
 
 
 def test_regression_boosters_and_ridge_with_gaps(market):
@@ -100,8 +117,9 @@ def test_example_rows_follow_the_schema(market):
 
 
 def test_feature_steps_after_the_encoder(market):
-    model, schema, _ = _fit(market.head(800), "price", ["lightgbm", "ridge"],
-                            recipe={"features": {"correlation_threshold": 0.9}})
+    model, schema, _ = _fit(
+        market.head(800), "price", ["lightgbm", "ridge"], recipe={"features": {"correlation_threshold": 0.9}}
+    )
     assert "correlation" in dict(model.members[0][0].steps)
     _assert_same(model, check_rows(market.iloc[2000:2040].drop(columns="price"), schema).rows, 0)
 
@@ -151,6 +169,7 @@ def test_the_run_compiles_and_the_server_says_so(car_run):
 def test_a_disagreeing_model_is_caught(car_run):
     run = load_run(car_run)
     rows = check_rows(example_rows(run.schema, 32), run.schema).rows
-    skewed = EnsembleModel(members=run.estimator.members, weights=[w * 1.01 for w in run.estimator.weights],
-                           task=run.estimator.task)
+    skewed = EnsembleModel(
+        members=run.estimator.members, weights=[w * 1.01 for w in run.estimator.weights], task=run.estimator.task
+    )
     assert "differ" in check_compiled(compile_model(skewed, "regression", 0), lambda r: predict_output(run, r), rows)

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from trainyard.tabular.training.blending import greedy_ensemble, latency
 from trainyard.errors import SchemaError
 from trainyard.tabular.leaderboard import Entry
+from trainyard.tabular.training.blending import greedy_ensemble, latency
 from trainyard.tabular.training.trainer import fast_enough, train
 
 
@@ -21,13 +21,27 @@ def _trainer(latencies: dict[str, float], seed: int = 0):
     half = rng.normal(size=n)  # a and b see the same signal with independent errors: their blend halves them
     oof = {"dummy": np.zeros(n), "a": y + half, "b": y - half + rng.normal(0, 0.2, n), "c": y + rng.normal(0, 0.9, n)}
     folds = [(np.setdiff1d(np.arange(n), v), v) for v in np.array_split(np.arange(n), 5)]
-    results = {name: {"cv_mean": float(np.sqrt(np.mean((o - y) ** 2))), "fit_seconds": 1.0, "predict_ms_per_1000": 10.0,
-                      "size_bytes": 1, "predict_ms_one_row": latencies.get(name, 1.0)} for name, o in oof.items()}
+    results = {
+        name: {
+            "cv_mean": float(np.sqrt(np.mean((o - y) ** 2))),
+            "fit_seconds": 1.0,
+            "predict_ms_per_1000": 10.0,
+            "size_bytes": 1,
+            "predict_ms_one_row": latencies.get(name, 1.0),
+        }
+        for name, o in oof.items()
+    }
     return SimpleNamespace(
         job=SimpleNamespace(task="regression", metric="rmse", y=y, folds=folds, n_classes=0),
-        oof=oof, results=results, outputs={name: {"test": o[:50], "fresh": None} for name, o in oof.items()},
-        codes=y, split=SimpleNamespace(test=np.arange(50)), costs={}, fresh_scores=lambda output: {},
-        max_predict_ms=None)
+        oof=oof,
+        results=results,
+        outputs={name: {"test": o[:50], "fresh": None} for name, o in oof.items()},
+        codes=y,
+        split=SimpleNamespace(test=np.arange(50)),
+        costs={},
+        fresh_scores=lambda output: {},
+        max_predict_ms=None,
+    )
 
 
 def test_the_ensemble_respects_the_latency_bound() -> None:
@@ -45,8 +59,11 @@ def test_a_member_that_adds_only_latency_is_pruned(monkeypatch) -> None:
     import trainyard.tabular.training.blending as ensemble
 
     assert set(greedy_ensemble(_trainer({}))) == {"a", "b"}
-    monkeypatch.setattr(ensemble, "_prune", lambda trainer, counts, metric: (
-        counts, ensemble._blend_scores(trainer, counts, metric.name)[0]))
+    monkeypatch.setattr(
+        ensemble,
+        "_prune",
+        lambda trainer, counts, metric: (counts, ensemble._blend_scores(trainer, counts, metric.name)[0]),
+    )
     unpruned = greedy_ensemble(_trainer({}))
     assert set(unpruned) == {"a", "b", "c"} and unpruned["c"] < 0.1  # c's small weight bought nothing
 

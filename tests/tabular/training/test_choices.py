@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from trainyard.tabular.training.trainer import train
 
 WORDS = ["engine", "rust", "clean", "leather", "sunroof", "dent", "service", "history", "owner", "warranty"]
@@ -57,7 +58,6 @@ def test_a_target_that_is_never_negative_gets_no_negative_prediction() -> None:
     ridge = next(e for e in result.entries if e.name == "ridge")
     assert ridge.status == "ok"
     assert np.min(result.outputs["ridge"]["test"]) >= 0  # a plain ridge goes below zero on half these rows
-
 
 
 def test_mostly_missing_columns_are_kept_for_boosters_when_the_folds_say_so() -> None:

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from trainyard.cli.app import app
-from trainyard.errors import DataError, SchemaError
 from trainyard.data.lazy import read_lazy
+from trainyard.errors import DataError, SchemaError
 from trainyard.tabular.training.dask_boosters import train_lazy
 
 runner = CliRunner(env={"COLUMNS": "200"})

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainyard.tabular.training.engines.local import Stopped, run_with_deadline
 from trainyard.errors import SchemaError
+from trainyard.tabular.training.engines.local import Stopped, run_with_deadline
 from trainyard.tabular.training.trainer import train
-
 
 
 def _sleep(seconds: float) -> str:
@@ -63,15 +62,20 @@ def test_a_model_no_better_than_dummy_is_flagged() -> None:
 
 def test_same_seed_same_leaderboard(market: pd.DataFrame) -> None:
     def board(seed):
-        result = train(market.head(800), "price", models=["ridge", "lightgbm", "mlp"], seed=seed, tune=False, ensemble=False)
+        result = train(
+            market.head(800), "price", models=["ridge", "lightgbm", "mlp"], seed=seed, tune=False, ensemble=False
+        )
         # six decimals: two torch threads may sum in another order (a 1e-9 wobble); the board shows four
         return {e.name: round(e.cv_mean, 6) for e in result.entries}
+
     assert board(1) == board(1)
     assert board(1) != board(2)
 
 
 def test_time_limit_is_kept_and_overruns_are_stopped(market: pd.DataFrame) -> None:
-    result = train(market, "price", time_limit=8, models=["dummy", "ridge", "svr_rbf", "random_forest", "mlp"], tune=False)
+    result = train(
+        market, "price", time_limit=8, models=["dummy", "ridge", "svr_rbf", "random_forest", "mlp"], tune=False
+    )
     statuses = {e.name: e.status for e in result.entries}
     assert statuses["dummy"] == "ok" and "stopped" in statuses.values()
 
@@ -82,8 +86,13 @@ def test_classification_with_tuning() -> None:
     frame = pd.DataFrame({"a": rng.normal(size=1200), "b": rng.normal(size=1200), "c": rng.choice(list("pqrs"), 1200)})
     frame["risk"] = np.where(frame["a"] - frame["b"] + (frame["c"] == "p") + rng.normal(size=1200) > 0, "bad", "good")
     events = []
-    result = train(frame, "risk", models=["dummy", "logistic", "lightgbm", "naive_bayes"], time_limit=40,
-                   progress=lambda kind, info: events.append(kind))
+    result = train(
+        frame,
+        "risk",
+        models=["dummy", "logistic", "lightgbm", "naive_bayes"],
+        time_limit=40,
+        progress=lambda kind, info: events.append(kind),
+    )
     assert result.schema.task == "binary" and result.classes == ["bad", "good"]
     assert "trial" in events and any(e.name.endswith("_tuned") and e.status == "ok" for e in result.entries)
     assert result.best.test["roc_auc"] > 0.8
@@ -91,11 +100,14 @@ def test_classification_with_tuning() -> None:
     assert dummy.cv_mean == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"target": "cost"}, r"target 'cost' is not a column"),
-    ({"target": "price", "time_limit": 1}, r"time_limit=1 is too small for even the baseline"),
-    ({"target": "price", "models": ["svc_rbf"]}, r"unknown model\(s\) svc_rbf for regression"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"target": "cost"}, r"target 'cost' is not a column"),
+        ({"target": "price", "time_limit": 1}, r"time_limit=1 is too small for even the baseline"),
+        ({"target": "price", "models": ["svc_rbf"]}, r"unknown model\(s\) svc_rbf for regression"),
+    ],
+)
 def test_bad_input(market: pd.DataFrame, kwargs, message) -> None:
     with pytest.raises(SchemaError, match=message):
         train(market.head(200), **kwargs)
@@ -163,8 +175,15 @@ def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monke
     slices = iter([0.05])  # named models run in the order given: hist_gb first, with a slice too small for anything
     monkeypatch.setattr(trainer, "time_slice", lambda left: next(slices, left))
     events: list[str] = []
-    result = train(_wide_regression(4_000, 10), "y", models=["dummy", "hist_gb", "ridge", "linear"], time_limit=60,
-                   tune=False, ensemble=False, progress=lambda kind, info: events.append(f"{kind}:{info.get('model')}"))
+    result = train(
+        _wide_regression(4_000, 10),
+        "y",
+        models=["dummy", "hist_gb", "ridge", "linear"],
+        time_limit=60,
+        tune=False,
+        ensemble=False,
+        progress=lambda kind, info: events.append(f"{kind}:{info.get('model')}"),
+    )
     status = {e.name: e for e in result.entries}
     assert events.index("model:hist_gb") < events.index("model:ridge")  # hist_gb went first, and did not starve ridge
     assert status["hist_gb"].status == "stopped" and "its time slice" in status["hist_gb"].message
@@ -184,13 +203,21 @@ def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch)
             return out
 
     monkeypatch.setattr(trainer, "time_slice", lambda left: 6.0)  # the rest would need 2 s × (4 folds + refit)
-    result = train(_wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False,
-                   ensemble=False, cluster=SlowFirstFold())
+    result = train(
+        _wide_regression(3_000, 8),
+        "y",
+        models=["dummy", "ridge"],
+        time_limit=120,
+        tune=False,
+        ensemble=False,
+        cluster=SlowFirstFold(),
+    )
     ridge = next(e for e in result.entries if e.name == "ridge")
     assert ridge.status == "ok" and len(ridge.cv_scores) == 1
     assert ridge.message.startswith("cut after 1 of 5 folds") and ridge.test["r2"] > 0.9  # refit and scored
-    quick = train(_wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False,
-                  ensemble=False)
+    quick = train(
+        _wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False, ensemble=False
+    )
     assert len(next(e for e in quick.entries if e.name == "ridge").cv_scores) == 5  # time enough: every fold
 
 
@@ -200,10 +227,20 @@ def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tm
 
     monkeypatch.setattr(trainer, "time_slice", lambda left: 1.2)  # hist_gb's first fold on 48,000 rows takes longer
     checkpoint = PartialRun(tmp_path / "runs" / "wide", {"seed": 0})
-    with pytest.raises(SchemaError, match=r"no model beyond the baseline finished within the 60 s for training: "
-                                          r"the quickest, hist_gb, was stopped after \d+ s; give about twice the time"):
-        train(_wide_regression(60_000, 40), "y", models=["dummy", "hist_gb"], time_limit=60, tune=False, ensemble=False,
-              checkpoint=checkpoint)
+    with pytest.raises(
+        SchemaError,
+        match=r"no model beyond the baseline finished within the 60 s for training: "
+        r"the quickest, hist_gb, was stopped after \d+ s; give about twice the time",
+    ):
+        train(
+            _wide_regression(60_000, 40),
+            "y",
+            models=["dummy", "hist_gb"],
+            time_limit=60,
+            tune=False,
+            ensemble=False,
+            checkpoint=checkpoint,
+        )
     assert not checkpoint.path.exists()  # nothing worth resuming is left behind
 
 
@@ -254,5 +291,7 @@ def test_when_every_model_fails_one_line_names_the_likely_cause() -> None:
 
 def test_a_run_where_only_the_baseline_could_fit_is_refused_with_the_cause() -> None:
     frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})  # k-NN wants 15 neighbours, folds hold 13 rows
-    with pytest.raises(SchemaError, match=r"every model beyond the baseline failed; the likely cause \(1 of 2 models: knn\)"):
+    with pytest.raises(
+        SchemaError, match=r"every model beyond the baseline failed; the likely cause \(1 of 2 models: knn\)"
+    ):
         train(frame, "y", models=["dummy", "knn"], tune=False, ensemble=False)

@@ -64,8 +64,13 @@ def fit_stopping(pipeline, name: str, X: pd.DataFrame, y: np.ndarray, classifica
     if name == "lightgbm":
         import lightgbm
 
-        model.fit(X_keep, y[keep], eval_X=(X_valid,), eval_y=(y_valid,),
-                  callbacks=[lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)])
+        model.fit(
+            X_keep,
+            y[keep],
+            eval_X=(X_valid,),
+            eval_y=(y_valid,),
+            callbacks=[lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)],
+        )
     else:
         booster = model.regressor if hasattr(model, "regressor") else model
         booster.set_params(early_stopping_rounds=PATIENCE)

@@ -18,9 +18,17 @@ from trainyard.tabular.prep.target import log_target, nonnegative_target
 from trainyard.tabular.recipe import Recipe
 
 
-def tabular_pipeline(schema: Schema, model: str, recipe: str | dict | Recipe | None = "auto", *,
-                     params: dict[str, Any] | None = None, seed: int = 0, threads: int = 1,
-                     log: bool = False, nonnegative: bool = False) -> Pipeline:
+def tabular_pipeline(
+    schema: Schema,
+    model: str,
+    recipe: str | dict | Recipe | None = "auto",
+    *,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    threads: int = 1,
+    log: bool = False,
+    nonnegative: bool = False,
+) -> Pipeline:
     """The unfitted Pipeline of catalog model ``model`` for the table ``schema`` describes.
 
     ``recipe``: a recipe name (``auto``, ``notes-basic``, ``notes-winning``), a TOML path, a dict or a Recipe.

@@ -19,8 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 
-def _network(n_in: int, n_out: int, hidden: tuple[int, ...], dropout: float,
-             generator: torch.Generator | None = None) -> nn.Sequential:
+def _network(
+    n_in: int, n_out: int, hidden: tuple[int, ...], dropout: float, generator: torch.Generator | None = None
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     width = n_in
     for size in hidden:
@@ -39,10 +40,21 @@ def _network(n_in: int, n_out: int, hidden: tuple[int, ...], dropout: float,
 
 
 class _TorchMLP(BaseEstimator):
-    def __init__(self, *, hidden: tuple[int, ...] = (256, 128), dropout: float = 0.0, lr: float = 3e-3,
-                 weight_decay: float = 1e-4, batch_size: int = 512, max_epochs: int = 60, patience: int = 8,
-                 validation_share: float = 0.1, random_state: int = 0, threads: int | None = None,
-                 log_positive: bool = True):
+    def __init__(
+        self,
+        *,
+        hidden: tuple[int, ...] = (256, 128),
+        dropout: float = 0.0,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 512,
+        max_epochs: int = 60,
+        patience: int = 8,
+        validation_share: float = 0.1,
+        random_state: int = 0,
+        threads: int | None = None,
+        log_positive: bool = True,
+    ):
         self.hidden = hidden
         self.dropout = dropout
         self.lr = lr
@@ -89,12 +101,13 @@ class _TorchMLP(BaseEstimator):
         net = _network(inputs.shape[1], n_out, tuple(self.hidden), self.dropout, generator)
         optimiser = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps_per_epoch = max(1, int(np.ceil(len(train) / self.batch_size)))
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=self.lr, epochs=self.max_epochs,
-                                                       steps_per_epoch=steps_per_epoch)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, max_lr=self.lr, epochs=self.max_epochs, steps_per_epoch=steps_per_epoch
+        )
         loss_fn = self._loss()
         best, best_state, stale = float("inf"), None, 0
         self.history_ = []
-        for epoch in range(self.max_epochs):
+        for _epoch in range(self.max_epochs):
             net.train()
             for batch in np.array_split(rng.permutation(train), steps_per_epoch):
                 index = torch.from_numpy(batch)

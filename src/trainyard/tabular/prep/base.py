@@ -38,7 +38,9 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
         X = _as_frame(X, list(self.feature_names_in_))
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
-            raise SchemaError(f"missing column(s) {', '.join(map(str, missing))}; the data must have the columns it was fitted on")
+            raise SchemaError(
+                f"missing column(s) {', '.join(map(str, missing))}; the data must have the columns it was fitted on"
+            )
         return X
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -54,7 +56,9 @@ def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
     array = np.asarray(X)
     if array.ndim == 1:
         array = array.reshape(-1, 1)
-    names = columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+    names = (
+        columns if columns is not None and len(columns) == array.shape[1] else [f"x{i}" for i in range(array.shape[1])]
+    )
     return pd.DataFrame(array, columns=names)
 
 
@@ -62,5 +66,6 @@ def check_columns(X: pd.DataFrame, columns: list[str], owner: str) -> None:
     """An unknown column named by a step is a one-line error naming it."""
     unknown = [c for c in columns if c not in X.columns]
     if unknown:
-        raise SchemaError(f"{owner}: unknown column(s) {', '.join(map(repr, unknown))}; "
-                          f"columns: {', '.join(map(str, X.columns))}")
+        raise SchemaError(
+            f"{owner}: unknown column(s) {', '.join(map(repr, unknown))}; columns: {', '.join(map(str, X.columns))}"
+        )

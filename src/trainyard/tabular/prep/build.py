@@ -31,7 +31,14 @@ from sklearn.preprocessing import (
 
 from trainyard.data.schema import Role, Schema
 from trainyard.errors import SchemaError
-from trainyard.tabular.prep.clean import Coalesce, DropColumns, ExtractNumbers, MissingTokens, ParseNumbers, coalesce_candidates
+from trainyard.tabular.prep.clean import (
+    Coalesce,
+    DropColumns,
+    ExtractNumbers,
+    MissingTokens,
+    ParseNumbers,
+    coalesce_candidates,
+)
 from trainyard.tabular.prep.encoders import AsCategory, TextTfidf, TextWords, TriStateEncoder
 from trainyard.tabular.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
 from trainyard.tabular.recipe import Recipe, load_recipe
@@ -63,8 +70,9 @@ class Present:
         return f"Present({self.columns})"
 
 
-def build(schema: Schema, recipe: str | dict | Recipe | None = "auto", *, needs: ModelNeeds = ModelNeeds(),
-          seed: int = 0) -> Pipeline:
+def build(
+    schema: Schema, recipe: str | dict | Recipe | None = "auto", *, needs: ModelNeeds = ModelNeeds(), seed: int = 0
+) -> Pipeline:
     """The preprocessing Pipeline for one model, from the Schema and a recipe."""
     recipe = load_recipe(recipe)
     layout = column_layout(schema, recipe)
@@ -115,19 +123,31 @@ def column_layout(schema: Schema, recipe: Recipe) -> Layout:
     unique = {c.name: c.details.get("words_unique", c.unique) if c.name in keep else c.unique for c in schema.columns}
     for name, members in groups.items():
         unique[name] = max(unique[m] for m in members)
-    return Layout(roles=roles, coalesce=groups, parse=parse, extract=extract, keep=keep, drop=drop,
-                  unique=unique, n_rows=schema.n_rows)
+    return Layout(
+        roles=roles,
+        coalesce=groups,
+        parse=parse,
+        extract=extract,
+        keep=keep,
+        drop=drop,
+        unique=unique,
+        n_rows=schema.n_rows,
+    )
 
 
-def _extractions(schema: Schema, recipe: Recipe, roles: dict[str, Role],
-                 known: set[str]) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
+def _extractions(
+    schema: Schema, recipe: Recipe, roles: dict[str, Role], known: set[str]
+) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
     """Named numbers to pull out of text: the recipe's patterns (which replace the column), or on "auto"
     the units the profile found in most cells (the column stays, holding the words that remain)."""
     if recipe.clean.extract != "auto":
         _check_known(list(recipe.clean.extract), known, "[clean] extract")
         return dict(recipe.clean.extract), ()
-    found = {c.name: c.details["numbers"] for c in schema.columns
-             if c.details.get("numbers") and roles.get(c.name) in (Role.CATEGORICAL, Role.TEXT)}
+    found = {
+        c.name: c.details["numbers"]
+        for c in schema.columns
+        if c.details.get("numbers") and roles.get(c.name) in (Role.CATEGORICAL, Role.TEXT)
+    }
     return found, tuple(found)
 
 
@@ -160,13 +180,16 @@ def _fixed_drops(schema: Schema, recipe: Recipe, roles: dict[str, Role], known: 
 def _check_known(columns: list[str], known: set[str], where: str) -> None:
     unknown = [c for c in columns if c not in known]
     if unknown:
-        raise SchemaError(f"recipe {where}: unknown column(s) {', '.join(map(repr, unknown))}; "
-                          f"columns: {', '.join(sorted(known))}")
+        raise SchemaError(
+            f"recipe {where}: unknown column(s) {', '.join(map(repr, unknown))}; columns: {', '.join(sorted(known))}"
+        )
 
 
 def _cleaning_steps(schema: Schema, recipe: Recipe, layout: Layout, needs: ModelNeeds) -> list[tuple[str, object]]:
     tristate = tuple(schema.by_role(Role.TRISTATE))
-    steps: list[tuple[str, object]] = [("tokens", MissingTokens(tokens=tuple(recipe.clean.missing_tokens), keep=tristate))]
+    steps: list[tuple[str, object]] = [
+        ("tokens", MissingTokens(tokens=tuple(recipe.clean.missing_tokens), keep=tristate))
+    ]
     if layout.coalesce:
         steps.append(("coalesce", Coalesce(groups=layout.coalesce)))
     if layout.extract:
@@ -186,7 +209,9 @@ def _encoder(recipe: Recipe, layout: Layout, needs: ModelNeeds, task: str | None
     whole_table = recipe.features.interactions or recipe.features.reduce != "none" or recipe.features.select != "none"
     impute = recipe.clean.impute is True or (recipe.clean.impute == "auto" and (needs.imputed or whole_table))
     branches: list[tuple[str, object, Present]] = []
-    numeric = [c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout, needs) == "numeric"]
+    numeric = [
+        c for c, r in kept.items() if r is Role.NUMERIC and _encoder_name(recipe, c, r, layout, needs) == "numeric"
+    ]
     branches += _numeric_branches(recipe, numeric, scaler, impute, kept)
     by_encoder: dict[str, list[str]] = {}
     plain = set(numeric)
@@ -212,8 +237,11 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
     if role is Role.DATETIME:
         return "parts"
     if recipe.encode.categorical == "auto":
-        if (needs.native_categorical and _rows_per_level(layout, column) >= recipe.encode.native_min_rows
-                and layout.unique.get(column, 0) < (needs.max_levels or float("inf"))):
+        if (
+            needs.native_categorical
+            and _rows_per_level(layout, column) >= recipe.encode.native_min_rows
+            and layout.unique.get(column, 0) < (needs.max_levels or float("inf"))
+        ):
             return "native"
         if needs.one_hot:
             return "onehot"
@@ -226,17 +254,20 @@ def _rows_per_level(layout: Layout, column: str) -> float:
     return layout.n_rows / max(layout.unique.get(column, 1), 1) if layout.n_rows else float("inf")
 
 
-def _numeric_branches(recipe: Recipe, numeric: list[str], scaler, impute: bool,
-                      kept: dict[str, Role]) -> list[tuple[str, object, Present]]:
+def _numeric_branches(
+    recipe: Recipe, numeric: list[str], scaler, impute: bool, kept: dict[str, Role]
+) -> list[tuple[str, object, Present]]:
     features = recipe.features
     engineered = {*features.age_from_year, *features.exp, *features.log}
     for column in sorted(engineered):
         if column not in kept:
-            raise SchemaError(f"recipe [features]: column {column!r} is not a kept column; "
-                              f"kept: {', '.join(sorted(kept))}")
+            raise SchemaError(
+                f"recipe [features]: column {column!r} is not a kept column; kept: {', '.join(sorted(kept))}"
+            )
         if kept[column] is not Role.NUMERIC:
-            raise SchemaError(f"recipe [features]: {column!r} is {kept[column].value}, "
-                              "but exp, log and age apply to numeric columns")
+            raise SchemaError(
+                f"recipe [features]: {column!r} is {kept[column].value}, but exp, log and age apply to numeric columns"
+            )
         if column in features.exp and column in features.log:
             raise SchemaError(f"recipe [features]: choose exp or log for {column!r}, not both")
     branches = []
@@ -271,9 +302,14 @@ def _categorical_pipeline(name: str, recipe: Recipe, scaler, impute: bool, task:
         return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
     if name == "target":
         # Cross-fitted: each training row is encoded by a model of the other folds.
-        target_type = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}.get(task or "", "auto")
-        folds = (KFold(5, shuffle=True, random_state=seed) if target_type == "continuous"
-                 else StratifiedKFold(5, shuffle=True, random_state=seed))
+        target_type = {"regression": "continuous", "binary": "binary", "multiclass": "multiclass"}.get(
+            task or "", "auto"
+        )
+        folds = (
+            KFold(5, shuffle=True, random_state=seed)
+            if target_type == "continuous"
+            else StratifiedKFold(5, shuffle=True, random_state=seed)
+        )
         encoder = TargetEncoder(target_type=target_type, cv=folds)
         return Pipeline([("target", encoder), ("scale", scaler)]) if scaler is not None else encoder
     if name == "native":

@@ -4,16 +4,15 @@ and dropping columns with a reason. Each learns only in ``fit``."""
 from __future__ import annotations
 
 import functools
-
 import re
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
 from trainyard.data.parse import extract_named, parse_numbers, remove_patterns
 from trainyard.data.values import MISSING_TOKENS, is_text_dtype
+from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
 
 DEFAULT_MISSING_TOKENS = MISSING_TOKENS
 
@@ -65,8 +64,11 @@ class MissingTokens(FrameTransformer):
                 X[column] = values.mask(mask)
         # runs saved before this step knew about infinity lack float_columns_
         dtypes = X.dtypes
-        floats = [c for c in getattr(self, "float_columns_", []) if c in dtypes.index
-                  and pd.api.types.is_float_dtype(dtypes[c])]
+        floats = [
+            c
+            for c in getattr(self, "float_columns_", [])
+            if c in dtypes.index and pd.api.types.is_float_dtype(dtypes[c])
+        ]
         if floats:  # one pass over the float block finds the few columns with infinities (a replace per column
             # costs milliseconds, which ten thousand columns turn into half a minute)
             infinite = np.isinf(X[floats].to_numpy(dtype=float, na_value=np.nan)).any(axis=0)
@@ -106,8 +108,9 @@ class Coalesce(FrameTransformer):
             check_columns(X, list(columns), f"coalesce {name!r}")
         merged = {c for columns in groups.values() for c in columns}
         self.numeric_ = {name: all(_parses(X[c]) for c in columns) for name, columns in groups.items()}
-        self.order_ = {name: _preference(self._members(X, name, columns), self.numeric_[name])
-                       for name, columns in groups.items()}
+        self.order_ = {
+            name: _preference(self._members(X, name, columns), self.numeric_[name]) for name, columns in groups.items()
+        }
         out = [c for c in X.columns if c not in merged]
         self.feature_names_out_ = out + [n for n in groups if n not in out]
         return self
@@ -148,6 +151,7 @@ def _preference(members: dict[str, pd.Series], numeric: bool) -> list[str]:
         def score(c: str) -> float:  # share of values never seen alone: lower is better
             values = members[c][overlap].dropna().astype("string")
             return 1.0 - float(values.isin(known).mean()) if len(values) else 1.0
+
     return sorted(names, key=lambda c: (score(c), names.index(c)))
 
 
@@ -219,8 +223,9 @@ class DropColumns(FrameTransformer):
     missing values"); columns that are constant on those rows are dropped too.
     """
 
-    def __init__(self, *, columns: dict[str, str] | None = None, max_missing: float | None = None,
-                 drop_constant: bool = True):
+    def __init__(
+        self, *, columns: dict[str, str] | None = None, max_missing: float | None = None, drop_constant: bool = True
+    ):
         self.columns = columns
         self.max_missing = max_missing
         self.drop_constant = drop_constant
@@ -283,8 +288,6 @@ def coalesce_candidates(columns: list[str]) -> dict[str, list[str]]:
         if stripped != column and stripped in names:
             groups.setdefault(stripped, [stripped]).append(column)
     return groups
-
-
 
 
 class SafeNames(FrameTransformer):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 
-
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -44,7 +43,9 @@ class TriStateEncoder(FrameTransformer):
             seen = {_normalise(v) for v in X[column].dropna().unique()}
             unknown = sorted(seen - set(vocabulary))
             if unknown:
-                raise SchemaError(f"column {column!r} has values outside the tri-state vocabulary: {', '.join(unknown[:5])}")
+                raise SchemaError(
+                    f"column {column!r} has values outside the tri-state vocabulary: {', '.join(unknown[:5])}"
+                )
         self.vocabulary_ = vocabulary
         self.feature_names_out_ = list(X.columns)
         return self
@@ -124,8 +125,10 @@ class TextWords(FrameTransformer):
 
     def transform(self, X):
         X = self._start_transform(X)
-        blocks = [svd.transform(vectorizer.transform(X[c].fillna("").astype(str)))
-                  for c, (vectorizer, svd) in self.steps_.items()]
+        blocks = [
+            svd.transform(vectorizer.transform(X[c].fillna("").astype(str)))
+            for c, (vectorizer, svd) in self.steps_.items()
+        ]
         data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
         return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)
 

@@ -90,8 +90,9 @@ class DateParts(FrameTransformer):
     def fit(self, X, y=None):
         X = self._start_fit(X)
         self.hours_ = [c for c in X.columns if _has_times(_dates(X[c]))]
-        self.feature_names_out_ = [f"{c}_{p}" for c in X.columns
-                                   for p in (*self.PARTS, "hour") if p != "hour" or c in self.hours_]
+        self.feature_names_out_ = [
+            f"{c}_{p}" for c in X.columns for p in (*self.PARTS, "hour") if p != "hour" or c in self.hours_
+        ]
         return self
 
     def transform(self, X):

@@ -57,30 +57,59 @@ def explain(pipeline: Pipeline, schema: Schema, recipe_name: str, split: dict[st
 def _describe(name: str, step: Any, reasons: dict[str, str]) -> list[PlanStep]:
     kind = type(step).__name__
     if kind == "MissingTokens":
-        return [PlanStep("missing tokens", list(step.text_columns_), "cells that only say missing ("
-                         + ", ".join(repr(t) for t in step.tokens) + ") -> missing",
-                         "text columns; tri-state columns keep their 'not available' level")] if step.text_columns_ else []
+        return (
+            [
+                PlanStep(
+                    "missing tokens",
+                    list(step.text_columns_),
+                    "cells that only say missing (" + ", ".join(repr(t) for t in step.tokens) + ") -> missing",
+                    "text columns; tri-state columns keep their 'not available' level",
+                )
+            ]
+            if step.text_columns_
+            else []
+        )
     if kind == "Coalesce":
-        return [PlanStep("coalesce", list(cols), f"merged into {target!r} (first non-missing value)",
-                         "the same quantity spread over several columns") for target, cols in step.groups.items()]
+        return [
+            PlanStep(
+                "coalesce",
+                list(cols),
+                f"merged into {target!r} (first non-missing value)",
+                "the same quantity spread over several columns",
+            )
+            for target, cols in step.groups.items()
+        ]
     if kind == "ParseNumbers":
-        return [PlanStep("parse numbers", list(step.columns), "numbers parsed from text (currency, units, separators)",
-                         "; ".join(reasons.get(c, "") for c in step.columns))]
+        return [
+            PlanStep(
+                "parse numbers",
+                list(step.columns),
+                "numbers parsed from text (currency, units, separators)",
+                "; ".join(reasons.get(c, "") for c in step.columns),
+            )
+        ]
     if kind == "ExtractNumbers":
-        return [PlanStep("extract numbers", [c], f"-> {', '.join(f'{c}_{k}' for k in p)}", "several numbers in one cell")
-                for c, p in step.patterns.items()]
+        return [
+            PlanStep("extract numbers", [c], f"-> {', '.join(f'{c}_{k}' for k in p)}", "several numbers in one cell")
+            for c, p in step.patterns.items()
+        ]
     if kind == "DropColumns":
         return [PlanStep("drop", [c], "dropped", why) for c, why in step.dropped_.items()]
     if kind == "ColumnTransformer":
-        return [_describe_branch(branch, transformer, list(columns), reasons)
-                for branch, transformer, columns in step.transformers_ if branch != "remainder" and len(columns)]
+        return [
+            _describe_branch(branch, transformer, list(columns), reasons)
+            for branch, transformer, columns in step.transformers_
+            if branch != "remainder" and len(columns)
+        ]
     if kind == "CorrelationFilter":
         return [PlanStep("correlation filter", [c], "dropped", why) for c, why in step.dropped_.items()]
-    described = {"PolynomialFeatures": ("interactions", "degree-2 products of features", "optional interactions"),
-                 "PCA": ("PCA", f"{getattr(step, 'n_components_', '?')} components", "dimensionality reduction"),
-                 "KernelPCA": ("kernel PCA", "rbf kernel components", "non-linear dimensionality reduction"),
-                 "SelectKBest": ("select", "k best by univariate test", "feature selection"),
-                 "SelectFromModel": ("select", "L1-based selection", "feature selection")}
+    described = {
+        "PolynomialFeatures": ("interactions", "degree-2 products of features", "optional interactions"),
+        "PCA": ("PCA", f"{getattr(step, 'n_components_', '?')} components", "dimensionality reduction"),
+        "KernelPCA": ("kernel PCA", "rbf kernel components", "non-linear dimensionality reduction"),
+        "SelectKBest": ("select", "k best by univariate test", "feature selection"),
+        "SelectFromModel": ("select", "L1-based selection", "feature selection"),
+    }
     if kind in described:
         label, action, why = described[kind]
         return [PlanStep(label, [], action, why)]
@@ -88,15 +117,28 @@ def _describe(name: str, step: Any, reasons: dict[str, str]) -> list[PlanStep]:
 
 
 def _describe_branch(branch: str, transformer: Any, columns: list[str], reasons: dict[str, str]) -> PlanStep:
-    parts = [type(s).__name__ for _, s in transformer.steps] if isinstance(transformer, Pipeline) else [
-        "passthrough" if transformer == "passthrough" else type(transformer).__name__]
+    parts = (
+        [type(s).__name__ for _, s in transformer.steps]
+        if isinstance(transformer, Pipeline)
+        else ["passthrough" if transformer == "passthrough" else type(transformer).__name__]
+    )
     words = {
-        "SimpleImputer": "impute median", "StandardScaler": "standard-scale", "RobustScaler": "robust-scale",
-        "MinMaxScaler": "min-max scale", "OneHotEncoder": "one-hot (rare levels grouped, unknown levels tolerated)",
-        "OrdinalEncoder": "ordinal codes", "TargetEncoder": "target encoding (cross-fitted)",
-        "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0", "AsCategory": "categories, split on by the model", "TextTfidf": "TF-IDF terms", "TextWords": "word themes (TF-IDF of words, SVD)",
-        "DateParts": "year, month, day of week, months since 2000 (and the hour, where the values hold times)", "AgeFromYear": "age from the year",
-        "ExpFeatures": "add exp(-x / median)", "LogFeatures": "add log(1 + x)", "passthrough": "as is",
+        "SimpleImputer": "impute median",
+        "StandardScaler": "standard-scale",
+        "RobustScaler": "robust-scale",
+        "MinMaxScaler": "min-max scale",
+        "OneHotEncoder": "one-hot (rare levels grouped, unknown levels tolerated)",
+        "OrdinalEncoder": "ordinal codes",
+        "TargetEncoder": "target encoding (cross-fitted)",
+        "TriStateEncoder": "ON / OFF / NotAvailable -> 1 / -1 / 0",
+        "AsCategory": "categories, split on by the model",
+        "TextTfidf": "TF-IDF terms",
+        "TextWords": "word themes (TF-IDF of words, SVD)",
+        "DateParts": "year, month, day of week, months since 2000 (and the hour, where the values hold times)",
+        "AgeFromYear": "age from the year",
+        "ExpFeatures": "add exp(-x / median)",
+        "LogFeatures": "add log(1 + x)",
+        "passthrough": "as is",
         "FunctionTransformer": "as is",
     }
     steps = transformer.steps if isinstance(transformer, Pipeline) else [("", transformer)]

@@ -10,8 +10,8 @@ from sklearn.pipeline import Pipeline
 from trainyard.data.schema import Schema, profile
 from trainyard.tabular.prep.build import ModelNeeds, build
 from trainyard.tabular.prep.plan import Plan, explain
-from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.prep.target import prepare_target
+from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.split import Split, split_rows
 
 
@@ -34,9 +34,17 @@ class Prepared:
         return self.y.iloc[getattr(self.split, part)]
 
 
-def prepare(df: pd.DataFrame, target: str, recipe: str | dict | Recipe | None = "auto", *, seed: int = 0,
-            needs: ModelNeeds = ModelNeeds(), task: str | None = None, strict: bool = False,
-            schema: Schema | None = None) -> Prepared:
+def prepare(
+    df: pd.DataFrame,
+    target: str,
+    recipe: str | dict | Recipe | None = "auto",
+    *,
+    seed: int = 0,
+    needs: ModelNeeds = ModelNeeds(),
+    task: str | None = None,
+    strict: bool = False,
+    schema: Schema | None = None,
+) -> Prepared:
     recipe = load_recipe(recipe)
     schema = schema or profile(df, target, task=task)
     frame, y = prepare_target(df, schema, strict=strict)

@@ -20,17 +20,23 @@ def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) ->
     y = target_values(df[schema.target])
     infinite = np.isinf(y.to_numpy(dtype=float)) if pd.api.types.is_numeric_dtype(y) else np.zeros(len(y), bool)
     if infinite.any():
-        raise SchemaError(f"target {schema.target!r} is infinite in {int(infinite.sum())} rows (e.g. row "
-                          f"{int(np.flatnonzero(infinite)[0])}); fix those values or drop the rows")
+        raise SchemaError(
+            f"target {schema.target!r} is infinite in {int(infinite.sum())} rows (e.g. row "
+            f"{int(np.flatnonzero(infinite)[0])}); fix those values or drop the rows"
+        )
     missing = y.isna()
     if missing.all():
-        raise SchemaError(f"every row was dropped: target {schema.target!r} is missing (or not a number) in all "
-                          f"{len(y)} rows")
+        raise SchemaError(
+            f"every row was dropped: target {schema.target!r} is missing (or not a number) in all {len(y)} rows"
+        )
     if missing.any():
         if strict:
             raise SchemaError(f"target {schema.target!r} is missing in {int(missing.sum())} rows (strict=True)")
-        warnings.warn(f"target {schema.target!r} is missing in {int(missing.sum())} rows; dropped them",
-                      TrainyardWarning, stacklevel=2)
+        warnings.warn(
+            f"target {schema.target!r} is missing in {int(missing.sum())} rows; dropped them",
+            TrainyardWarning,
+            stacklevel=2,
+        )
         df, y = df[~missing.to_numpy()], y[~missing]
     if y.nunique() < 2:
         raise SchemaError(f"target {schema.target!r} has a single value ({y.iloc[0]!r}); there is nothing to learn")
@@ -49,8 +55,10 @@ def wants_log(schema: Schema, recipe: Recipe, y: pd.Series, metric: str | None =
     positive = bool((y > 0).all())
     if recipe.target.transform == "log":
         if not positive:
-            raise SchemaError(f"target {schema.target!r} has values <= 0, so it cannot be log-transformed; "
-                              "set [target] transform = \"none\"")
+            raise SchemaError(
+                f"target {schema.target!r} has values <= 0, so it cannot be log-transformed; "
+                'set [target] transform = "none"'
+            )
         return True
     return positive and metric in ("rmsle", "mape")
 
@@ -76,5 +84,9 @@ def nonnegative_target(model) -> TransformedTargetRegressor:
 def can_log(schema: Schema, recipe: Recipe, y: pd.Series, metric: str | None) -> bool:
     """Whether raw against log is for the folds to decide: a positive target, the recipe on auto,
     and a metric that does not settle it (RMSLE and MAPE always take the log)."""
-    return (schema.task == "regression" and recipe.target.transform == "auto" and metric not in ("rmsle", "mape")
-            and bool((y > 0).all()))
+    return (
+        schema.task == "regression"
+        and recipe.target.transform == "auto"
+        and metric not in ("rmsle", "mape")
+        and bool((y > 0).all())
+    )

@@ -61,6 +61,7 @@ def _figure(id: str, title: str, xlabel: str, ylabel: str):
 
 # --- regression ------------------------------------------------------------------------
 
+
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
     index, note = _sample(len(actual))
     title = "Predicted against actual (test set)"
@@ -69,7 +70,12 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, unit: str) ->
     low, high = float(np.min(actual)), float(np.max(actual))
     ax.plot([low, high], [low, high], color="black", lw=1, label="perfect prediction")
     ax.legend()
-    return Figure("predicted_vs_actual", title, "Points on the diagonal are perfect; points above it are over-predicted" + note + ".", _png(fig))
+    return Figure(
+        "predicted_vs_actual",
+        title,
+        "Points on the diagonal are perfect; points above it are over-predicted" + note + ".",
+        _png(fig),
+    )
 
 
 def residuals_vs_predicted(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
@@ -78,7 +84,12 @@ def residuals_vs_predicted(actual: np.ndarray, predicted: np.ndarray, unit: str)
     fig, ax = _figure("residuals", title, f"predicted {unit}", f"residual = actual - predicted {unit}")
     ax.scatter(predicted[index], (actual - predicted)[index], s=6, alpha=0.4)
     ax.axhline(0, color="black", lw=1)
-    return Figure("residuals", title, "A shapeless band around zero is good; a funnel or a curve means the errors depend on the level" + note + ".", _png(fig))
+    return Figure(
+        "residuals",
+        title,
+        "A shapeless band around zero is good; a funnel or a curve means the errors depend on the level" + note + ".",
+        _png(fig),
+    )
 
 
 def residual_distribution(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
@@ -86,21 +97,34 @@ def residual_distribution(actual: np.ndarray, predicted: np.ndarray, unit: str) 
     fig, ax = _figure("residual_distribution", title, f"residual {unit}", "rows")
     ax.hist(actual - predicted, bins=60)
     ax.axvline(0, color="black", lw=1)
-    return Figure("residual_distribution", title, "Centred on zero and narrow is good; a long tail shows the rows the model gets badly wrong.", _png(fig))
+    return Figure(
+        "residual_distribution",
+        title,
+        "Centred on zero and narrow is good; a long tail shows the rows the model gets badly wrong.",
+        _png(fig),
+    )
 
 
 def error_by_segment(actual: np.ndarray, predicted: np.ndarray, segment: pd.Series, name: str, unit: str) -> Figure:
-    frame = pd.DataFrame({"segment": segment.astype("string").fillna("(missing)").to_numpy(),
-                          "error": np.abs(actual - predicted)})
+    frame = pd.DataFrame(
+        {"segment": segment.astype("string").fillna("(missing)").to_numpy(), "error": np.abs(actual - predicted)}
+    )
     top = frame["segment"].value_counts().index[:20]
     table = frame[frame["segment"].isin(top)].groupby("segment")["error"].mean().sort_values()
     title = f"Mean absolute error by {name} (test set)"
     fig, ax = _figure("error_by_segment", title, f"mean absolute error {unit}", name)
     ax.barh(table.index.astype(str), table.to_numpy())
-    return Figure("error_by_segment", title, f"Longer bars are the {name} values the model prices least well (the 20 most frequent shown).", _png(fig))
+    return Figure(
+        "error_by_segment",
+        title,
+        f"Longer bars are the {name} values the model prices least well (the 20 most frequent shown).",
+        _png(fig),
+    )
 
 
-def score_by_month(months: pd.Series, actual: np.ndarray, predicted: np.ndarray, fresh: np.ndarray, unit: str) -> Figure:
+def score_by_month(
+    months: pd.Series, actual: np.ndarray, predicted: np.ndarray, fresh: np.ndarray, unit: str
+) -> Figure:
     frame = pd.DataFrame({"month": months.astype(str).to_numpy(), "error": np.abs(actual - predicted), "fresh": fresh})
     table = frame.groupby("month").agg(error=("error", "mean"), fresh=("fresh", "max")).sort_index()
     title = "Mean absolute error per month (test and fresh rows)"
@@ -108,10 +132,16 @@ def score_by_month(months: pd.Series, actual: np.ndarray, predicted: np.ndarray,
     colours = ["tab:orange" if f else "tab:blue" for f in table["fresh"]]
     ax.bar(table.index, table["error"], color=colours)
     ax.tick_params(axis="x", rotation=60)
-    return Figure("score_by_month", title, "Orange bars are the fresh month(s) held out by date; a jump there means the market moved.", _png(fig))
+    return Figure(
+        "score_by_month",
+        title,
+        "Orange bars are the fresh month(s) held out by date; a jump there means the market moved.",
+        _png(fig),
+    )
 
 
 # --- classification --------------------------------------------------------------------
+
 
 def _one_vs_rest(classes: list[str], actual: np.ndarray):
     """(column, label, 0/1 truth) per class; a binary task shows only its positive class."""
@@ -127,7 +157,9 @@ def roc_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Fig
         ax.plot(fpr, tpr, label=f"{label} (AUC {skm.auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="chance")
     ax.legend(fontsize=8)
-    return Figure("roc", title, "The closer a curve hugs the top-left corner, the better the ranking of that class.", _png(fig))
+    return Figure(
+        "roc", title, "The closer a curve hugs the top-left corner, the better the ranking of that class.", _png(fig)
+    )
 
 
 def pr_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
@@ -135,10 +167,17 @@ def pr_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figu
     fig, ax = _figure("pr", title, "recall", "precision")
     for i, label, truth in _one_vs_rest(classes, actual):
         precision, recall, _ = skm.precision_recall_curve(truth, proba[:, i])
-        line, = ax.plot(recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, i]):.3f})")
+        (line,) = ax.plot(
+            recall, precision, label=f"{label} (AP {skm.average_precision_score(truth, proba[:, i]):.3f})"
+        )
         ax.axhline(truth.mean(), color=line.get_color(), ls="--", lw=1)
     ax.legend(fontsize=8)
-    return Figure("pr", title, "Precision kept high as recall grows is good; the dashed floor would be the class's share.", _png(fig))
+    return Figure(
+        "pr",
+        title,
+        "Precision kept high as recall grows is good; the dashed floor would be the class's share.",
+        _png(fig),
+    )
 
 
 def confusion_heatmap(classes: list[str], matrix: list[list[int]]) -> Figure:
@@ -151,7 +190,12 @@ def confusion_heatmap(classes: list[str], matrix: list[list[int]]) -> Figure:
     ax.set_yticks(range(len(classes)), classes)
     for (r, c), value in np.ndenumerate(array):
         ax.text(c, r, str(value), ha="center", va="center", color="white" if value > array.max() / 2 else "black")
-    return Figure("confusion", title, "Counts on the diagonal are right; each off-diagonal cell is one kind of mistake.", _png(fig))
+    return Figure(
+        "confusion",
+        title,
+        "Counts on the diagonal are right; each off-diagonal cell is one kind of mistake.",
+        _png(fig),
+    )
 
 
 def calibration(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
@@ -167,10 +211,13 @@ def calibration(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Fi
     ax.plot(predicted, observed, marker="o", label=label)
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
     ax.legend()
-    return Figure("calibration", title, "Points on the diagonal mean a predicted 70% happens 70% of the time.", _png(fig))
+    return Figure(
+        "calibration", title, "Points on the diagonal mean a predicted 70% happens 70% of the time.", _png(fig)
+    )
 
 
 # --- explanation -----------------------------------------------------------------------
+
 
 def bars(id: str, title: str, values: pd.Series, xlabel: str, caption: str) -> Figure:
     fig, ax = _figure(id, title, xlabel, "feature")
@@ -191,5 +238,10 @@ def regularisation_paths(paths: dict[str, tuple[np.ndarray, np.ndarray]]) -> Fig
         ax.set_ylabel("coefficient (scaled features)")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    return Figure("regularisation", title, "Ridge shrinks every coefficient towards zero without reaching it; lasso (and elastic net) "
-                  "set some exactly to zero, one after another.", _png(fig))
+    return Figure(
+        "regularisation",
+        title,
+        "Ridge shrinks every coefficient towards zero without reaching it; lasso (and elastic net) "
+        "set some exactly to zero, one after another.",
+        _png(fig),
+    )

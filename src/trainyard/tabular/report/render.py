@@ -21,15 +21,20 @@ def _number(value: Any, digits: int = 4) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("trainyard.tabular", "report/templates"),
-                      autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("trainyard.tabular", "report/templates"),
+        autoescape=select_autoescape(["html", "html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = _number
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.1%}"
     return env
 
 
-def write_report(run: Path | str, out: Path | str | None = None, *, trust_types: tuple[str, ...] = (),
-                 deadline: float | None = None) -> tuple[Path, Path]:
+def write_report(
+    run: Path | str, out: Path | str | None = None, *, trust_types: tuple[str, ...] = (), deadline: float | None = None
+) -> tuple[Path, Path]:
     """Write ``report.html`` (or ``out``) and ``report.md`` beside it; return both paths.
     ``trust_types``: as for ``load_run``; ``deadline``: as for ``summarise``."""
     run = Path(run)

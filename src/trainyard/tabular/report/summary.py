@@ -16,13 +16,12 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import Ridge, enet_path, lasso_path
 
 from trainyard.data.schema import Role
-from trainyard.tabular.metrics import metric_value
+from trainyard.tabular.metrics import metric_value, primary_metric
+from trainyard.tabular.models.ensemble import EnsembleModel
 from trainyard.tabular.models.output import predict_output
-from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.prep.build import ModelNeeds, build
 from trainyard.tabular.recipe import Recipe
 from trainyard.tabular.report import figures
-from trainyard.tabular.models.ensemble import EnsembleModel
 from trainyard.tabular.runs.store import Run, load_run
 
 IMPORTANCE_ROWS = 1_000
@@ -43,26 +42,40 @@ def summarise(path: Path | str, *, trust_types: tuple[str, ...] = (), deadline: 
     rows = pd.read_parquet(folder / "samples" / "test_rows.parquet")
     summary: dict[str, Any] = {
         "title": f"trainyard run: {folder.name}",
-        "task": task, "target": manifest["target"], "metric": metric.name, "best": manifest["best"],
-        "seconds": manifest.get("seconds"), "seed": manifest.get("seed"), "versions": manifest.get("versions", {}),
-        "data": {"rows": manifest["data"]["rows"], "columns": len(schema.columns), "task_reason": schema.task_reason,
-                 "roles": [{"name": c.name, "role": c.role.value, "reason": c.reason, "missing": c.missing,
-                            "unique": c.unique} for c in schema.columns],
-                 "warnings": [f.message for f in schema.findings]},
+        "task": task,
+        "target": manifest["target"],
+        "metric": metric.name,
+        "best": manifest["best"],
+        "seconds": manifest.get("seconds"),
+        "seed": manifest.get("seed"),
+        "versions": manifest.get("versions", {}),
+        "data": {
+            "rows": manifest["data"]["rows"],
+            "columns": len(schema.columns),
+            "task_reason": schema.task_reason,
+            "roles": [
+                {"name": c.name, "role": c.role.value, "reason": c.reason, "missing": c.missing, "unique": c.unique}
+                for c in schema.columns
+            ],
+            "warnings": [f.message for f in schema.findings],
+        },
         "plan": json.loads((folder / "plan.json").read_text()),
         "split": manifest["split"],
         "leaderboard": board,
         "notes": manifest.get("notes", []),
         "best_entry": next((e for e in board if e["name"] == manifest["best"]), {}),
-        "figures": [], "explanation": [], "tables": {},
+        "figures": [],
+        "explanation": [],
+        "tables": {},
     }
     unit = _unit(manifest["target"])
     if task == "regression":
         summary["figures"] = _regression_figures(test, fresh, rows, schema, unit, manifest, folder)
     else:
         summary["figures"] = _classification_figures(test, manifest["classes"])
-        summary["tables"]["classification_report"] = json.loads((folder / "metrics.json").read_text()).get(
-            "classification", {}).get("report", {})
+        summary["tables"]["classification_report"] = (
+            json.loads((folder / "metrics.json").read_text()).get("classification", {}).get("report", {})
+        )
     summary["explanation"], summary["explanation_note"] = _explanation(run, rows, test, metric, folder, deadline)
     return summary
 
@@ -73,8 +86,11 @@ def _unit(target: str) -> str:
 
 def _regression_figures(test, fresh, rows, schema, unit, manifest, folder: Path) -> list[dict]:
     actual, predicted = test["actual"].to_numpy(float), test["predicted"].to_numpy(float)
-    out = [figures.predicted_vs_actual(actual, predicted, unit), figures.residuals_vs_predicted(actual, predicted, unit),
-           figures.residual_distribution(actual, predicted, unit)]
+    out = [
+        figures.predicted_vs_actual(actual, predicted, unit),
+        figures.residuals_vs_predicted(actual, predicted, unit),
+        figures.residual_distribution(actual, predicted, unit),
+    ]
     segment = _segment_column(schema, rows)
     if segment is not None:
         n = len(rows)
@@ -91,13 +107,22 @@ def _regression_figures(test, fresh, rows, schema, unit, manifest, folder: Path)
             both_actual.append(fresh["actual"].to_numpy(float)[: len(fresh_rows)])
             both_pred.append(fresh["predicted"].to_numpy(float)[: len(fresh_rows)])
             flags.append(np.ones(len(fresh_rows), dtype=bool))
-        out.append(figures.score_by_month(pd.concat(both_months, ignore_index=True), np.concatenate(both_actual),
-                                          np.concatenate(both_pred), np.concatenate(flags), unit))
+        out.append(
+            figures.score_by_month(
+                pd.concat(both_months, ignore_index=True),
+                np.concatenate(both_actual),
+                np.concatenate(both_pred),
+                np.concatenate(flags),
+                unit,
+            )
+        )
     return [f.to_dict() for f in out]
 
 
 def _segment_column(schema, rows: pd.DataFrame) -> str | None:
-    categorical = [c for c in schema.columns if c.role is Role.CATEGORICAL and c.name in rows.columns and c.unique <= 60]
+    categorical = [
+        c for c in schema.columns if c.role is Role.CATEGORICAL and c.name in rows.columns and c.unique <= 60
+    ]
     for column in categorical:
         if column.name.lower() in SEGMENT_NAMES:
             return column.name
@@ -112,8 +137,15 @@ def _classification_figures(test: pd.DataFrame, classes: list) -> list[dict]:
     from sklearn.metrics import confusion_matrix
 
     matrix = confusion_matrix(actual, predicted, labels=labels).tolist()
-    return [f.to_dict() for f in (figures.roc_curves(labels, actual, proba), figures.pr_curves(labels, actual, proba),
-                                  figures.confusion_heatmap(labels, matrix), figures.calibration(labels, actual, proba))]
+    return [
+        f.to_dict()
+        for f in (
+            figures.roc_curves(labels, actual, proba),
+            figures.pr_curves(labels, actual, proba),
+            figures.confusion_heatmap(labels, matrix),
+            figures.calibration(labels, actual, proba),
+        )
+    ]
 
 
 class _Scored:
@@ -135,8 +167,9 @@ class _Scored:
         return value if primary_metric(self.task, self.metric).greater_is_better else -value
 
 
-def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folder: Path,
-                 deadline: float | None = None) -> tuple[list[dict], str]:
+def _explanation(
+    run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folder: Path, deadline: float | None = None
+) -> tuple[list[dict], str]:
     task, classes = run.manifest["task"], run.classes
     n = min(len(rows), IMPORTANCE_ROWS)
     X = rows.iloc[:n]
@@ -150,15 +183,22 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
     scorer(None, X, y)
     needed = (time.monotonic() - started) * (3 * X.shape[1] + 1)  # 3 shuffles of every column, and the baseline
     if deadline is not None and time.monotonic() + needed > deadline:
-        note = (f"Permutation importance left out: it needs about {needed:.0f} s, beyond the time limit; "
-                f"`trainyard report {folder}` computes it.")
+        note = (
+            f"Permutation importance left out: it needs about {needed:.0f} s, beyond the time limit; "
+            f"`trainyard report {folder}` computes it."
+        )
     else:
         result = permutation_importance(scorer, X, y, scoring=scorer, n_repeats=3, random_state=0)
         importance = pd.Series(result.importances_mean, index=X.columns).sort_values(ascending=False).head(15)
-        out.append(figures.bars("permutation", f"Permutation importance of {run.manifest['best']} (test set)",
-                                importance, f"drop in {metric.name} when the column is shuffled",
-                                f"Longer bars are columns the model leans on; measured on {n:,} test rows, "
-                                "3 shuffles each."))
+        out.append(
+            figures.bars(
+                "permutation",
+                f"Permutation importance of {run.manifest['best']} (test set)",
+                importance,
+                f"drop in {metric.name} when the column is shuffled",
+                f"Longer bars are columns the model leans on; measured on {n:,} test rows, 3 shuffles each.",
+            )
+        )
     model = run.estimator.members[0] if isinstance(run.estimator, EnsembleModel) else run.estimator
     estimator = model[-1]
     estimator = getattr(estimator, "regressor_", estimator)
@@ -167,13 +207,26 @@ def _explanation(run: Run, rows: pd.DataFrame, test: pd.DataFrame, metric, folde
     if hasattr(estimator, "coef_") and np.ndim(estimator.coef_) <= 2:
         coefs = pd.Series(np.atleast_2d(estimator.coef_)[0], index=names[: np.atleast_2d(estimator.coef_).shape[1]])
         top = coefs.reindex(coefs.abs().sort_values(ascending=False).index[:20])
-        out.append(figures.bars("coefficients", f"Coefficients of {which}", top, "coefficient",
-                                "Signed weights of the prepared features; comparable only when features are scaled."))
+        out.append(
+            figures.bars(
+                "coefficients",
+                f"Coefficients of {which}",
+                top,
+                "coefficient",
+                "Signed weights of the prepared features; comparable only when features are scaled.",
+            )
+        )
     elif hasattr(estimator, "feature_importances_"):
         native = pd.Series(estimator.feature_importances_, index=names[: len(estimator.feature_importances_)])
-        out.append(figures.bars("native_importance", f"Native importances of {which}",
-                                native.sort_values(ascending=False).head(20), "importance (the model's own measure)",
-                                "How much each prepared feature was used in the trees' splits."))
+        out.append(
+            figures.bars(
+                "native_importance",
+                f"Native importances of {which}",
+                native.sort_values(ascending=False).head(20),
+                "importance (the model's own measure)",
+                "How much each prepared feature was used in the trees' splits.",
+            )
+        )
     if task == "regression":
         out.append(_paths(run, folder))
     return [f.to_dict() for f in out], note
@@ -191,5 +244,10 @@ def _paths(run: Run, folder: Path) -> figures.Figure:
     enet_alphas, enet_coefs, _ = enet_path(X, y, l1_ratio=0.5, alphas=40)
     ridge_alphas = np.logspace(-2, 5, 30)
     ridge_coefs = np.array([Ridge(alpha=a).fit(X, y).coef_ for a in ridge_alphas]).T
-    return figures.regularisation_paths({"ridge": (ridge_alphas, ridge_coefs), "lasso": (lasso_alphas, lasso_coefs),
-                                         "elastic net (l1_ratio 0.5)": (enet_alphas, enet_coefs)})
+    return figures.regularisation_paths(
+        {
+            "ridge": (ridge_alphas, ridge_coefs),
+            "lasso": (lasso_alphas, lasso_coefs),
+            "elastic net (l1_ratio 0.5)": (enet_alphas, enet_coefs),
+        }
+    )

@@ -43,45 +43,82 @@ MAX_ROWS = 100_000
 EXAMPLE_ROWS = 64  # rows made from the Schema on which the compiled model must agree with the pipelines
 
 
-def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_rows: int = MAX_ROWS,
-               compiled: bool = True, trust_types: tuple[str, ...] = ()) -> FastAPI:
+def create_app(
+    run: Run | Path | str,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS,
+    compiled: bool = True,
+    trust_types: tuple[str, ...] = (),
+) -> FastAPI:
     run = run if isinstance(run, Run) else load_run(run, trust_types=trust_types)
     threaded = _estimators(run.estimator)  # found once: their n_jobs is set per request size
     pools = ThreadpoolController()  # found once: limiting its pools per request then costs microseconds
     _set_threads(threaded, 1)
-    fast, why_not = compile_run(run, check_rows(example_rows(run.schema, EXAMPLE_ROWS), run.schema).rows) \
-        if compiled else (None, "turned off")
+    fast, why_not = (
+        compile_run(run, check_rows(example_rows(run.schema, EXAMPLE_ROWS), run.schema).rows)
+        if compiled
+        else (None, "turned off")
+    )
     task, target = run.manifest["task"], run.schema.target
-    app = FastAPI(title=f"trainyard: {run.path.name}",
-                  description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
-                  version=run.manifest.get("versions", {}).get("trainyard", "0"))
+    app = FastAPI(
+        title=f"trainyard: {run.path.name}",
+        description=f"Predicts {target!r} ({task}) with the best model of the run {run.path.name}.",
+        version=run.manifest.get("versions", {}).get("trainyard", "0"),
+    )
     rows_schema = {"type": "array", "items": row_schema(run.schema), "maxItems": max_rows}
-    content = {"application/json": {"schema": {"oneOf": [
-                   rows_schema, {"type": "object", "properties": {"rows": rows_schema}, "required": ["rows"]}]}},
-               "text/csv": {"schema": {"type": "string", "description": "CSV with a header row naming the columns"}}}
+    content = {
+        "application/json": {
+            "schema": {
+                "oneOf": [rows_schema, {"type": "object", "properties": {"rows": rows_schema}, "required": ["rows"]}]
+            }
+        },
+        "text/csv": {"schema": {"type": "string", "description": "CSV with a header row naming the columns"}},
+    }
 
     app.state.compiled_note = "compiled" if fast else f"not compiled: {why_not}; the pipelines answer"
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "run": run.path.name, "model": run.manifest.get("best"), "task": task,
-                "compiled": fast is not None, **({"compiled_note": why_not} if fast is None else {})}
+        return {
+            "status": "ok",
+            "run": run.path.name,
+            "model": run.manifest.get("best"),
+            "task": task,
+            "compiled": fast is not None,
+            **({"compiled_note": why_not} if fast is None else {}),
+        }
 
-    described = {"target": target, "task": task, "classes": run.classes,
-                 "columns": [{"name": c.name, "type": json_type(c), "role": c.role.value, "required": True,
-                              **({"levels": c.details["levels"]} if c.details.get("levels") else {}),
-                              **({"min": c.details["min"], "max": c.details["max"]} if "min" in c.details else {})}
-                             for c in features(run.schema)]}
+    described = {
+        "target": target,
+        "task": task,
+        "classes": run.classes,
+        "columns": [
+            {
+                "name": c.name,
+                "type": json_type(c),
+                "role": c.role.value,
+                "required": True,
+                **({"levels": c.details["levels"]} if c.details.get("levels") else {}),
+                **({"min": c.details["min"], "max": c.details["max"]} if "min" in c.details else {}),
+            }
+            for c in features(run.schema)
+        ],
+    }
 
     @app.get("/schema")
     async def schema() -> dict[str, Any]:
         return described
 
-    @app.post("/predict", openapi_extra={"requestBody": {"required": True, "content": content}},
-              responses={400: {"description": "a body that is not JSON or CSV"},
-                         413: {"description": "a body or a row count above the limit"},
-                         415: {"description": "a content type other than JSON or CSV"},
-                         422: {"description": "a missing column or a value of the wrong type, named"}})
+    @app.post(
+        "/predict",
+        openapi_extra={"requestBody": {"required": True, "content": content}},
+        responses={
+            400: {"description": "a body that is not JSON or CSV"},
+            413: {"description": "a body or a row count above the limit"},
+            415: {"description": "a content type other than JSON or CSV"},
+            422: {"description": "a missing column or a value of the wrong type, named"},
+        },
+    )
     async def predict(request: Request) -> JSONResponse:
         try:
             body = await _read_capped(request, max_body_bytes)
@@ -96,7 +133,9 @@ def create_app(run: Run | Path | str, max_body_bytes: int = MAX_BODY_BYTES, max_
             except (RowsError, MemoryError):
                 raise
             except Exception as err:  # whatever a hostile body finds in a parser is the body's fault: a 400
-                raise RowsError(400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})") from None
+                raise RowsError(
+                    400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})"
+                ) from None
             return JSONResponse(_predict(run, frame, threaded, fast, pools))
         except ClientDisconnect:  # the client left mid-body: one line in the log, nobody to answer
             log.warning("a client disconnected before sending the whole body")
@@ -118,8 +157,11 @@ def _estimators(model) -> list:
     for pipeline in getattr(model, "members", None) or [model]:
         estimator = pipeline[-1] if hasattr(pipeline, "steps") else pipeline
         inner = getattr(estimator, "regressor_", None) or estimator
-        found += [c for c in {id(estimator): estimator, id(inner): inner}.values()
-                  if "n_jobs" in getattr(c, "get_params", lambda: {})()]
+        found += [
+            c
+            for c in {id(estimator): estimator, id(inner): inner}.values()
+            if "n_jobs" in getattr(c, "get_params", lambda: {})()
+        ]
     return found
 
 
@@ -132,6 +174,7 @@ def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None,
     """Predictions for ``rows``. A request of a few rows runs on one thread: OpenMP and BLAS pools (and the
     boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
     fight over the cores. A batch of BATCH_ROWS or more uses every core for the call."""
+
     def output():
         return fast.predict_output(rows) if fast is not None else predict_output(run, rows)
 
@@ -147,11 +190,15 @@ def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None,
         _set_threads(threaded, 1)
 
 
-def _predict(run: Run, frame, threaded: list, fast: CompiledModel | None,
-             pools: ThreadpoolController) -> dict[str, Any]:
+def _predict(
+    run: Run, frame, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController
+) -> dict[str, Any]:
     checked = check_rows(frame, run.schema)
-    answer: dict[str, Any] = {"rows": len(frame), "unseen_categories": checked.unseen,
-                              "out_of_range": checked.out_of_range}
+    answer: dict[str, Any] = {
+        "rows": len(frame),
+        "unseen_categories": checked.unseen,
+        "out_of_range": checked.out_of_range,
+    }
     if not len(frame):
         return {**answer, "predictions": []}
     try:
@@ -162,8 +209,9 @@ def _predict(run: Run, frame, threaded: list, fast: CompiledModel | None,
     answer["predictions"] = [_finite(v) for v in predictions["prediction"].tolist()]
     probabilities = [c for c in predictions.columns if c.startswith("proba_")]
     if probabilities:
-        answer["probabilities"] = {c[len("proba_"):]: [_finite(v) for v in predictions[c].tolist()]
-                                   for c in probabilities}
+        answer["probabilities"] = {
+            c[len("proba_") :]: [_finite(v) for v in predictions[c].tolist()] for c in probabilities
+        }
     return answer
 
 
@@ -178,14 +226,23 @@ def _content(header: str, body: bytes) -> tuple[str, bytes]:
     """The media type and the body as UTF-8, decoded by the declared charset (a body in UTF-16 with its
     charset declared is read as such; an undeclared one that is not UTF-8 is refused, never guessed)."""
     kind, _, params = header.partition(";")
-    charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params.split(";"))
-                    if k.strip().lower() == "charset"), "")
+    charset = next(
+        (
+            v.strip().strip('"').lower()
+            for k, _, v in (p.partition("=") for p in params.split(";"))
+            if k.strip().lower() == "charset"
+        ),
+        "",
+    )
     if charset in ("", "utf-8", "utf8"):
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            raise RowsError(415, "the body is not UTF-8; send UTF-8, or declare its charset "
-                                 "(Content-Type: application/json; charset=utf-16)") from None
+            raise RowsError(
+                415,
+                "the body is not UTF-8; send UTF-8, or declare its charset "
+                "(Content-Type: application/json; charset=utf-16)",
+            ) from None
         return kind.strip().lower(), body
     try:
         text = body.decode(charset)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import copy
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import joblib
 import numpy as np
@@ -122,14 +122,19 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
             keys.append(key)
             preps.append(_compile_prep(steps))
         index, estimator = keys.index(key), pipeline.steps[-1][1]
-        members.append(CompiledMember(
-            prep=index, few=_tree_predictor(estimator, task, n_classes, preps[index]),
-            many=lambda frame, estimator=estimator: predict_output(estimator, frame, task, n_classes),
-            weight=float(weight)))
+        members.append(
+            CompiledMember(
+                prep=index,
+                few=_tree_predictor(estimator, task, n_classes, preps[index]),
+                many=lambda frame, estimator=estimator: predict_output(estimator, frame, task, n_classes),
+                weight=float(weight),
+            )
+        )
     return CompiledModel(preps, members)
 
 
 # --- preprocessing --------------------------------------------------------------------------
+
 
 def _flatten(steps: list) -> list:
     flat = []
@@ -149,7 +154,7 @@ def _compile_prep(steps: list) -> CompiledPrep:
     encode, categories = _encode(encoder)
     names = [str(n) for n in encoder.get_feature_names_out()]
     after = []
-    for step in flat[at + 1:]:
+    for step in flat[at + 1 :]:
         if isinstance(step, SafeNames):
             names = list(step.feature_names_out_)
             continue
@@ -169,6 +174,7 @@ def _cleaning_step(step) -> Callable[[Columns], Columns]:
         def through_frame(columns: Columns) -> Columns:
             out = step.transform(pd.DataFrame({c: pd.Series(v, dtype=v.dtype, copy=False) for c, v in columns.items()}))
             return {str(c): out[c].to_numpy() for c in out.columns}
+
         return through_frame
     raise NotCompiled(f"the cleaning step {type(step).__name__}")
 
@@ -196,6 +202,7 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
                 block[:, i] = columns[column]
             blocks.append(np.asarray(transform(block), dtype=float).reshape(n_rows, -1))
         return np.hstack(blocks) if blocks else np.empty((n_rows, 0))
+
     return encode, categories
 
 
@@ -213,12 +220,16 @@ def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
             warnings.simplefilter("ignore", UserWarning)
             out = plain.transform(block)
         return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+
     return transform
 
 
 # --- models ---------------------------------------------------------------------------------
 
-def _tree_predictor(estimator, task: str, n_classes: int, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray] | None:
+
+def _tree_predictor(
+    estimator, task: str, n_classes: int, prep: CompiledPrep
+) -> Callable[[np.ndarray], np.ndarray] | None:
     """Treelite's GTIL for a few rows of a gradient-boosted model (None for other models). Per row it is
     slower than the boosters' own code, but it has almost no cost per call, so it wins for a few rows
     and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
@@ -238,6 +249,7 @@ def _tree_predictor(estimator, task: str, n_classes: int, prep: CompiledPrep) ->
             return values
         proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
         return spread_classes(proba, estimator.classes_, n_classes)
+
     return predict
 
 
@@ -280,7 +292,8 @@ def _hist_on_codes(model):
     positions.categories_ = [np.arange(len(levels), dtype=np.int64) for levels in encoder.categories_]
     copied._preprocessor.transformers_ = [
         (name, positions if name == "encoder" else step, columns)
-        for name, step, columns in model._preprocessor.transformers_]
+        for name, step, columns in model._preprocessor.transformers_
+    ]
     return copied
 
 

@@ -49,16 +49,21 @@ def row_schema(schema: Schema) -> dict[str, Any]:
         if column.details.get("levels") and kind == "string":
             prop["examples"] = column.details["levels"][:5]
         properties[column.name] = prop
-    return {"type": "object", "properties": properties, "required": [c.name for c in features(schema)],
-            "additionalProperties": True}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [c.name for c in features(schema)],
+        "additionalProperties": True,
+    }
 
 
 def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
-        raise RowsError(400, f"the body is not valid JSON ({str(err)[:120]}); send a list of rows or "
-                             '{"rows": [...]}') from None
+        raise RowsError(
+            400, f'the body is not valid JSON ({str(err)[:120]}); send a list of rows or {{"rows": [...]}}'
+        ) from None
     rows = payload.get("rows") if isinstance(payload, dict) and "rows" in payload else payload
     if isinstance(rows, dict):
         rows = [rows]
@@ -152,8 +157,9 @@ def _check_value(value: Any, kind: str, name: str, row: int) -> Any:
         try:
             number = float(value)
         except OverflowError:  # JSON allows an integer of any length
-            raise RowsError(422, f"column {name!r} row {row}: a whole number of {len(str(value))} digits is "
-                                 "beyond any float") from None
+            raise RowsError(
+                422, f"column {name!r} row {row}: a whole number of {len(str(value))} digits is beyond any float"
+            ) from None
         if not math.isfinite(number):
             raise RowsError(422, f"column {name!r} row {row}: {_show(value)} is not a finite number")
         return number

@@ -34,14 +34,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_processes(run: Path, host: str, port: int, workers: int, max_body_bytes: int, compiled: bool = True,
-                    trust_types: tuple[str, ...] = ()) -> None:
+def serve_processes(
+    run: Path,
+    host: str,
+    port: int,
+    workers: int,
+    max_body_bytes: int,
+    compiled: bool = True,
+    trust_types: tuple[str, ...] = (),
+) -> None:
     """Start ``workers`` processes, each with the model; stop them all on SIGINT or SIGTERM."""
     listening_socket(host, port).close()  # a taken port fails here, in one line, before anything starts
     context = mp.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(str(run), host, port, max_body_bytes, compiled, i == 0,
-                                                                 trust_types))
-                 for i in range(workers)]
+    processes = [
+        context.Process(target=_worker, args=(str(run), host, port, max_body_bytes, compiled, i == 0, trust_types))
+        for i in range(workers)
+    ]
     for process in processes:
         process.start()
 
@@ -60,8 +68,9 @@ def serve_processes(run: Path, host: str, port: int, workers: int, max_body_byte
             process.join(10)
 
 
-def _worker(run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool,
-            trust_types: tuple[str, ...]) -> None:
+def _worker(
+    run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool, trust_types: tuple[str, ...]
+) -> None:
     import uvicorn
 
     from trainyard.tabular.serve.app import create_app

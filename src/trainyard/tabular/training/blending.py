@@ -10,8 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from trainyard.tabular.metrics import metric_value, scores_of
-from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
 
 ROUNDS = 25
 PRUNE_SHARE = 0.25  # of the blend's standard error across folds: a smaller loss is noise
@@ -37,12 +36,17 @@ def greedy_ensemble(trainer) -> dict[str, float] | None:
     """
     metric = primary_metric(trainer.job.task, trainer.job.metric)
     limit = getattr(trainer, "max_predict_ms", None)
-    candidates = {n: o for n, o in trainer.oof.items() if n != "dummy" and not np.isnan(o).any()
-                  and (limit is None or latency(trainer, [n]) <= limit)}
+    candidates = {
+        n: o
+        for n, o in trainer.oof.items()
+        if n != "dummy" and not np.isnan(o).any() and (limit is None or latency(trainer, [n]) <= limit)
+    }
     if len(candidates) < 2:
         return None
-    best_single = max((r["cv_mean"] for n, r in trainer.results.items() if n in candidates),
-                      key=lambda s: s if metric.greater_is_better else -s)
+    best_single = max(
+        (r["cv_mean"] for n, r in trainer.results.items() if n in candidates),
+        key=lambda s: s if metric.greater_is_better else -s,
+    )
     chosen: Counter[str] = Counter()
     total = None
     best_score, best_counts = None, None
@@ -102,14 +106,21 @@ def _record(trainer, weights: dict[str, float], metric) -> None:
     oof = sum(w * trainer.oof[n] for n, w in weights.items())
     mean, scores = _fold_mean(trainer, oof, metric.name)
     test = sum(w * trainer.outputs[n]["test"] for n, w in weights.items())
-    fresh = (sum(w * trainer.outputs[n]["fresh"] for n, w in weights.items())
-             if all(trainer.outputs[n]["fresh"] is not None for n in weights) else None)
+    fresh = (
+        sum(w * trainer.outputs[n]["fresh"] for n, w in weights.items())
+        if all(trainer.outputs[n]["fresh"] is not None for n in weights)
+        else None
+    )
     trainer.outputs["ensemble"] = {"test": test, "fresh": fresh}
     trainer.oof["ensemble"] = oof
     trainer.costs["ensemble"] = 10
     members = [trainer.results[n] for n in weights]
     trainer.results["ensemble"] = {
-        "status": "ok", "message": "", "params": {"weights": weights}, "cv_scores": scores, "cv_mean": mean,
+        "status": "ok",
+        "message": "",
+        "params": {"weights": weights},
+        "cv_scores": scores,
+        "cv_mean": mean,
         "cv_std": float(np.std(scores)),
         "test": scores_of(job.task, trainer.codes[trainer.split.test], test, job.n_classes),
         "fresh": trainer.fresh_scores(fresh),

@@ -4,9 +4,9 @@ mostly-missing columns kept or not (for the models that take missing values).
 Each choice fits one cheap probe (HistGradientBoosting, 60 trees, at most ``PROBE_ROWS`` training rows)
 per option on the first ``PROBE_FOLDS`` folds (one fold above ``SMALL_TABLE`` rows), in a worker killed
 when the time kept for probes (``BUDGET_SHARE`` of the limit) is spent, and keeps the option with the
-better mean validation score on the run's ranking metric. The default option (raw target, text dropped) stays unless another
-beats it by more than ``MARGIN`` of the score's scale, so noise does not flip a choice. Every choice is
-recorded, scores included, and the plan and the report show it.
+better mean validation score on the run's ranking metric. The default option (raw target, text dropped)
+stays unless another beats it by more than ``MARGIN`` of the score's scale, so noise does not flip a choice.
+Every choice is recorded, scores included, and the plan and the report show it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from trainyard.data.schema import Role
-from trainyard.tabular.training.engines.local import Failed, Stopped, run_with_deadline
 from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.training.engines.local import Failed, Stopped, run_with_deadline
 
 PROBE_FOLDS = 3
 SMALL_TABLE = 5_000  # training rows; above it one fold decides
@@ -62,8 +62,9 @@ def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
     recipe, choices = job.recipe, []
     budget = time.monotonic() + BUDGET_SHARE * time_limit if time_limit else float("inf")
     if can_log(job.schema, recipe, y_raw, job.metric):
-        choice = _compare(replace(job, log_target=False), {"raw": {}, "log": {"log_target": True}}, "raw", budget,
-                          "target")
+        choice = _compare(
+            replace(job, log_target=False), {"raw": {}, "log": {"log_target": True}}, "raw", budget, "target"
+        )
         choices.append(choice)
         transform = "log" if choice.chosen == "log" else "none"
         recipe = replace(recipe, target=replace(recipe.target, transform=transform))
@@ -72,15 +73,25 @@ def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
     if text and recipe.encode.text == "auto":
         words = replace(recipe, encode=replace(recipe.encode, text="words"))
         recipe = replace(recipe, encode=replace(recipe.encode, text="drop"))
-        choice = _compare(replace(job, recipe=recipe, log_target=log), {"dropped": {}, "words": {"recipe": words}},
-                          "dropped", budget, "text")
+        choice = _compare(
+            replace(job, recipe=recipe, log_target=log),
+            {"dropped": {}, "words": {"recipe": words}},
+            "dropped",
+            budget,
+            "text",
+        )
         choices.append(choice)
         recipe = words if choice.chosen == "words" else recipe
     limit = recipe.clean.max_missing
     if recipe.clean.max_missing_native == "same" and limit is not None and (job.X.isna().mean() > limit).any():
         kept = replace(recipe, clean=replace(recipe.clean, max_missing_native=KEEP_MISSING))
-        choice = _compare(replace(job, recipe=recipe, log_target=log), {"dropped": {}, "kept": {"recipe": kept}},
-                          "dropped", budget, "mostly-missing columns")
+        choice = _compare(
+            replace(job, recipe=recipe, log_target=log),
+            {"dropped": {}, "kept": {"recipe": kept}},
+            "dropped",
+            budget,
+            "mostly-missing columns",
+        )
         choices.append(choice)
         recipe = kept if choice.chosen == "kept" else recipe
     return Decided(recipe=recipe, log_target=log, choices=choices)
@@ -124,4 +135,3 @@ def _probe(job, metric_name: str) -> float:
         output = predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes)
         values.append(metric_value(job.task, metric_name, job.y[valid], output, job.n_classes))
     return float(np.nanmean(values))
-

@@ -45,15 +45,26 @@ def check_models(models: list[str] | None) -> list[str]:
     chosen = list(models or LAZY_MODELS)
     refused = [m for m in chosen if m not in LAZY_MODELS]
     if refused:
-        raise SchemaError(f"{', '.join(refused)} cannot train on a lazy table: only {' and '.join(LAZY_MODELS)} "
-                          "have Dask interfaces; the others need the table in memory (read it with trainyard.read, "
-                          "or sample it)")
+        raise SchemaError(
+            f"{', '.join(refused)} cannot train on a lazy table: only {' and '.join(LAZY_MODELS)} "
+            "have Dask interfaces; the others need the table in memory (read it with trainyard.read, "
+            "or sample it)"
+        )
     return chosen
 
 
-def train_lazy(frame, target: str, *, models: list[str] | None = None, cluster: Any = "local:2", seed: int = 0,
-               test_fraction: float = 0.2, sample_rows: int = 20_000, n_estimators: int = 200,
-               task: str | None = None) -> LazyResult:
+def train_lazy(
+    frame,
+    target: str,
+    *,
+    models: list[str] | None = None,
+    cluster: Any = "local:2",
+    seed: int = 0,
+    test_fraction: float = 0.2,
+    sample_rows: int = 20_000,
+    n_estimators: int = 200,
+    task: str | None = None,
+) -> LazyResult:
     """Train the Dask-capable boosters on a Dask DataFrame; metrics on a random holdout."""
     from trainyard.tabular.training.engines import open_engine
 
@@ -62,7 +73,9 @@ def train_lazy(frame, target: str, *, models: list[str] | None = None, cluster: 
         raise SchemaError(f"no column {target!r}; columns: {', '.join(map(str, frame.columns))}")
     engine = open_engine(cluster)
     if not hasattr(engine, "client"):
-        raise SchemaError("training on a lazy table needs a Dask cluster: pass cluster='local:N' or cluster='tcp://HOST:8786'")
+        raise SchemaError(
+            "training on a lazy table needs a Dask cluster: pass cluster='local:N' or cluster='tcp://HOST:8786'"
+        )
     owned = engine is not cluster
     try:
         return _train(frame, target, chosen, engine.client, seed, test_fraction, sample_rows, n_estimators, task)
@@ -79,8 +92,11 @@ def _train(frame, target, chosen, client, seed, test_fraction, sample_rows, n_es
     left_out = [c.name for c in schema.columns if c.name not in features and c.name != target]
     if not features:
         raise SchemaError("no numeric or categorical column to train on; the lazy path leaves out ids, text and dates")
-    categories = {c.name: pd.CategoricalDtype(c.details["levels"]) for c in schema.columns
-                  if c.name in features and c.role is not Role.NUMERIC and c.details.get("levels")}
+    categories = {
+        c.name: pd.CategoricalDtype(c.details["levels"])
+        for c in schema.columns
+        if c.name in features and c.role is not Role.NUMERIC and c.details.get("levels")
+    }
     features = [f for f in features if f in categories or schema[f].role is Role.NUMERIC]
     classes = sorted(sample[target].dropna().unique(), key=str) if schema.task != "regression" else None
     data = _prepare(frame, target, features, categories, classes)
@@ -94,11 +110,19 @@ def _train(frame, target, chosen, client, seed, test_fraction, sample_rows, n_es
             estimator.fit(train[features], train[target])
             metrics = _metrics(estimator, test, features, target, schema.task, len(classes or []))
             fitted[name] = estimator
-            entries.append({"name": name, "status": "ok", "seconds": time.monotonic() - started, "metrics": metrics,
-                            "message": ""})
+            entries.append(
+                {"name": name, "status": "ok", "seconds": time.monotonic() - started, "metrics": metrics, "message": ""}
+            )
         except Exception as err:  # noqa: BLE001 - a model that fails is recorded; the run goes on
-            entries.append({"name": name, "status": "failed", "seconds": time.monotonic() - started, "metrics": {},
-                            "message": f"{type(err).__name__}: {first_line(err, 200)}"})
+            entries.append(
+                {
+                    "name": name,
+                    "status": "failed",
+                    "seconds": time.monotonic() - started,
+                    "metrics": {},
+                    "message": f"{type(err).__name__}: {first_line(err, 200)}",
+                }
+            )
     key = "r2" if schema.task == "regression" else "accuracy"
     entries.sort(key=lambda e: -e["metrics"].get(key, -np.inf))
     notes = [f"left out {len(left_out)} column(s) the lazy path cannot use: {', '.join(left_out)}"] if left_out else []
@@ -123,8 +147,13 @@ def _estimator(name: str, task: str, client, seed: int, n_estimators: int):
         from xgboost import dask as dxgb
 
         cls = dxgb.DaskXGBRegressor if regression else dxgb.DaskXGBClassifier
-        model = cls(n_estimators=n_estimators, tree_method="hist", enable_categorical=True, random_state=seed,
-                    max_cat_to_onehot=1)
+        model = cls(
+            n_estimators=n_estimators,
+            tree_method="hist",
+            enable_categorical=True,
+            random_state=seed,
+            max_cat_to_onehot=1,
+        )
         model.client = client
         return model
     import lightgbm as lgb
@@ -141,15 +170,16 @@ def _metrics(estimator, test, features, target, task, n_classes) -> dict[str, fl
     if task == "regression":
         predicted = _aligned(estimator.predict(test[features]).persist(), y)  # persisted while its model is alive
         error = y - predicted
-        sse, sst, mae, n = dask.compute((error ** 2).sum(), ((y - y.mean()) ** 2).sum(), abs(error).mean(), y.size)
+        sse, sst, mae, n = dask.compute((error**2).sum(), ((y - y.mean()) ** 2).sum(), abs(error).mean(), y.size)
         return {"r2": float(1 - sse / sst), "rmse": float(np.sqrt(sse / n)), "mae": float(mae), "rows": int(n)}
     proba = _aligned(estimator.predict_proba(test[features]).persist(), y)
     if proba.ndim == 1:
         proba = da.stack([1 - proba, proba], axis=1)
     truth = y.astype(int)
     chosen = (proba * (truth[:, None] == da.arange(n_classes)[None, :])).sum(axis=1)
-    accuracy, loss, n = dask.compute((proba.argmax(axis=1) == truth).mean(),
-                                     -da.log(da.clip(chosen, 1e-15, 1)).mean(), y.size)
+    accuracy, loss, n = dask.compute(
+        (proba.argmax(axis=1) == truth).mean(), -da.log(da.clip(chosen, 1e-15, 1)).mean(), y.size
+    )
     return {"accuracy": float(accuracy), "log_loss": float(loss), "rows": int(n)}
 
 

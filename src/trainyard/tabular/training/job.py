@@ -22,9 +22,9 @@ from threadpoolctl import threadpool_limits
 from trainyard.data.schema import Schema
 from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
 from trainyard.tabular.models.catalog import catalog
-from trainyard.tabular.models.pipeline import tabular_pipeline
-from trainyard.tabular.models.output import predict_output
 from trainyard.tabular.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
+from trainyard.tabular.models.output import predict_output
+from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.recipe import Recipe
 
 
@@ -53,9 +53,18 @@ class Job:
 
 
 def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = None) -> Pipeline:
-    """The unfitted pipeline of ``job``'s model: preprocessing, then the model with ``params`` (default ``job.params``)."""
-    return tabular_pipeline(job.schema, job.name, job.recipe, params=job.params if params is None else params,
-                            seed=job.seed, threads=threads, log=job.log_target, nonnegative=job.nonnegative)
+    """The unfitted pipeline of ``job``'s model: preprocessing, then the model with ``params``
+    (default ``job.params``)."""
+    return tabular_pipeline(
+        job.schema,
+        job.name,
+        job.recipe,
+        params=job.params if params is None else params,
+        seed=job.seed,
+        threads=threads,
+        log=job.log_target,
+        nonnegative=job.nonnegative,
+    )
 
 
 def fit_threads(job: Job) -> int:
@@ -73,12 +82,15 @@ def run_job(job: Job) -> dict[str, Any]:
     with warnings.catch_warnings(), threadpool_limits(limits=threads):
         warnings.simplefilter("ignore")
         folds = Parallel(n_jobs=job.jobs, backend="threading")(
-            delayed(fit_fold)(job, i, threads) for i in range(len(job.folds)))
+            delayed(fit_fold)(job, i, threads) for i in range(len(job.folds))
+        )
         final = fit_final(job, threads, folds) if job.refit else None  # after the folds: it takes their tree count
     return assemble(job, folds, final)
 
 
-def fit_model(job: Job, X: pd.DataFrame, y: np.ndarray, threads: int, trees: int | None = None) -> tuple[Pipeline, int | None]:
+def fit_model(
+    job: Job, X: pd.DataFrame, y: np.ndarray, threads: int, trees: int | None = None
+) -> tuple[Pipeline, int | None]:
     """Fit ``job``'s pipeline on ``X``; boosters stop early unless ``trees`` fixes their count.
 
     Returns the fitted pipeline and the trees it kept (None for a model without trees to count)."""
@@ -112,9 +124,16 @@ def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any
     predict_seconds = time.perf_counter() - start
     fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
     blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"test": test, "fresh": fresh, "fit_seconds": fit_seconds, "model": blob, "size_bytes": len(blob), "trees": trees,
-            "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000,
-            "predict_ms_one_row": one_row_ms(pipeline, job.X_test if len(job.X_test) else job.X, job)}
+    return {
+        "test": test,
+        "fresh": fresh,
+        "fit_seconds": fit_seconds,
+        "model": blob,
+        "size_bytes": len(blob),
+        "trees": trees,
+        "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000,
+        "predict_ms_one_row": one_row_ms(pipeline, job.X_test if len(job.X_test) else job.X, job),
+    }
 
 
 ONE_ROW_REPEATS = 7
@@ -136,16 +155,25 @@ def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict
     metric = primary_metric(job.task, job.metric)
     oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
     fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out, _ in fold_results]
-    result: dict[str, Any] = {"cv_scores": fold_scores, "oof": oof, "cv_all": known_scores(job, oof),
-                              "fold_trees": [trees for _, _, trees in fold_results]}
+    result: dict[str, Any] = {
+        "cv_scores": fold_scores,
+        "oof": oof,
+        "cv_all": known_scores(job, oof),
+        "fold_trees": [trees for _, _, trees in fold_results],
+    }
     return {**result, **(final or {})}
 
 
 def merge_parts(job: Job, first: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     """One model's result from two runs over different folds (the second one with the refit)."""
     oof = np.where(np.isnan(first["oof"]), rest["oof"], first["oof"])
-    return {**rest, "cv_scores": first["cv_scores"] + rest["cv_scores"], "oof": oof, "cv_all": known_scores(job, oof),
-            "fold_trees": first["fold_trees"] + rest["fold_trees"]}
+    return {
+        **rest,
+        "cv_scores": first["cv_scores"] + rest["cv_scores"],
+        "oof": oof,
+        "cv_all": known_scores(job, oof),
+        "fold_trees": first["fold_trees"] + rest["fold_trees"],
+    }
 
 
 def known_scores(job: Job, oof: np.ndarray) -> dict[str, float]:

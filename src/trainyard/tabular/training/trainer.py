@@ -18,20 +18,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainyard.tabular.training.choices import Choice, decide
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile, without_attrs
+from trainyard.errors import SchemaError
+from trainyard.tabular.leaderboard import Entry, rank
+from trainyard.tabular.metrics import bootstrap_se, primary_metric, scores_of
+from trainyard.tabular.models.catalog import ModelSpec, select
+from trainyard.tabular.prep.target import prepare_target, wants_log
+from trainyard.tabular.recipe import Recipe, load_recipe
+from trainyard.tabular.split import Split, cv_folds, split_rows
+from trainyard.tabular.training.choices import Choice, decide
 from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped
-from trainyard.errors import SchemaError
-from trainyard.tabular.metrics import bootstrap_se, scores_of
 from trainyard.tabular.training.job import Job, merge_parts
-from trainyard.tabular.leaderboard import Entry, rank
-from trainyard.tabular.metrics import primary_metric
-from trainyard.tabular.models.catalog import ModelSpec, select
-from trainyard.tabular.recipe import Recipe, load_recipe
-from trainyard.tabular.prep.target import prepare_target, wants_log
-from trainyard.tabular.split import Split, cv_folds, split_rows
 
 MIN_TIME_LIMIT = 5.0
 RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
@@ -79,8 +78,10 @@ class TrainResult:
         return LabelledModel(self.final_estimator(), self.classes, self.schema.task)
 
     def __repr__(self) -> str:  # the default would print the whole table and every model's bytes
-        return (f"TrainResult(target={self.schema.target!r}, task={self.schema.task!r}, best={self.best.name!r}, "
-                f"models={len(self.entries)}, seconds={self.seconds:.0f})")
+        return (
+            f"TrainResult(target={self.schema.target!r}, task={self.schema.task!r}, best={self.best.name!r}, "
+            f"models={len(self.entries)}, seconds={self.seconds:.0f})"
+        )
 
     def _repr_html_(self) -> str:
         from trainyard.tabular.leaderboard import result_html
@@ -88,12 +89,28 @@ class TrainResult:
         return result_html(self)
 
 
-def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict | Recipe | None = "auto",
-          models: list[str] | None = None, time_limit: float | None = None, folds: int = 5, seed: int = 0,
-          jobs: int | None = None, metric: str | None = None, tune: bool = True, ensemble: bool = True,
-          progress: Callable[[str, dict], None] | None = None, checkpoint: Any = None, resume: bool = False,
-          test_data: Any = None, cluster: str | None = None, refit_full: bool = True,
-          max_predict_ms: float | None = None) -> TrainResult:
+def train(
+    data: Any,
+    target: str,
+    *,
+    task: str | None = None,
+    recipe: str | dict | Recipe | None = "auto",
+    models: list[str] | None = None,
+    time_limit: float | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    jobs: int | None = None,
+    metric: str | None = None,
+    tune: bool = True,
+    ensemble: bool = True,
+    progress: Callable[[str, dict], None] | None = None,
+    checkpoint: Any = None,
+    resume: bool = False,
+    test_data: Any = None,
+    cluster: str | None = None,
+    refit_full: bool = True,
+    max_predict_ms: float | None = None,
+) -> TrainResult:
     """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
 
     Parameters:
@@ -127,8 +144,9 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
     if folds < 2:
         raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
     if time_limit is not None and time_limit < MIN_TIME_LIMIT:
-        raise SchemaError(f"time_limit={time_limit:g} is too small for even the baseline; "
-                          f"give at least {MIN_TIME_LIMIT:g} seconds")
+        raise SchemaError(
+            f"time_limit={time_limit:g} is too small for even the baseline; give at least {MIN_TIME_LIMIT:g} seconds"
+        )
     final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
     # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
     deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
@@ -150,15 +168,30 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         split = external_split(frame, schema, recipe, n_train)
     classes, codes = _encode_classes(schema.task, y, folds, split)
     fold_index = cv_folds(frame, y, schema, split, folds=folds, seed=seed)
-    job = Job(name="", task=schema.task, schema=schema, recipe=recipe,
-              X=frame.iloc[split.train].drop(columns=[target]), y=codes[split.train], folds=fold_index,
-              X_test=frame.iloc[split.test].drop(columns=[target]), X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
-              n_classes=len(classes or []), log_target=wants_log(schema, recipe, y, metric), seed=seed,
-              jobs=jobs or 1, metric=metric)
+    job = Job(
+        name="",
+        task=schema.task,
+        schema=schema,
+        recipe=recipe,
+        X=frame.iloc[split.train].drop(columns=[target]),
+        y=codes[split.train],
+        folds=fold_index,
+        X_test=frame.iloc[split.test].drop(columns=[target]),
+        X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
+        n_classes=len(classes or []),
+        log_target=wants_log(schema, recipe, y, metric),
+        seed=seed,
+        jobs=jobs or 1,
+        metric=metric,
+    )
     decided = decide(job, y.iloc[split.train], time_limit)
     recipe = decided.recipe
-    job = replace(job, recipe=recipe, log_target=decided.log_target,
-                  nonnegative=schema.task == "regression" and bool((y >= 0).all()))
+    job = replace(
+        job,
+        recipe=recipe,
+        log_target=decided.log_target,
+        nonnegative=schema.task == "regression" and bool((y >= 0).all()),
+    )
     specs, notes = select(schema.task, models, n_rows=len(split.train))
     notes = [c.line() for c in decided.choices] + notes
     notes += infinity_notes(frame.drop(columns=[target]))
@@ -193,15 +226,30 @@ def train(data: Any, target: str, *, task: str | None = None, recipe: str | dict
         keep = set(weights or {}) | {best.name}
         trained_on = trainer.training_rows_only([])
         if refit_full:
-            trained_on = trainer.refit_full(sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes,
-                                            cluster is not None)
+            trained_on = trainer.refit_full(
+                sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes, cluster is not None
+            )
     finally:
         if owned:
             engine.close()
-    return TrainResult(schema=schema, recipe=recipe, split=split, entries=entries, best=best, classes=classes,
-                       outputs=trainer.outputs, models={k: v for k, v in trainer.models.items() if k in keep},
-                       frame=frame, y=y, seconds=time.monotonic() - start, notes=notes, ensemble=weights,
-                       trained_on=trained_on, choices=decided.choices, seed=seed)
+    return TrainResult(
+        schema=schema,
+        recipe=recipe,
+        split=split,
+        entries=entries,
+        best=best,
+        classes=classes,
+        outputs=trainer.outputs,
+        models={k: v for k, v in trainer.models.items() if k in keep},
+        frame=frame,
+        y=y,
+        seconds=time.monotonic() - start,
+        notes=notes,
+        ensemble=weights,
+        trained_on=trained_on,
+        choices=decided.choices,
+        seed=seed,
+    )
 
 
 def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
@@ -212,9 +260,11 @@ def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
     for entry in finished:
         if entry.predict_ms_one_row <= max_predict_ms:
             return entry
-    fastest = min(finished, key=lambda e: (np.nan_to_num(e.predict_ms_one_row, nan=np.inf)))
-    raise SchemaError(f"no model answers one row within max_predict_ms={max_predict_ms:g}: the fastest, "
-                      f"{fastest.name}, takes {fastest.predict_ms_one_row:.1f} ms; raise the bound")
+    fastest = min(finished, key=lambda e: np.nan_to_num(e.predict_ms_one_row, nan=np.inf))
+    raise SchemaError(
+        f"no model answers one row within max_predict_ms={max_predict_ms:g}: the fastest, "
+        f"{fastest.name}, takes {fastest.predict_ms_one_row:.1f} ms; raise the bound"
+    )
 
 
 def infinity_notes(X: pd.DataFrame) -> list[str]:
@@ -244,8 +294,15 @@ def external_split(frame: pd.DataFrame, schema: Schema, recipe: Recipe, n_train:
         mask, period = fresh_rows(frame[date_column].iloc[train], recipe.split.fresh_months, date_column)
         fresh, train = train[mask], train[~mask]
     kind = "stratified" if schema.task in ("binary", "multiclass") else "random"
-    return Split(train, test, fresh, kind, stratify=schema.target if kind == "stratified" else None,
-                 date_column=date_column, fresh_period=period)
+    return Split(
+        train,
+        test,
+        fresh,
+        kind,
+        stratify=schema.target if kind == "stratified" else None,
+        date_column=date_column,
+        fresh_period=period,
+    )
 
 
 def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[list[Any] | None, np.ndarray]:
@@ -256,8 +313,10 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
     small = counts[counts < folds]
     if len(small):
         label, count = small.index[0], int(small.iloc[0])
-        raise SchemaError(f"class {label!r} has {count} training rows, fewer than the {folds} folds; "
-                          f"merge it with another class, drop it, or use folds={max(2, count)}")
+        raise SchemaError(
+            f"class {label!r} has {count} training rows, fewer than the {folds} folds; "
+            f"merge it with another class, drop it, or use folds={max(2, count)}"
+        )
     lookup = {c: i for i, c in enumerate(classes)}
     return classes, y.map(lookup).to_numpy(dtype=int)
 
@@ -321,7 +380,9 @@ class Trainer:
         if self.checkpoint is not None:
             arrays = {"oof": self.oof.get(name), **self.outputs.get(name, {})} if record["status"] == "ok" else {}
             self.checkpoint.save(name, record, arrays, self.models.get(name))
-        self.emit("result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}})
+        self.emit(
+            "result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}}
+        )
         return record
 
     def _run(self, job: Job, seconds: float) -> tuple[dict, str]:
@@ -331,7 +392,12 @@ class Trainer:
         time says they fit in ``seconds``; otherwise the model is refit and scored on the one fold (a cut,
         said on the leaderboard), so a slow model still gives a score instead of nothing.
         """
-        if job.name == "dummy" or seconds == float("inf") or len(job.folds) < 2 or not isinstance(self.engine, LocalEngine):
+        if (
+            job.name == "dummy"
+            or seconds == float("inf")
+            or len(job.folds) < 2
+            or not isinstance(self.engine, LocalEngine)
+        ):
             return self.engine.run(job, seconds=seconds), ""
         started = time.monotonic()
         first = self.engine.run(replace(job, folds=job.folds[:1], refit=False), seconds=seconds)
@@ -343,8 +409,10 @@ class Trainer:
         if took * REFIT_COST > left:
             raise Stopped(f"its first fold took {took:.0f} s and a refit would not fit in the {left:.0f} s left")
         final = self.engine.run(replace(job, folds=[], trees=first["fold_trees"][0]), seconds=left)
-        return merge_parts(job, first, final), (f"cut after 1 of {others + 1} folds (score {first['cv_scores'][0]:.4g}): "
-                                                f"the others would need about {needed:.0f} s of the {left:.0f} s left")
+        return merge_parts(job, first, final), (
+            f"cut after 1 of {others + 1} folds (score {first['cv_scores'][0]:.4g}): "
+            f"the others would need about {needed:.0f} s of the {left:.0f} s left"
+        )
 
     def _record(self, name: str, spec: ModelSpec, job: Job, out: dict) -> dict:
         test_scores = scores_of(job.task, self.codes[self.split.test], out["test"], job.n_classes)
@@ -352,11 +420,22 @@ class Trainer:
         self.outputs[name] = {"test": out["test"], "fresh": out.get("fresh")}
         self.oof[name] = out["oof"]
         self.models[name] = out["model"]
-        return {"status": "ok", "message": "", "params": job.params, "cv_scores": out["cv_scores"],
-                "cv_mean": float(np.mean(out["cv_scores"])), "cv_std": float(np.std(out["cv_scores"])),
-                "cv_all": out["cv_all"], "test": test_scores, "fresh": fresh_scores,
-                "fit_seconds": out["fit_seconds"], "predict_ms_per_1000": out["predict_ms_per_1000"], "trees": out.get("trees"),
-                "predict_ms_one_row": out.get("predict_ms_one_row", float("nan")), "size_bytes": out["size_bytes"]}
+        return {
+            "status": "ok",
+            "message": "",
+            "params": job.params,
+            "cv_scores": out["cv_scores"],
+            "cv_mean": float(np.mean(out["cv_scores"])),
+            "cv_std": float(np.std(out["cv_scores"])),
+            "cv_all": out["cv_all"],
+            "test": test_scores,
+            "fresh": fresh_scores,
+            "fit_seconds": out["fit_seconds"],
+            "predict_ms_per_1000": out["predict_ms_per_1000"],
+            "trees": out.get("trees"),
+            "predict_ms_one_row": out.get("predict_ms_one_row", float("nan")),
+            "size_bytes": out["size_bytes"],
+        }
 
     def refit_full(self, names: list[str], X: pd.DataFrame, codes: np.ndarray, on_cluster: bool) -> dict[str, Any]:
         """Refit ``names`` on every labelled row with their settings and tree counts; replace their models.
@@ -372,21 +451,39 @@ class Trainer:
         needed = sum(1.5 * self.results[n].get("fit_seconds", 1.0) * share + 1.0 for n in names)
         left = self.deadline - time.monotonic()
         if left < needed:
-            return self.training_rows_only([f"the saved model learned from the training rows only: refitting "
-                                            f"{', '.join(names)} on all {len(rows):,} rows needs about {needed:.0f} s "
-                                            f"and {max(left, 0):.0f} s were left"])
+            return self.training_rows_only(
+                [
+                    f"the saved model learned from the training rows only: refitting "
+                    f"{', '.join(names)} on all {len(rows):,} rows needs about {needed:.0f} s "
+                    f"and {max(left, 0):.0f} s were left"
+                ]
+            )
         refit: dict[str, bytes] = {}
         for name in names:
             record = self.results[name]
-            job = Job(**{**self.job.__dict__, "name": record.get("model", name.removesuffix("_tuned")),
-                         "params": record.get("params", {}), "X": X.iloc[rows], "y": codes[rows], "folds": [],
-                         "X_test": X.iloc[:0], "X_fresh": X.iloc[:0], "trees": record.get("trees")})
+            job = Job(
+                **{
+                    **self.job.__dict__,
+                    "name": record.get("model", name.removesuffix("_tuned")),
+                    "params": record.get("params", {}),
+                    "X": X.iloc[rows],
+                    "y": codes[rows],
+                    "folds": [],
+                    "X_test": X.iloc[:0],
+                    "X_fresh": X.iloc[:0],
+                    "trees": record.get("trees"),
+                }
+            )
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
                 refit[name] = self.engine.run(job, seconds=self.deadline - time.monotonic())["model"]
             except (Stopped, Failed) as err:
-                return self.training_rows_only([f"the saved model learned from the training rows only: the refit of "
-                                                f"{name} on every row did not finish ({err})"])
+                return self.training_rows_only(
+                    [
+                        f"the saved model learned from the training rows only: the refit of "
+                        f"{name} on every row did not finish ({err})"
+                    ]
+                )
         self.models.update(refit)
         sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
         return {"rows": len(rows), "sets": sets, "notes": []}
@@ -411,32 +508,42 @@ class Trainer:
         if baseline.get("status") != "stopped":
             return
         spent = baseline["seconds"]
-        what = (f"it had not finished after {spent:.1f} s, and reading, profiling and the choices took "
-                f"{before:.1f} s before it" if spent >= 0.5 else
-                f"reading, profiling and the choices took {before:.1f} s and left it no time")
+        what = (
+            f"it had not finished after {spent:.1f} s, and reading, profiling and the choices took "
+            f"{before:.1f} s before it"
+            if spent >= 0.5
+            else f"reading, profiling and the choices took {before:.1f} s and left it no time"
+        )
         raise SchemaError(
             f"the time limit ({time_limit:g} s for training) is too small for even the baseline (dummy) model on "
             f"{shape[0]:,} rows × {shape[1] - 1:,} columns: {what}; this table needs more than "
             f"{before + spent:.0f} s before any model is scored: try at least {2 * (before + spent):.0f} s, "
-            f"or fewer columns")
+            f"or fewer columns"
+        )
 
     def check_beyond_baseline(self, time_limit: float | None) -> None:
         """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
         if any(r.get("status") == "ok" for n, r in self.results.items() if n != "dummy"):
             return
-        stopped = {n: r["seconds"] for n, r in self.results.items()
-                   if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0}  # it ran, then was stopped
+        stopped = {
+            n: r["seconds"]
+            for n, r in self.results.items()
+            if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0
+        }  # it ran, then was stopped
         if not stopped or time_limit is None:
             cause = self.likely_cause()
             if cause:
                 baseline_ok = self.results.get("dummy", {}).get("status") == "ok"
-                raise SchemaError(f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}"
-                                  f"; {cause}")
+                raise SchemaError(
+                    f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
+                )
             return
         name = min(stopped, key=stopped.get)
-        raise SchemaError(f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
-                          f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
-                          "or fewer, cheaper models")
+        raise SchemaError(
+            f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
+            f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
+            "or fewer, cheaper models"
+        )
 
     def likely_cause(self) -> str:
         """The failure most models share, as "the likely cause (k of n models: a, b): message"; "" if none failed."""
@@ -460,5 +567,3 @@ class Trainer:
         from trainyard.tabular.training.blending import greedy_ensemble
 
         return greedy_ensemble(self)
-
-

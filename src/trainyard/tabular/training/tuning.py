@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.tabular.training.job import Job
-from trainyard.tabular.metrics import primary_metric
 
 
 def suggest(trial, space: dict[str, tuple]) -> dict[str, Any]:
@@ -34,8 +34,9 @@ def default_trial(defaults: dict[str, Any], space: dict[str, tuple]) -> dict[str
         value = defaults.get(name)
         if value is None:
             continue
-        if kind == "cat" or (isinstance(value, (int, float)) and not isinstance(value, bool)
-                             and bounds[0] <= value <= bounds[1]):
+        if kind == "cat" or (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and bounds[0] <= value <= bounds[1]
+        ):
             trial[name] = value
     return trial
 
@@ -47,8 +48,11 @@ def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric = primary_metric(trainer.job.task, trainer.job.metric)
     by_name = {s.name: s for s in specs}
-    finished = [(n, r) for n, r in trainer.results.items() if r.get("status") == "ok" and n in by_name
-                and by_name[n].space and n != "dummy"]
+    finished = [
+        (n, r)
+        for n, r in trainer.results.items()
+        if r.get("status") == "ok" and n in by_name and by_name[n].space and n != "dummy"
+    ]
     finished.sort(key=lambda nr: nr[1]["cv_mean"], reverse=metric.greater_is_better)
     for name, record in finished[:top]:
         spec = by_name[name]

@@ -42,8 +42,15 @@ def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):
             if kind == "model" and info["model"] == "random_forest":
                 threading.Timer(0.5, lambda: killed.append(os.kill(worker, signal.SIGKILL))).start()
 
-        result = train(market.head(3000), "price", models=["dummy", "random_forest", "ridge"], tune=False,
-                       cluster=engine, seed=0, progress=kill_during_the_forest)
+        result = train(
+            market.head(3000),
+            "price",
+            models=["dummy", "random_forest", "ridge"],
+            tune=False,
+            cluster=engine,
+            seed=0,
+            progress=kill_during_the_forest,
+        )
         assert killed and engine.workers == 2  # the nanny started a new worker
     finally:
         engine.close()
@@ -52,8 +59,14 @@ def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):
 
 
 def test_time_limit_holds_on_the_cluster(market: pd.DataFrame):
-    result = train(market.head(3000), "price", models=["dummy", "random_forest", "extra_trees", "lightgbm"],
-                   tune=False, cluster="local:2", time_limit=12)
+    result = train(
+        market.head(3000),
+        "price",
+        models=["dummy", "random_forest", "extra_trees", "lightgbm"],
+        tune=False,
+        cluster="local:2",
+        time_limit=12,
+    )
     assert result.entries and any(e.status == "ok" for e in result.entries)
 
 

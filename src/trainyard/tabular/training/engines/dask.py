@@ -21,8 +21,8 @@ import re
 import time
 from typing import Any
 
-from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.errors import SchemaError, first_line
+from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.tabular.training.job import Job, assemble, fit_final, fit_fold, fit_threads
 
 CONNECT_SECONDS = 10.0
@@ -49,17 +49,24 @@ class DaskEngine:
                 workers = int(local.group(1) or 2)
                 if workers < 1:
                     raise SchemaError(f"cluster={address!r}: use local:N with N >= 1 workers")
-                self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                self._cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
                 self.client = Client(self._cluster)
             else:
                 if not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://.+", address.strip()):
                     raise SchemaError(f"cluster={address!r}: write tcp://HOST:8786 (a Dask scheduler) or local:N")
                 self.client = Client(address, timeout=connect_seconds)
         except (OSError, TimeoutError) as err:
-            raise SchemaError(f"cannot reach the Dask scheduler at {address} (waited {connect_seconds:g} s: "
-                              f"{first_line(err, 100)}); start one with `dask scheduler` and "
-                              "`dask worker`, or use cluster='local:N'") from None
+            raise SchemaError(
+                f"cannot reach the Dask scheduler at {address} (waited {connect_seconds:g} s: "
+                f"{first_line(err, 100)}); start one with `dask scheduler` and "
+                "`dask worker`, or use cluster='local:N'"
+            ) from None
         self._data: tuple[int, Any] | None = None
 
     @property
@@ -81,8 +88,9 @@ class DaskEngine:
     def _submit(self, job: Job) -> list:
         base = self._scatter(job)
         threads = fit_threads(job)
-        futures = [self.client.submit(_fold, base, job.name, job.params, i, threads, pure=False)
-                   for i in range(len(job.folds))]
+        futures = [
+            self.client.submit(_fold, base, job.name, job.params, i, threads, pure=False) for i in range(len(job.folds))
+        ]
         if job.refit:  # the refit waits for the folds: it takes their tree count
             futures.append(self.client.submit(_final, base, job.name, job.params, threads, list(futures), pure=False))
         return futures

@@ -100,4 +100,3 @@ class LocalEngine:
 
     def close(self) -> None:
         pass
-
