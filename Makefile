@@ -47,8 +47,12 @@ core-check: $(STAMP)
 	cd $(CORE) && ./bin/python $(CURDIR)/.ci/core_check.py
 	@rm -rf $(CORE)
 
-# The layers (pyproject.toml, [tool.importlinter]): an upward import or a circle between packages fails here.
+# Style, types and layers, before the tests; each names the file and line it objects to.
+# ruff (lint and format, pyproject's rule set), mypy (strict on the public API), import-linter (the layers).
 lint: $(STAMP)
+	$(BIN)/ruff check src tests bench .ci
+	$(BIN)/ruff format --check src tests bench .ci
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 # The report test opens a real browser: Debian's chromium (never a browser download).

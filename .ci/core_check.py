@@ -17,9 +17,10 @@ TRAINYARD = str(Path(sys.executable).with_name("trainyard"))
 
 
 def run(*args: str, expect: int = 0) -> str:
+    """The command's output; for an expected failure, its stderr (the one error line)."""
     done = subprocess.run([TRAINYARD, *args], capture_output=True, text=True)
     assert done.returncode == expect, f"trainyard {' '.join(args)}: exit {done.returncode}\n{done.stderr[-2000:]}"
-    return done.stdout + done.stderr
+    return done.stderr if expect else done.stdout + done.stderr
 
 
 def main() -> None:

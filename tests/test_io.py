@@ -179,6 +179,7 @@ def test_a_second_resume_is_refused_while_one_runs(tmp_path: Path, market: pd.Da
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_killed_train_resumes_and_leaves_nothing(tmp_path: Path, market: pd.DataFrame) -> None:
     import os
     import signal

@@ -78,7 +78,7 @@ def test_search_add(tmp_path: Path, seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_train_resume(tmp_path: Path, seed: int, market: pd.DataFrame) -> None:
     table = tmp_path / "cars.csv"
-    market.head(1500).to_csv(table, index=False)
+    market.head(1000).to_csv(table, index=False)
     runs = tmp_path / "runs"
     args = [
         "train",
@@ -92,6 +92,8 @@ def test_train_resume(tmp_path: Path, seed: int, market: pd.DataFrame) -> None:
         "--runs",
         str(runs),
         "--seed",
+        "3",
+        "--folds",
         "3",
     ]
     _run(args + ["--name", "before"])

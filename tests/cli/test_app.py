@@ -72,6 +72,7 @@ def test_latin1_note_reaches_the_user(tmp_path: Path) -> None:
     assert "note:" in result.stderr and "latin-1" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_reproduces_the_notes_experiment(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--rows", "1500"])
     assert result.exit_code == 0, result.output

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from trainyard.cli.app import app
+
+pytestmark = pytest.mark.slow  # LM training and stage processes
 
 runner = CliRunner(env={"COLUMNS": "200"})
 SMALL = ["--layers", "2", "--heads", "2", "--dim", "32", "--context", "32", "--batch", "8", "--eval-every", "10"]

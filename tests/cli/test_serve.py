@@ -11,10 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tests.lm.test_pipeline import free_port
 from trainyard.cli.app import app
+
+pytestmark = pytest.mark.slow  # servers in other processes
 
 runner = CliRunner(env={"COLUMNS": "200"})
 

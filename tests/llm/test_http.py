@@ -12,6 +12,8 @@ import pytest
 from trainyard.errors import DataError
 from trainyard.llm.base import generate, open_backend
 
+pytestmark = pytest.mark.slow  # the local LLM behind a server
+
 
 def free_port() -> int:
     with socket.socket() as sock:

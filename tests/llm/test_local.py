@@ -6,6 +6,8 @@ from trainyard.errors import DataError
 from trainyard.llm.base import generate
 from trainyard.llm.local import LocalGGUF, check_gguf
 
+pytestmark = pytest.mark.slow  # the local LLM
+
 
 def test_default_model_is_the_base_gemma(gemma):
     assert gemma.path.name == "gemma-3-270m-q4_k_m.gguf" and gemma.path.stat().st_size > 200_000_000

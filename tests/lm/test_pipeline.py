@@ -21,6 +21,8 @@ from trainyard.lm.pipeline import PipelineLM, StageError, parse_address, parse_b
 
 from .conftest import seeded_checkpoint
 
+pytestmark = pytest.mark.slow  # stage processes
+
 TRAINYARD = str(Path(sys.executable).with_name("trainyard"))
 
 

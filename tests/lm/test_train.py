@@ -13,6 +13,8 @@ from trainyard.lm import checkpoint
 from trainyard.lm.generate import generate
 from trainyard.lm.train import TrainSettings, learning_rate, train_lm
 
+pytestmark = pytest.mark.slow  # LM training
+
 SMALL = dict(layers=2, heads=2, dim=32, context=32, batch=8, steps=40, eval_every=20, warmup=5, lr=3e-3)
 
 

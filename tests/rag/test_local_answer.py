@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.llm.conftest import gemma  # noqa: F401 - the session fixture
 from trainyard.rag.answer import ask
+
+pytestmark = pytest.mark.slow  # the local LLM
 
 
 def test_generated_answer_streams_and_reports(cran_index, gemma):  # noqa: F811

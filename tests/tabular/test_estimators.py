@@ -25,6 +25,7 @@ def _expected_failures(estimator) -> dict[str, str]:
     return {}
 
 
+@pytest.mark.slow  # scikit-learn's checks fit each estimator about a hundred times
 @parametrize_with_checks(
     [AutoRegressor(models=["ridge"], **FAST), AutoClassifier(models=["logistic"], **FAST)],
     expected_failed_checks=_expected_failures,

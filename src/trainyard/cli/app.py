@@ -18,14 +18,14 @@ from trainyard.errors import TrainyardError, TrainyardWarning, disk_full
 try:  # typer 0.2x carries its own copy of click
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover - an older typer over click
-    from click import UsageError
+    from click import UsageError  # type: ignore[assignment]
 
 
 class TrainyardGroup(TyperGroup):
     """Runs a command; a ``TrainyardError`` or an option out of its range becomes ``error: ...`` on
     stderr and exit 2 (the ranges and choices are declared once, on the options themselves)."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx):  # click's Context (typer's own copy of click, or click itself)
         try:
             return self._invoke(ctx)
         except UsageError as err:
@@ -35,7 +35,7 @@ class TrainyardGroup(TyperGroup):
             typer.echo(f"error: {err.format_message()}{where}", err=True)
             ctx.exit(2)
 
-    def _invoke(self, ctx: typer.Context):
+    def _invoke(self, ctx):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TrainyardWarning)

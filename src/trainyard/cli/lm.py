@@ -187,32 +187,33 @@ def _open_for_generation(
         from trainyard.lm.parts import CheckpointParts
         from trainyard.lm.pipeline import PipelineLM
 
-        model = PipelineLM(CheckpointParts(ckpt), stages.split(","), timeout=stage_timeout)
+        piped = PipelineLM(CheckpointParts(ckpt), stages.split(","), timeout=stage_timeout)
 
-        def report(t: dict) -> str:
-            per_token = (model.bytes_sent + model.bytes_received) / max(1, t["decoded"] + 1)
+        def report_piped(t: dict) -> str:
+            per_token = (piped.bytes_sent + piped.bytes_received) / max(1, t["decoded"] + 1)
             speed = f"{t['tokens_per_s']:.2f} tokens/s" if t.get("tokens_per_s") else "no decoding steps"
             return (
-                f"pipeline of {len(model.remotes)} stages: {speed}, {per_token / 1e3:,.1f} KB of activations per pass"
+                f"pipeline of {len(piped.remotes)} stages: {speed}, {per_token / 1e3:,.1f} KB of activations per pass"
             )
 
-        return model, tokenizer, report
+        return piped, tokenizer, report_piped
     from trainyard.lm.offload import open_offloaded, parse_size
 
     tokens = len(tokenizer.encode(prompt) if prompt else [0]) + max_new_tokens
-    model = open_offloaded(ckpt, parse_size(memory_budget), tokens)
-    for line in model.plan.describe():
+    offloaded = open_offloaded(ckpt, parse_size(memory_budget or ""), tokens)
+    for line in offloaded.plan.describe():
         console.print(line, highlight=False)
 
     def report(t: dict) -> str:
         if not t.get("tokens_per_s"):
             return "offloaded: no decoding steps to measure"
         return (
-            f"offloaded: measured {t['tokens_per_s']:.2f} tokens/s (planned {model.plan.expected_tokens_per_s:.2f}); "
-            f"{model.bytes_read / 1e9:.2f} GB read from the file"
+            f"offloaded: measured {t['tokens_per_s']:.2f} tokens/s "
+            f"(planned {offloaded.plan.expected_tokens_per_s or 0:.2f}); "
+            f"{offloaded.bytes_read / 1e9:.2f} GB read from the file"
         )
 
-    return model, tokenizer, report
+    return offloaded, tokenizer, report
 
 
 @lm_app.command("plan")

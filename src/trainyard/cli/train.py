@@ -252,7 +252,7 @@ def print_leaderboard(console: Console, result: TrainResult, metric_name: str | 
     from trainyard.tabular.leaderboard import to_frame
     from trainyard.tabular.metrics import primary_metric
 
-    metric = primary_metric(result.schema.task, metric_name)
+    metric = primary_metric(result.schema.required_task(), metric_name)
     frame = to_frame(result.entries, metric)
     columns = [leaderboard_column(c, metric.name) for c in frame.columns]
     rows = [

@@ -21,7 +21,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -160,15 +160,15 @@ def _detect_format(path: Path, format: str | None) -> tuple[str, str | None]:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _open_binary(path: Path, compression: str | None) -> io.BufferedIOBase:
+def _open_binary(path: Path, compression: str | None) -> IO[bytes]:
     if compression is None:
         return open(path, "rb")
     if compression == "gzip":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     if compression == "bz2":
-        return bz2.open(path, "rb")
+        return cast(IO[bytes], bz2.open(path, "rb"))
     if compression == "xz":
-        return lzma.open(path, "rb")
+        return cast(IO[bytes], lzma.open(path, "rb"))
     archive = zipfile.ZipFile(path)
     members = [m for m in archive.namelist() if not m.endswith("/")]
     if len(members) != 1:

@@ -92,6 +92,18 @@ class Schema:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def required_target(self) -> str:
+        """The target column's name; an error for a Schema profiled without one."""
+        if self.target is None:
+            raise SchemaError("no target: pass the column to predict (target=)")
+        return self.target
+
+    def required_task(self) -> str:
+        """The task (regression, binary or multiclass); an error for a Schema profiled without a target."""
+        if self.task is None:
+            raise SchemaError("no target: pass the column to predict (target=)")
+        return self.task
+
     def by_role(self, *roles: Role | str) -> list[str]:
         wanted = {Role(r) for r in roles}
         return [c.name for c in self.columns if c.role in wanted]
@@ -209,7 +221,7 @@ def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
     missing_mask = _missing_mask(series)
     present = series[~missing_mask]
     unique = int(present.nunique())
-    base = dict(
+    base: dict[str, Any] = dict(
         name=name,
         dtype=str(series.dtype),
         missing=round(float(missing_mask.mean()), 4),
@@ -349,7 +361,7 @@ def _findings(df: pd.DataFrame, schema: Schema, as_of: dt.date, y: pd.Series | N
             findings.append(Finding("mostly_missing", f"{column.name}: {column.missing:.0%} missing", column.name))
     if y is not None:
         findings += _target_findings(y, schema.task)
-        findings += _leakage(df.assign(**{schema.target: y}), schema)
+        findings += _leakage(df.assign(**{str(schema.target): y}), schema)
     return findings
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
+from typing import Any
 
 from trainyard.errors import DataError
 from trainyard.extras import require
@@ -79,7 +80,7 @@ class LocalGGUF:
         start = time.perf_counter()
         try:
             with _quiet_stderr():  # llama.cpp logs from C (the KV cache line) even with verbose=False
-                self._llm = Llama(
+                self._llm: Any = Llama(
                     model_path=str(self.path),
                     n_ctx=context_tokens,
                     n_threads=threads or os.cpu_count(),

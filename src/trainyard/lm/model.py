@@ -127,6 +127,9 @@ def run_blocks(blocks, x: torch.Tensor, rope, cache: KVCache | None) -> tuple[to
 class CausalLM(nn.Module):
     """Next-token logits for every position; ``forward(tokens, cache, start)`` for generation."""
 
+    rope_cos: torch.Tensor  # buffers, with rotary positions
+    rope_sin: torch.Tensor
+
     def __init__(self, config: LMConfig) -> None:
         super().__init__()
         self.config = config

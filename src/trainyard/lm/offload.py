@@ -120,12 +120,15 @@ class OffloadPlan:
                 f"peak {format_size(self.peak_bytes)}"
             )
         if self.expected_tokens_per_s:
+            read, compute = self.read_bytes_per_s, self.compute_bytes_per_s
+            both, disk = self.overlapped_block_s, self.disk_bytes_per_s
+            assert read and compute and both is not None and disk is not None, "measured with the expectation"
             block_ms = 1000 * self.block_bytes
             lines.append(
-                f"measured per block: copy {block_ms / self.read_bytes_per_s:.1f} ms "
-                f"({self.read_bytes_per_s / 1e9:.1f} GB/s), compute {block_ms / self.compute_bytes_per_s:.1f} ms, "
-                f"both at once {1000 * self.overlapped_block_s:.1f} ms; from disk "
-                f"{self.disk_bytes_per_s / 1e9:.2f} GB/s"
+                f"measured per block: copy {block_ms / read:.1f} ms "
+                f"({read / 1e9:.1f} GB/s), compute {block_ms / compute:.1f} ms, "
+                f"both at once {1000 * both:.1f} ms; from disk "
+                f"{disk / 1e9:.2f} GB/s"
             )
             where = (
                 "the file fits in free memory and stays cached"

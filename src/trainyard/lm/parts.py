@@ -56,7 +56,7 @@ class CheckpointParts:
     def load_block(self, index: int, into: nn.Module | None = None) -> tuple[Block, int]:
         """Block ``index`` copied into ``into`` (or a new module); the module and the bytes copied."""
         block = into if into is not None else self.empty_block()
-        return block, self.weights.copy_into(block, f"blocks.{index}.")
+        return block, self.weights.copy_into(block, f"blocks.{index}.")  # type: ignore[return-value]
 
     def fingerprint(self) -> str:
         """Same model, same shapes: the config and the weight file's header (not its values)."""

@@ -17,13 +17,18 @@ import datetime
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from torch.distributed import PrefixStore, ProcessGroupGloo, TCPStore
+from torch.distributed import PrefixStore, TCPStore
+from torch.distributed import ProcessGroupGloo as _GlooClass
 
 from trainyard.errors import TrainyardError, first_line
 from trainyard.lm.model import rotary_slice, rotary_tables, run_blocks
 from trainyard.lm.parts import CheckpointParts
+
+# torch types the Gloo group without its send and recv, and its options as private: Any here
+ProcessGroupGloo: Any = _GlooClass
 
 OP_FORWARD, OP_CLOSE = 1, 2
 _HEADER = 5  # op, batch, steps, start, new-sequence flag
@@ -58,7 +63,7 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _gloo(store, rank: int, host: str, timeout: float) -> ProcessGroupGloo:
+def _gloo(store, rank: int, host: str, timeout: float) -> Any:
     options = ProcessGroupGloo._Options()
     options._timeout = datetime.timedelta(seconds=timeout)
     options._devices = [ProcessGroupGloo.create_device(hostname=host)]
@@ -117,7 +122,7 @@ def serve_stage(
         session += 1
 
 
-def _serve_session(stage: Stage, group: ProcessGroupGloo) -> None:
+def _serve_session(stage: Stage, group: Any) -> None:
     header = torch.zeros(_HEADER, dtype=torch.int64)
     dim = stage.parts.config.dim
     while True:
@@ -145,7 +150,7 @@ class _Remote:
                 "`trainyard lm serve-stage CKPT --blocks A:B --listen HOST:PORT`"
             ) from None
         self.blocks = tuple(self.info["blocks"])
-        self.group: ProcessGroupGloo | None = None
+        self.group: Any = None
 
     def connect(self, timeout: float) -> None:
         session = self.store.add("sessions", 1) - 1

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -113,6 +114,7 @@ def _train_lm(
             "replace it, or choose another --out"
         )
     torch.manual_seed(settings.seed)
+    tokenizer: Any  # characters, BPE, or a series' bins
     if resume:
         if not (out / "config.json").exists():
             raise DataError(f"{out}: nothing to resume (no checkpoint there); drop --resume to start")
@@ -121,7 +123,7 @@ def _train_lm(
         state = checkpoint.State(saved["step"], saved["tokens_seen"], saved["settings"], saved["history"])
     if settings.column:
         train_values, valid_values = read_series(source, settings.column, settings.holdout)
-        train_text = valid_text = None
+        train_text = valid_text = ""  # a series has values, not text
     else:
         train_text, valid_text = read_text(source, settings.holdout)
     if not resume:

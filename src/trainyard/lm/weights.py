@@ -16,6 +16,7 @@ import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -114,7 +115,10 @@ class MappedWeights:
         self._file.close()
 
 
-def empty(build: Callable[[], nn.Module]) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def empty(build: Callable[[], M]) -> M:
     """A module built without initialising its weights (they are copied in next), for inference."""
     with torch.device("meta"):
         module = build()

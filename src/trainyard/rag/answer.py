@@ -69,7 +69,7 @@ def ask(
         raise DataError('the question is empty; ask something, e.g. trainyard ask INDEX "what is ...?"')
     if k < 1:
         raise DataError(f"-k {k}: retrieve at least one passage")
-    timings: dict[str, float] = {}
+    timings: dict[str, float | None] = {}
     start = time.perf_counter()
     hits = index.search(question, mode=mode, k=k)
     timings["retrieve_s"] = time.perf_counter() - start
@@ -83,7 +83,7 @@ def ask(
         timings["context_tokens"] = packed.tokens
     vectors = _stored_vectors(index, packed_passages)
     relevance = _relevance(index, question, packed_passages, vectors)
-    timings["pack_s"] = time.perf_counter() - start - timings["retrieve_s"]
+    timings["pack_s"] = time.perf_counter() - start - (timings["retrieve_s"] or 0.0)
     best = max((p["relevance"] for p in packed_passages), default=0.0)
     name = "none (extractive)" if backend is None else backend.name
     if best < min_relevance:

@@ -21,7 +21,8 @@ class Packed:
 def pack(index, hits, question: str, count_tokens, budget: int, instruct: bool) -> Packed:
     """Each hit's best passage (one per document), best first, while the token count fits ``budget``."""
     used = count_tokens(overhead(question, instruct))
-    passages, seen = [], set()
+    passages: list = []
+    seen: set = set()
     left_out = 0
     for hit in hits:
         row = index.passages_of[hit.doc_id][hit.passage]

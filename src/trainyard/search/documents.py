@@ -97,7 +97,11 @@ def load(source: Path | str, report: LoadReport | None = None) -> list[Document]
 
 def _check_unique(docs: list[Document], source: Path) -> None:
     seen: set[str] = set()
-    dupes = [d.id for d in docs if d.id in seen or seen.add(d.id)]
+    dupes = []
+    for doc in docs:
+        if doc.id in seen:
+            dupes.append(doc.id)
+        seen.add(doc.id)
     if dupes:
         raise DataError(f"{source}: {len(dupes)} duplicate document ids (first: {dupes[0]!r}); ids must be unique")
 

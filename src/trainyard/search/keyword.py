@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,7 +21,7 @@ class BM25Index:
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene") -> None:
         self.k1, self.b, self.method = k1, b, method
-        self._model = None
+        self._model: Any = None  # bm25s.BM25, once fitted or loaded
 
     def fit(self, texts: list[str]) -> BM25Index:
         import bm25s
@@ -86,7 +87,7 @@ class TfidfIndex:
     """Sublinear TF-IDF with l2 norms over the analyzer's terms; cosine similarity scores."""
 
     def __init__(self) -> None:
-        self._vectorizer = None
+        self._vectorizer: Any = None  # TfidfVectorizer, once fitted or loaded
         self.matrix: sp.csr_matrix | None = None
 
     def fit(self, texts: list[str]) -> TfidfIndex:
@@ -97,6 +98,7 @@ class TfidfIndex:
         return self
 
     def search(self, queries: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        assert self.matrix is not None, "fit or load the index first"
         k = min(k, self.matrix.shape[0])
         scores = (self._vectorizer.transform(queries) @ self.matrix.T).toarray()
         rows = np.argsort(-scores, axis=1, kind="stable")[:, :k]

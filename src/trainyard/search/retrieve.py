@@ -151,12 +151,12 @@ def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedbac
 def _rm3(index, query: str, docs: list[str], depth: int) -> Ranking:
     """BM25 with the query expanded by the terms most likely in the feedback documents (RM3)."""
     terms = analyze(query)
-    model = Counter()
+    model: Counter = Counter()  # term -> probability in the feedback documents
     for doc in docs:
         counts = Counter(analyze(index.stored.documents[doc].full_text()))
         length = sum(counts.values()) or 1
         for term, count in counts.items():
-            model[term] += count / length / len(docs)
+            model[term] += count / length / len(docs)  # type: ignore[assignment]  # Counter of floats
     expansion = model.most_common(RM3_TERMS)
     total = sum(p for _, p in expansion) or 1.0
     scores = RM3_QUERY_WEIGHT * index.bm25.scores(terms) / max(len(terms), 1)

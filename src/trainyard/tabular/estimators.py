@@ -46,7 +46,7 @@ class _AutoEstimator(BaseEstimator):
         self.tune = tune
         self.ensemble = ensemble
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # missing values are the trainer's to handle
         tags.input_tags.string = True  # text, categories and dates in a DataFrame are read as such
@@ -83,14 +83,14 @@ class _AutoEstimator(BaseEstimator):
         self.result_ = result
         self.model_ = result.model
         self.best_ = result.best.name
-        self.leaderboard_ = to_frame(result.entries, primary_metric(result.schema.task, self.metric))
+        self.leaderboard_ = to_frame(result.entries, primary_metric(result.schema.required_task(), self.metric))
         if result.classes is not None:
             self.classes_ = np.asarray(result.classes)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.predict(self._features(X, reset=False))
+        return np.asarray(self.model_.predict(self._features(X, reset=False)))
 
     def _features(self, X: Any, *, reset: bool) -> pd.DataFrame:
         """``X`` as the DataFrame the trainer reads: a DataFrame's own columns, or x0..xN for an array."""
@@ -130,8 +130,8 @@ class _AutoEstimator(BaseEstimator):
             check_classification_targets(y)
             if len(pd.unique(y)) < 2:
                 raise ValueError(f"y holds only one class ({y[0]!r}): a classifier needs at least two")
-            return y
-        return check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+            return np.asarray(y)
+        return np.asarray(check_array(y, ensure_2d=False, dtype="numeric", input_name="y"))
 
 
 class AutoRegressor(RegressorMixin, _AutoEstimator):
@@ -163,7 +163,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self._features(X, reset=False))
+        return np.asarray(self.model_.predict_proba(self._features(X, reset=False)))
 
 
 def _free_name(columns: pd.Index) -> str:

@@ -16,7 +16,7 @@ from trainyard.errors import SchemaError
 @dataclass(frozen=True)
 class Metric:
     name: str
-    fn: Callable  # (y_true, prediction) -> float; prediction is labels or probabilities
+    fn: Callable | None  # (y_true, prediction) -> float; prediction is labels or probabilities; None: see score()
     greater_is_better: bool
     needs_proba: bool = False
 
@@ -98,6 +98,7 @@ def score_one(task: str, name: str, y_true, prediction, proba=None, classes=None
                 return float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes))
             if name == "roc_auc":
                 return _roc_auc(y_true, proba, labels=classes)
+            assert metric.fn is not None, f"{name} is scored above"
             return metric.fn(y_true, prediction)
     except ValueError:  # e.g. one class only in a small fresh set
         return float("nan")

@@ -134,6 +134,10 @@ class Recipe:
             raise SchemaError(
                 f'recipe [clean] extract must be a table of patterns or "auto", got {self.clean.extract!r}'
             )
+        if isinstance(self.clean.coalesce, str) and self.clean.coalesce != "auto":
+            raise SchemaError(
+                f'recipe [clean] coalesce must be a table of column groups or "auto", got {self.clean.coalesce!r}'
+            )
         for key in ("max_missing", "max_missing_native"):
             value = getattr(self.clean, key)
             if value is not None and value != "same" and not (isinstance(value, (int, float)) and 0 <= value <= 1):

@@ -63,7 +63,7 @@ def split_rows(df: pd.DataFrame, schema: Schema, spec: SplitSpec | None = None, 
     kind = resolve_kind(spec, schema)
     rest = df.iloc[positions]
     if kind == "stratified":
-        column = spec.stratify or schema.target
+        column = spec.stratify or schema.required_target()
         strata = strata_labels(_stratum_values(rest, column, schema), min_count=2, name=column)
         train, test = train_test_split(positions, test_size=spec.test_size, random_state=seed, stratify=strata)
         result = Split(np.sort(train), np.sort(test), fresh, kind, stratify=column)
@@ -188,7 +188,7 @@ def cv_folds(
         groups = train[split.group].astype("string").fillna(OTHER)
         return list(GroupKFold(n_splits=folds).split(np.zeros(n), groups=groups))
     if split.kind == "stratified":
-        column = split.stratify or schema.target
+        column = split.stratify or schema.required_target()
         values = _stratum_values(
             train.assign(**{column: y.iloc[split.train].to_numpy()}) if column == schema.target else train,
             column,

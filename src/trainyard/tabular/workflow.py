@@ -84,7 +84,7 @@ def train_run(
             },
         )
         budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - elapsed()
-        if budget is not None and budget < MIN_TIME_LIMIT:
+        if time_limit is not None and budget is not None and budget < MIN_TIME_LIMIT:
             raise SchemaError(
                 f"time_limit={time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up "
                 f"and reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s"

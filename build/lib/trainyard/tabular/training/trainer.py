@@ -1,0 +1,570 @@
+"""The Trainer: a readable loop over the catalog, under a wall-clock budget.
+
+read -> profile -> target -> split -> for each model: CV + refit in a worker with a
+deadline -> leaderboard saved after every model -> Optuna tuning of the best few
+inside the remaining budget -> greedy ensemble when it beats the best single
+model on the folds -> the run directory, written to a temporary path and renamed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainyard.data.readers import read
+from trainyard.data.schema import Schema, profile, without_attrs
+from trainyard.errors import SchemaError
+from trainyard.tabular.leaderboard import Entry, rank
+from trainyard.tabular.metrics import bootstrap_se, primary_metric, scores_of
+from trainyard.tabular.models.catalog import ModelSpec, select
+from trainyard.tabular.prep.target import prepare_target, wants_log
+from trainyard.tabular.recipe import Recipe, load_recipe
+from trainyard.tabular.split import Split, cv_folds, split_rows
+from trainyard.tabular.training.choices import Choice, decide
+from trainyard.tabular.training.engines import open_engine
+from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped
+from trainyard.tabular.training.job import Job, merge_parts
+
+MIN_TIME_LIMIT = 5.0
+RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
+# No model may take more than this share of the time left when it starts (the baseline excepted):
+# a slow model is stopped at its slice and the run goes on with the others.
+TIME_SLICE_SHARE = 0.5
+REFIT_COST = 1.3  # a refit on all training rows, in folds' worth of time (it sees 5/4 of a fold's rows)
+REFIT_SHARE = 0.1  # of the time limit, kept for refitting the final choice on every labelled row
+MIN_SLICE = 5.0  # seconds: below this a slice is the whole remaining budget
+
+
+@dataclass
+class TrainResult:
+    schema: Schema
+    recipe: Recipe
+    split: Split
+    entries: list[Entry]
+    best: Entry
+    classes: list[Any] | None
+    outputs: dict[str, dict[str, np.ndarray | None]]  # model -> {"test": ..., "fresh": ...}
+    models: dict[str, bytes]  # model -> pickled fitted pipeline (kept for the best and ensemble members)
+    frame: pd.DataFrame
+    y: pd.Series
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    ensemble: dict[str, float] | None = None  # member -> weight
+    trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
+    choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
+    seed: int = 0  # the seed that drove every random choice; a saved run records it
+
+    def final_estimator(self) -> Any:
+        """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
+        if self.best.name == "ensemble" and self.ensemble:
+            from trainyard.tabular.models.ensemble import EnsembleModel
+
+            members = [pickle.loads(self.models[n]) for n in self.ensemble]
+            weights = list(self.ensemble.values())
+            return EnsembleModel(members=members, weights=weights, task=self.schema.required_task())
+        return pickle.loads(self.models[self.best.name])
+
+    @property
+    def model(self):
+        """The chosen model in the user's labels (a scikit-learn estimator): ``predict``, ``predict_proba``."""
+        from trainyard.tabular.models.ensemble import LabelledModel
+
+        return LabelledModel(self.final_estimator(), self.classes, self.schema.task)
+
+    def __repr__(self) -> str:  # the default would print the whole table and every model's bytes
+        return (
+            f"TrainResult(target={self.schema.target!r}, task={self.schema.task!r}, best={self.best.name!r}, "
+            f"models={len(self.entries)}, seconds={self.seconds:.0f})"
+        )
+
+    def _repr_html_(self) -> str:
+        from trainyard.tabular.leaderboard import result_html
+
+        return result_html(self)
+
+
+def train(
+    data: Any,
+    target: str,
+    *,
+    task: str | None = None,
+    recipe: str | dict | Recipe | None = "auto",
+    models: list[str] | None = None,
+    time_limit: float | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    jobs: int | None = None,
+    metric: str | None = None,
+    tune: bool = True,
+    ensemble: bool = True,
+    progress: Callable[[str, dict], None] | None = None,
+    checkpoint: Any = None,
+    resume: bool = False,
+    test_data: Any = None,
+    cluster: str | None = None,
+    refit_full: bool = True,
+    max_predict_ms: float | None = None,
+) -> TrainResult:
+    """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
+
+    Parameters:
+
+    - ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL query).
+    - ``target``: the column to predict.
+    - ``task``: ``regression``, ``binary`` or ``multiclass``; None infers it from the target (the Schema says why).
+    - ``recipe``: ``auto``, ``notes-basic``, ``notes-winning``, a TOML path, a dict or a ``Recipe``.
+    - ``models``: catalog names; None takes every model that suits the table's size, cheapest first.
+    - ``time_limit``: seconds for the whole call; each model gets at most half of the time left when it starts.
+      None: no limit.
+    - ``folds``: cross-validation folds on the training rows (at least 2).
+    - ``seed``: drives every random choice (split, folds, models, tuning); the result keeps it.
+    - ``jobs``: folds fitted at once, in threads (default 1: each fit uses every core).
+    - ``metric``: the ranking metric (default ``r2``, ``roc_auc`` for two classes, ``log_loss`` for more);
+      a metric of the wrong task is refused before any work.
+    - ``tune``: Optuna (TPE, seeded) on the best few models, within the time left.
+    - ``ensemble``: a greedy weighted blend of out-of-fold predictions, kept when it beats the best model.
+    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result`` and ``trial`` events.
+    - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
+      holds are not trained again.
+    - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
+    - ``cluster``: run the fits on a Dask cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers).
+    - ``refit_full``: after scoring, refit the final choice (the best model, or the ensemble's members) on every
+      labelled row (train, test and fresh), with its settings and tree counts; the scores stay those of the
+      held-out rows. False keeps the models fitted on the training rows.
+    - ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
+      measured on the test rows; slower models stay on the leaderboard but are not chosen.
+    """
+    start = time.monotonic()
+    if folds < 2:
+        raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
+    if time_limit is not None and time_limit < MIN_TIME_LIMIT:
+        raise SchemaError(
+            f"time_limit={time_limit:g} is too small for even the baseline; give at least {MIN_TIME_LIMIT:g} seconds"
+        )
+    final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
+    # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
+    deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
+    emit = progress or (lambda kind, info: None)
+    frame = without_attrs(read(data))
+    chosen = load_recipe(recipe)
+    schema = profile(frame, target, task=task)
+    primary_metric(schema.required_task(), metric)  # an unknown metric is refused before any work
+    if frame.shape[1] < 2:
+        raise SchemaError(f"the table has only the target column {target!r}: there are no features to learn from")
+    frame, y = prepare_target(frame, schema)
+    if test_data is None:
+        split = split_rows(frame, schema, chosen.split, seed=seed)
+    else:  # the user's own test rows: every row of ``data`` trains
+        test_frame, test_y = prepare_target(read(test_data), schema)
+        n_train = len(frame)
+        frame = pd.concat([frame, test_frame[frame.columns]], ignore_index=True)
+        y = pd.concat([y, test_y], ignore_index=True)
+        split = external_split(frame, schema, chosen, n_train)
+    classes, codes = _encode_classes(schema.required_task(), y, folds, split)
+    fold_index = cv_folds(frame, y, schema, split, folds=folds, seed=seed)
+    job = Job(
+        name="",
+        task=schema.required_task(),
+        schema=schema,
+        recipe=chosen,
+        X=frame.iloc[split.train].drop(columns=[target]),
+        y=codes[split.train],
+        folds=fold_index,
+        X_test=frame.iloc[split.test].drop(columns=[target]),
+        X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
+        n_classes=len(classes or []),
+        log_target=wants_log(schema, chosen, y, metric),
+        seed=seed,
+        jobs=jobs or 1,
+        metric=metric,
+    )
+    decided = decide(job, y.iloc[split.train], time_limit)
+    chosen = decided.recipe
+    job = replace(
+        job,
+        recipe=chosen,
+        log_target=decided.log_target,
+        nonnegative=schema.task == "regression" and bool((y >= 0).all()),
+    )
+    specs, notes = select(schema.required_task(), models, n_rows=len(split.train))
+    notes = [c.line() for c in decided.choices] + notes
+    notes += infinity_notes(frame.drop(columns=[target]))
+    engine = open_engine(cluster)
+    owned = engine is not cluster  # an engine the caller opened is the caller's to close
+    try:
+        trainer = Trainer(job, codes, split, deadline, emit, checkpoint, engine)
+        trainer.max_predict_ms = max_predict_ms
+        if checkpoint is not None:
+            trainer.restore(checkpoint.start(resume))
+        emit("start", {"models": [s.name for s in specs], "notes": notes})
+        for spec in specs:
+            trainer.fit(spec)
+        try:
+            trainer.check_baseline(time_limit, trainer.started_dummy - start, frame.shape)
+            trainer.check_beyond_baseline(time_limit)
+        except SchemaError:
+            if checkpoint is not None:
+                checkpoint.remove()  # nothing beyond the baseline finished: nothing worth resuming, nothing left behind
+            raise
+        if tune:
+            trainer.tune(specs)
+        if not any(e.status == "ok" for e in trainer.entries()):
+            cause = trainer.likely_cause()
+            if cause:
+                raise SchemaError(f"no model finished; {cause}")
+            raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
+        trainer.deadline = final_deadline  # the time kept back for the refit on every row
+        weights = trainer.ensemble() if ensemble else None
+        entries = rank(trainer.entries(), primary_metric(schema.required_task(), metric))
+        best = fast_enough(entries, max_predict_ms)
+        keep = set(weights or {}) | {best.name}
+        trained_on = trainer.training_rows_only([])
+        if refit_full:
+            trained_on = trainer.refit_full(
+                sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes, cluster is not None
+            )
+    finally:
+        if owned:
+            engine.close()
+    return TrainResult(
+        schema=schema,
+        recipe=chosen,
+        split=split,
+        entries=entries,
+        best=best,
+        classes=classes,
+        outputs=trainer.outputs,
+        models={k: v for k, v in trainer.models.items() if k in keep},
+        frame=frame,
+        y=y,
+        seconds=time.monotonic() - start,
+        notes=notes,
+        ensemble=weights,
+        trained_on=trained_on,
+        choices=decided.choices,
+        seed=seed,
+    )
+
+
+def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
+    """The best-ranked finished model that answers one row within ``max_predict_ms`` (any, without a bound)."""
+    if max_predict_ms is None:
+        return entries[0]
+    finished = [e for e in entries if e.status == "ok"]
+    for entry in finished:
+        if entry.predict_ms_one_row <= max_predict_ms:
+            return entry
+    fastest = min(finished, key=lambda e: np.nan_to_num(e.predict_ms_one_row, nan=np.inf))
+    raise SchemaError(
+        f"no model answers one row within max_predict_ms={max_predict_ms:g}: the fastest, "
+        f"{fastest.name}, takes {fastest.predict_ms_one_row:.1f} ms; raise the bound"
+    )
+
+
+def infinity_notes(X: pd.DataFrame) -> list[str]:
+    """A note for each feature column holding infinite numbers (the pipelines treat them as missing)."""
+    notes = []
+    for column in X.columns:
+        if pd.api.types.is_float_dtype(X[column]):
+            count = int(np.isinf(X[column].to_numpy(dtype=float)).sum())
+            if count:
+                notes.append(f"column {column!r}: {count:,} infinite values treated as missing")
+    return notes
+
+
+def time_slice(left: float) -> float:
+    """The most one model may take when ``left`` seconds remain."""
+    return left if left <= MIN_SLICE / TIME_SLICE_SHARE else max(MIN_SLICE, TIME_SLICE_SHARE * left)
+
+
+def external_split(frame: pd.DataFrame, schema: Schema, recipe: Recipe, n_train: int) -> Split:
+    """Train on the first ``n_train`` rows (less any fresh holdout), test on the rest."""
+    from trainyard.tabular.split import fresh_rows, resolve_date_column
+
+    train, test = np.arange(n_train), np.arange(n_train, len(frame))
+    fresh = np.array([], dtype=int)
+    period, date_column = None, resolve_date_column(frame, schema, recipe.split)
+    if date_column is not None and recipe.split.fresh_months > 0:
+        mask, period = fresh_rows(frame[date_column].iloc[train], recipe.split.fresh_months, date_column)
+        fresh, train = train[mask], train[~mask]
+    kind = "stratified" if schema.task in ("binary", "multiclass") else "random"
+    return Split(
+        train,
+        test,
+        fresh,
+        kind,
+        stratify=schema.target if kind == "stratified" else None,
+        date_column=date_column,
+        fresh_period=period,
+    )
+
+
+def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[list[Any] | None, np.ndarray]:
+    if task == "regression":
+        return None, y.to_numpy(dtype=float)
+    classes = sorted(y.unique(), key=str)
+    counts = y.iloc[split.train].value_counts()
+    small = counts[counts < folds]
+    if len(small):
+        label, count = small.index[0], int(small.iloc[0])
+        raise SchemaError(
+            f"class {label!r} has {count} training rows, fewer than the {folds} folds; "
+            f"merge it with another class, drop it, or use folds={max(2, count)}"
+        )
+    lookup = {c: i for i, c in enumerate(classes)}
+    return classes, y.map(lookup).to_numpy(dtype=int)
+
+
+class Trainer:
+    """The loop's state: results per model, the outputs kept, the fitted pipelines.
+
+    Tuning (``tuning.py``) and blending (``blending.py``) work on a Trainer: they read ``job``, ``split``,
+    ``codes``, ``oof``, ``outputs``, ``results`` and ``deadline``, and add models through ``fit`` and
+    their records to ``results`` and ``outputs``. Those are its interface within the package.
+    """
+
+    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint, engine):
+        self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
+        self.engine = engine
+        self.checkpoint = checkpoint
+        self.results: dict[str, dict] = {}
+        self.outputs: dict[str, dict[str, np.ndarray | None]] = {}
+        self.oof: dict[str, np.ndarray] = {}
+        self.models: dict[str, bytes] = {}
+        self.costs: dict[str, int] = {}
+        self.started_dummy = 0.0  # time.monotonic() when the baseline started: what came before it took
+        self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
+
+    def restore(self, records: dict[str, dict]) -> None:
+        """Take back finished models from an interrupted run (stopped ones are tried again)."""
+        for name, record in records.items():
+            if record.get("status") != "ok":
+                continue
+            arrays = record.pop("_arrays")
+            self.models[name] = record.pop("_model")
+            self.outputs[name] = {"test": arrays["test"], "fresh": arrays.get("fresh")}
+            self.oof[name] = arrays["oof"]
+            self.results[name] = record
+
+    def fit(self, spec: ModelSpec, params: dict | None = None, label: str | None = None) -> dict:
+        name = label or spec.name
+        self.costs[name] = spec.cost
+        if name in self.results:
+            self.emit("result", {"model": name, "status": "ok", "message": "resumed: finished before"})
+            return self.results[name]
+        self.emit("model", {"model": name})
+        job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
+        started = time.monotonic()
+        if name == "dummy":
+            self.started_dummy = started
+        left = self.deadline - started
+        seconds = left if spec.name == "dummy" else time_slice(left)
+        try:
+            out, cut = self._run(job, seconds)
+            record = self._record(name, spec, job, out)
+            record["message"] = cut
+        except Stopped as err:
+            why = "the time limit" if seconds >= left else f"its time slice ({seconds:.0f} s of the {left:.0f} s left)"
+            record = {"status": "stopped", "message": f"stopped by {why}: {err}", "params": params or {}}
+        except Failed as err:
+            record = {"status": "failed", "message": str(err), "params": params or {}}
+        record["seconds"] = time.monotonic() - started
+        record["model"] = spec.name
+        self.results[name] = record
+        if self.checkpoint is not None:
+            arrays = {"oof": self.oof.get(name), **self.outputs.get(name, {})} if record["status"] == "ok" else {}
+            self.checkpoint.save(name, record, arrays, self.models.get(name))
+        self.emit(
+            "result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}}
+        )
+        return record
+
+    def _run(self, job: Job, seconds: float) -> tuple[dict, str]:
+        """One model's cross-validation and refit within ``seconds``, and a message when it was cut short.
+
+        Under a time limit the first fold runs alone first. The other folds follow only when that fold's
+        time says they fit in ``seconds``; otherwise the model is refit and scored on the one fold (a cut,
+        said on the leaderboard), so a slow model still gives a score instead of nothing.
+        """
+        if (
+            job.name == "dummy"
+            or seconds == float("inf")
+            or len(job.folds) < 2
+            or not isinstance(self.engine, LocalEngine)
+        ):
+            return self.engine.run(job, seconds=seconds), ""
+        started = time.monotonic()
+        first = self.engine.run(replace(job, folds=job.folds[:1], refit=False), seconds=seconds)
+        took = time.monotonic() - started
+        left, others = seconds - took, len(job.folds) - 1
+        needed = took * (others + REFIT_COST)
+        if needed <= left:
+            return merge_parts(job, first, self.engine.run(replace(job, folds=job.folds[1:]), seconds=left)), ""
+        if took * REFIT_COST > left:
+            raise Stopped(f"its first fold took {took:.0f} s and a refit would not fit in the {left:.0f} s left")
+        final = self.engine.run(replace(job, folds=[], trees=first["fold_trees"][0]), seconds=left)
+        return merge_parts(job, first, final), (
+            f"cut after 1 of {others + 1} folds (score {first['cv_scores'][0]:.4g}): "
+            f"the others would need about {needed:.0f} s of the {left:.0f} s left"
+        )
+
+    def _record(self, name: str, spec: ModelSpec, job: Job, out: dict) -> dict:
+        test_scores = scores_of(job.task, self.codes[self.split.test], out["test"], job.n_classes)
+        fresh_scores = self.fresh_scores(out.get("fresh"))
+        self.outputs[name] = {"test": out["test"], "fresh": out.get("fresh")}
+        self.oof[name] = out["oof"]
+        self.models[name] = out["model"]
+        return {
+            "status": "ok",
+            "message": "",
+            "params": job.params,
+            "cv_scores": out["cv_scores"],
+            "cv_mean": float(np.mean(out["cv_scores"])),
+            "cv_std": float(np.std(out["cv_scores"])),
+            "cv_all": out["cv_all"],
+            "test": test_scores,
+            "fresh": fresh_scores,
+            "fit_seconds": out["fit_seconds"],
+            "predict_ms_per_1000": out["predict_ms_per_1000"],
+            "trees": out.get("trees"),
+            "predict_ms_one_row": out.get("predict_ms_one_row", float("nan")),
+            "size_bytes": out["size_bytes"],
+        }
+
+    def refit_full(self, names: list[str], X: pd.DataFrame, codes: np.ndarray, on_cluster: bool) -> dict[str, Any]:
+        """Refit ``names`` on every labelled row with their settings and tree counts; replace their models.
+
+        Returns the rows the saved models learned from, with a note for each model whose refit did not
+        fit in the time left (it keeps its training-rows fit).
+        """
+        rows = np.concatenate([self.split.train, self.split.test, self.split.fresh])
+        if on_cluster:
+            return self.training_rows_only(["refitting on every row is not available on a cluster yet"])
+        # all or none: an ensemble whose members learned from different rows would be hard to explain
+        share = len(rows) / max(len(self.split.train), 1)
+        needed = sum(1.5 * self.results[n].get("fit_seconds", 1.0) * share + 1.0 for n in names)
+        left = self.deadline - time.monotonic()
+        if left < needed:
+            return self.training_rows_only(
+                [
+                    f"the saved model learned from the training rows only: refitting "
+                    f"{', '.join(names)} on all {len(rows):,} rows needs about {needed:.0f} s "
+                    f"and {max(left, 0):.0f} s were left"
+                ]
+            )
+        refit: dict[str, bytes] = {}
+        for name in names:
+            record = self.results[name]
+            job = Job(
+                **{
+                    **self.job.__dict__,
+                    "name": record.get("model", name.removesuffix("_tuned")),
+                    "params": record.get("params", {}),
+                    "X": X.iloc[rows],
+                    "y": codes[rows],
+                    "folds": [],
+                    "X_test": X.iloc[:0],
+                    "X_fresh": X.iloc[:0],
+                    "trees": record.get("trees"),
+                }
+            )
+            self.emit("model", {"model": f"{name} (refit on every row)"})
+            try:
+                refit[name] = self.engine.run(job, seconds=self.deadline - time.monotonic())["model"]
+            except (Stopped, Failed) as err:
+                return self.training_rows_only(
+                    [
+                        f"the saved model learned from the training rows only: the refit of "
+                        f"{name} on every row did not finish ({err})"
+                    ]
+                )
+        self.models.update(refit)
+        sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
+        return {"rows": len(rows), "sets": sets, "notes": []}
+
+    def training_rows_only(self, notes: list[str]) -> dict[str, Any]:
+        """``trained_on`` for saved models that learned from the training rows alone."""
+        return {"rows": len(self.split.train), "sets": ["train"], "notes": notes}
+
+    def fresh_scores(self, output: np.ndarray | None) -> dict[str, float | None]:
+        """Every metric on the fresh rows, and ``<primary>_se``: the primary one's bootstrap standard error."""
+        if output is None:
+            return {}
+        job, y = self.job, self.codes[self.split.fresh]
+        scores: dict[str, float | None] = dict(scores_of(job.task, y, output, job.n_classes))
+        metric = primary_metric(job.task, job.metric).name
+        scores[f"{metric}_se"] = bootstrap_se(job.task, metric, y, output, job.n_classes, seed=job.seed)
+        return scores
+
+    def check_baseline(self, time_limit: float | None, before: float, shape: tuple[int, int]) -> None:
+        """Refuse a run whose baseline did not finish, saying how long this table needs before any score."""
+        baseline = self.results.get("dummy", {})
+        if baseline.get("status") != "stopped":
+            return
+        spent = baseline["seconds"]
+        what = (
+            f"it had not finished after {spent:.1f} s, and reading, profiling and the choices took "
+            f"{before:.1f} s before it"
+            if spent >= 0.5
+            else f"reading, profiling and the choices took {before:.1f} s and left it no time"
+        )
+        raise SchemaError(
+            f"the time limit ({time_limit:g} s for training) is too small for even the baseline (dummy) model on "
+            f"{shape[0]:,} rows × {shape[1] - 1:,} columns: {what}; this table needs more than "
+            f"{before + spent:.0f} s before any model is scored: try at least {2 * (before + spent):.0f} s, "
+            f"or fewer columns"
+        )
+
+    def check_beyond_baseline(self, time_limit: float | None) -> None:
+        """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
+        if any(r.get("status") == "ok" for n, r in self.results.items() if n != "dummy"):
+            return
+        stopped = {
+            n: r["seconds"]
+            for n, r in self.results.items()
+            if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0
+        }  # it ran, then was stopped
+        if not stopped or time_limit is None:
+            cause = self.likely_cause()
+            if cause:
+                baseline_ok = self.results.get("dummy", {}).get("status") == "ok"
+                raise SchemaError(
+                    f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
+                )
+            return
+        name = min(stopped, key=lambda n: stopped[n])
+        raise SchemaError(
+            f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
+            f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
+            "or fewer, cheaper models"
+        )
+
+    def likely_cause(self) -> str:
+        """The failure most models share, as "the likely cause (k of n models: a, b): message"; "" if none failed."""
+        failed = {n: r.get("message", "") for n, r in self.results.items() if r.get("status") == "failed"}
+        if not failed:
+            return ""
+        message, count = Counter(failed.values()).most_common(1)[0]
+        names = [n for n, m in failed.items() if m == message][:3]
+        return f"the likely cause ({count} of {len(self.results)} models: {', '.join(names)}): {message}"
+
+    def entries(self) -> list[Entry]:
+        return [Entry.from_record(name, record, self.costs.get(name, 5)) for name, record in self.results.items()]
+
+    def tune(self, specs: list[ModelSpec], top: int = 2, trials: int = 12) -> None:
+        """An Optuna search over the best few models' spaces, inside the remaining budget."""
+        from trainyard.tabular.training.tuning import tune_specs
+
+        tune_specs(self, specs, top=top, trials=trials)
+
+    def ensemble(self) -> dict[str, float] | None:
+        from trainyard.tabular.training.blending import greedy_ensemble
+
+        return greedy_ensemble(self)

@@ -1,0 +1,113 @@
+"""What ``trainyard train`` does, as one library call: train, save the run, write its report, return it.
+
+``train_run`` picks the run's path, holds the writer lock on it, resumes an interrupted run of the same
+name, data and seed, saves atomically and writes the report; the CLI command is a thin skin over it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trainyard.data.readers import read
+from trainyard.errors import DataError, SchemaError
+from trainyard.io import writer_lock
+from trainyard.tabular.runs.store import PartialRun, Run, fingerprint, save_run
+from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, train
+
+# Of ``time_limit``, the share kept for saving the run and writing the report after training.
+FINISH_SHARE = 0.08
+
+
+def run_name(source: Any) -> str:
+    """The default name of a run: the data file's name without its suffixes ("run" for a table in memory)."""
+    if not isinstance(source, (str, Path)):
+        return "run"
+    stem = Path(str(source).split("*")[0].rstrip("/")).name or "run"
+    return Path(stem).stem.split(".")[0] or "run"
+
+
+def train_run(
+    data: Any,
+    target: str,
+    *,
+    runs: str | Path = "runs",
+    name: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    report: bool = True,
+    time_limit: float | None = None,
+    seed: int = 0,
+    recipe: Any = "auto",
+    folds: int = 5,
+    metric: str | None = None,
+    spent: Callable[[], float] | None = None,
+    command: list[str] | None = None,
+    **train_options: Any,
+) -> Run:
+    """Train on ``data`` (a path, a glob, a SQL query or a table) to predict ``target``; save and report the run.
+
+    The run goes to ``runs/name`` (``name`` defaults to the data file's name). ``overwrite`` replaces a finished
+    run there; ``resume`` continues an interrupted one (``runs/.name.partial``, written after every model) of
+    the same data, seed, recipe, target, folds and metric, and trains only what it lacks. ``report`` writes
+    ``report.html`` and ``report.md`` into the run. ``time_limit`` (seconds) covers the whole call: reading,
+    training, saving and the report; ``spent`` says how much of it was spent before the call (the CLI passes
+    the process's age). The other keywords are ``train()``'s: ``models``, ``task``, ``jobs``, ``tune``,
+    ``ensemble``, ``cluster``, ``refit_full``, ``max_predict_ms``, ``progress``.
+
+    Returns the saved ``Run``; its ``result`` is the ``TrainResult`` and ``report`` the report's path (None when
+    not written: not asked for, or the time limit was spent).
+    """
+    started = time.monotonic()
+    before = spent() if spent is not None else 0.0
+
+    def elapsed() -> float:
+        return before + time.monotonic() - started
+
+    path = Path(runs) / (name or run_name(data))
+    if path.exists() and not overwrite:
+        raise DataError(f"{path}: the run exists; pass overwrite=True to replace it, or another name=")
+    with writer_lock(path):  # one writer per run: a second train or resume of it is refused
+        frame = read(data)
+        checkpoint = PartialRun(
+            path,
+            {
+                "data": fingerprint(frame),
+                "seed": seed,
+                "recipe": recipe,
+                "target": target,
+                "folds": folds,
+                "metric": metric,
+            },
+        )
+        budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - elapsed()
+        if time_limit is not None and budget is not None and budget < MIN_TIME_LIMIT:
+            raise SchemaError(
+                f"time_limit={time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up "
+                f"and reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s"
+            )
+        result = train(
+            frame,
+            target,
+            recipe=recipe,
+            time_limit=budget,
+            folds=folds,
+            seed=seed,
+            metric=metric,
+            checkpoint=checkpoint,
+            resume=resume,
+            **train_options,
+        )
+        save_run(result, path, command=command, overwrite=overwrite)
+        checkpoint.remove()
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    run = Run(path=path, manifest=manifest, schema=result.schema, estimator=result.final_estimator(), result=result)
+    if report and (time_limit is None or elapsed() < time_limit):
+        from trainyard.tabular.report import write_report
+
+        deadline = None if time_limit is None else time.monotonic() + time_limit - elapsed()
+        run.report, _ = write_report(path, deadline=deadline)
+    return run
