@@ -39,13 +39,13 @@ test-quick: $(STAMP)
 # into a fresh venv, and profiles and trains on a table (shared data when present, else the demo market).
 CORE := $(CURDIR)/.core-venv
 core-check: $(STAMP)
-	@rm -rf dist $(CORE)
+	@rm -rf dist build $(CORE)
 	$(BIN)/python -m build --no-isolation --wheel --sdist --outdir dist . >/dev/null
 	$(BIN)/python -m twine check --strict dist/*
 	$(BIN)/python -m venv $(CORE)
 	$(CORE)/bin/python -m pip install --quiet -c constraints.txt dist/trainyard-*.whl
 	cd $(CORE) && ./bin/python $(CURDIR)/.ci/core_check.py
-	@rm -rf $(CORE)
+	@rm -rf $(CORE) build
 
 # Style, types and layers, before the tests; each names the file and line it objects to.
 # ruff (lint and format, pyproject's rule set), mypy (strict on the public API), import-linter (the layers).

@@ -1,1 +1,0 @@
-"""Training: the trainer over the catalog, one model's job, tuning, blending, choices and the engines."""
