@@ -41,8 +41,16 @@ def test_the_saved_model_learns_from_every_labelled_row(market: pd.DataFrame, tm
 
 def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) -> None:
     path = save_run(result, tmp_path / "cars")
-    assert {p.name for p in path.iterdir()} >= {"manifest.json", "schema.json", "model.skops", "leaderboard.csv",
-                                                "leaderboard.json", "metrics.json", "plan.json", "predictions"}
+    assert {p.name for p in path.iterdir()} >= {
+        "manifest.json",
+        "schema.json",
+        "model.skops",
+        "leaderboard.csv",
+        "leaderboard.json",
+        "metrics.json",
+        "plan.json",
+        "predictions",
+    }
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["best"] == result.best.name and manifest["versions"]["scikit-learn"]
     assert len(manifest["data"]["fingerprint"]) == 16
@@ -134,8 +142,9 @@ def test_cli_train_and_predict(tmp_path: Path, market: pd.DataFrame) -> None:
     data = tmp_path / "cars.csv"
     market.head(1000).to_csv(data, index=False)
     runs = tmp_path / "runs"
-    result = runner.invoke(app, ["train", str(data), "-t", "price", "--models", "dummy,ridge", "--runs", str(runs),
-                                 "--no-tune"])
+    result = runner.invoke(
+        app, ["train", str(data), "-t", "price", "--models", "dummy,ridge", "--runs", str(runs), "--no-tune"]
+    )
     assert result.exit_code == 0, result.output
     assert "leaderboard: price" in result.stdout and (runs / "cars" / "model.skops").exists()
     again = runner.invoke(app, ["train", str(data), "-t", "price", "--runs", str(runs)])
@@ -162,9 +171,16 @@ def test_interrupted_run_resumes(tmp_path: Path, market: pd.DataFrame) -> None:
     saved = json.loads((first.path / "leaderboard.json").read_text())
     assert set(saved) == {"dummy", "ridge"}  # the leaderboard so far, after every model
     events = []
-    again = train(frame, "price", models=["dummy", "ridge", "lasso"], tune=False, ensemble=False,
-                  checkpoint=PartialRun(tmp_path / "cars", key), resume=True,
-                  progress=lambda kind, info: events.append((kind, info.get("model"), info.get("message", ""))))
+    again = train(
+        frame,
+        "price",
+        models=["dummy", "ridge", "lasso"],
+        tune=False,
+        ensemble=False,
+        checkpoint=PartialRun(tmp_path / "cars", key),
+        resume=True,
+        progress=lambda kind, info: events.append((kind, info.get("model"), info.get("message", ""))),
+    )
     assert ("result", "ridge", "resumed: finished before") in events
     assert {e.name for e in again.entries} == {"dummy", "ridge", "lasso"}
     with pytest.raises(DataError, match="used other data, seed or recipe"):
@@ -180,7 +196,7 @@ def test_check_rows_counts_the_same_on_few_and_many_rows(result) -> None:
     rows.loc[rows.index[::11], "mileage"] = 10**9
     assert len(rows) > SMALL_FRAME
     whole = check_rows(rows, result.schema)
-    pieces = [check_rows(rows.iloc[i:i + 50], result.schema) for i in range(0, 200, 50)]
+    pieces = [check_rows(rows.iloc[i : i + 50], result.schema) for i in range(0, 200, 50)]
     for field in ("unseen", "out_of_range"):
         summed: dict[str, int] = {}
         for piece in pieces:

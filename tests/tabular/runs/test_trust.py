@@ -22,28 +22,40 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
+from tests.tabular.models.test_catalog import QUICK
 from trainyard.artifacts import FILES, write_file_list
 from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
-from trainyard.tabular.models.pipeline import tabular_pipeline
-
-from tests.tabular.models.test_catalog import QUICK
 from trainyard.tabular.models.catalog import catalog
-from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.models.ensemble import EnsembleModel
+from trainyard.tabular.models.pipeline import tabular_pipeline
+from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.runs.store import PartialRun, load_run, save_run
 from trainyard.tabular.runs.trust import TRUSTED_TYPES, load_model
 
 # Every preprocessor the product has: kept free text, target encoding, extraction, selection.
-KITCHEN = {"name": "kitchen", "clean": {"drop_roles": ["id", "constant"],
-                                        "extract": {"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}}},
-           "encode": {"categorical": "target", "text": "tfidf", "scale": "robust"},
-           "features": {"log": ["mileage"], "correlation_threshold": 0.95, "reduce": "pca", "select": "kbest", "k": 8}}
-OTHERS = {"name": "others", "clean": {"drop_roles": ["id", "constant"]}, "encode": {"scale": "minmax", "text": "words"},
-          "features": {"interactions": True, "reduce": "kernel_pca"}}
-ORDINAL = {"name": "ordinal", "encode": {"categorical": "ordinal", "datetime": "drop"}, "features": {"select": "l1"},
-           "target": {"transform": "log"}}
+KITCHEN = {
+    "name": "kitchen",
+    "clean": {
+        "drop_roles": ["id", "constant"],
+        "extract": {"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}},
+    },
+    "encode": {"categorical": "target", "text": "tfidf", "scale": "robust"},
+    "features": {"log": ["mileage"], "correlation_threshold": 0.95, "reduce": "pca", "select": "kbest", "k": 8},
+}
+OTHERS = {
+    "name": "others",
+    "clean": {"drop_roles": ["id", "constant"]},
+    "encode": {"scale": "minmax", "text": "words"},
+    "features": {"interactions": True, "reduce": "kernel_pca"},
+}
+ORDINAL = {
+    "name": "ordinal",
+    "encode": {"categorical": "ordinal", "datetime": "drop"},
+    "features": {"select": "l1"},
+    "target": {"transform": "log"},
+}
 
 
 def _tables() -> dict[str, tuple[pd.DataFrame, str]]:
@@ -68,14 +80,21 @@ def _fitted_models():
             for name in catalog(task):
                 # unscaled SVC may never converge; the boosters' and forests' types do not depend on their size
                 params = {"max_iter": 20_000} if name.startswith("svc") else QUICK.get(name, {})
-                pipeline = tabular_pipeline(schema, name, recipe, params=params,
-                                            log=task == "regression" and recipe.target.transform == "log",
-                                            nonnegative=task == "regression" and recipe.target.transform != "log")
+                pipeline = tabular_pipeline(
+                    schema,
+                    name,
+                    recipe,
+                    params=params,
+                    log=task == "regression" and recipe.target.transform == "log",
+                    nonnegative=task == "regression" and recipe.target.transform != "log",
+                )
                 pipeline.fit(X, codes)
                 members.append(pipeline)
                 yield f"{task}/{recipe.name}/{name}", pipeline
-            yield f"{task}/{recipe.name}/ensemble", EnsembleModel(members=members[1:4], weights=[0.2, 0.3, 0.5],
-                                                                  task=task)
+            yield (
+                f"{task}/{recipe.name}/ensemble",
+                EnsembleModel(members=members[1:4], weights=[0.2, 0.3, 0.5], task=task),
+            )
 
 
 def saved_types() -> dict[str, list[str]]:
@@ -98,12 +117,22 @@ def test_every_type_the_product_writes_is_on_the_list() -> None:
 
 def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
     assert all("." in name and not name.endswith(".") for name in TRUSTED_TYPES)
-    dangerous = {"builtins.exec", "builtins.eval", "builtins.open", "builtins.__import__", "numpy.load",
-                 "os.system", "subprocess.Popen", "pickle.loads", "builtins.getattr"}
+    dangerous = {
+        "builtins.exec",
+        "builtins.eval",
+        "builtins.open",
+        "builtins.__import__",
+        "numpy.load",
+        "os.system",
+        "subprocess.Popen",
+        "pickle.loads",
+        "builtins.getattr",
+    }
     assert not dangerous & TRUSTED_TYPES
 
 
 # --- the probe's hostile files ------------------------------------------------------------
+
 
 def _inject(model_file: Path, node: dict) -> None:
     """Hide ``node`` inside the saved pipeline's attributes, as the probe did."""
@@ -122,13 +151,22 @@ def _inject(model_file: Path, node: dict) -> None:
 
 
 def _reduce_node(module: str, name: str, args: list[dict]) -> dict:
-    return {"__class__": name, "__module__": module, "__loader__": "ConstructorFromReduceNode",
-            "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": args}}
+    return {
+        "__class__": name,
+        "__module__": module,
+        "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode", "content": args},
+    }
 
 
 def _json(value) -> dict:
-    return {"__class__": type(value).__name__, "__module__": "builtins", "__loader__": "JsonNode",
-            "content": json.dumps(value), "is_json": True}
+    return {
+        "__class__": type(value).__name__,
+        "__module__": "builtins",
+        "__loader__": "JsonNode",
+        "content": json.dumps(value),
+        "is_json": True,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +189,10 @@ def hostile_run(small_run: Path, tmp_path: Path) -> Path:
 
 def test_an_exec_node_is_refused_and_never_runs(hostile_run: Path, tmp_path: Path) -> None:
     marker = tmp_path / "exec-ran"
-    _inject(hostile_run / "model.skops",
-            _reduce_node("builtins", "exec", [_json(f"open({str(marker)!r}, 'w').write('pwned')")]))
+    _inject(
+        hostile_run / "model.skops",
+        _reduce_node("builtins", "exec", [_json(f"open({str(marker)!r}, 'w').write('pwned')")]),
+    )
     assert "builtins.exec" in sio.get_untrusted_types(file=hostile_run / "model.skops")
     with pytest.raises(DataError, match=r"refused to load type builtins\.exec.*tampered"):
         load_run(hostile_run)
@@ -195,16 +235,31 @@ def test_a_partial_run_holds_no_pickle_and_a_planted_one_is_never_read(market, t
     monkeypatch.setenv("TRAINYARD_PROBE", str(marker))
     (partial / "models" / "ridge.pkl").write_bytes(pickle.dumps(_Payload()))
     events: list[tuple[str, dict]] = []
-    resumed = train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False,
-                    checkpoint=PartialRun(final, key), resume=True, progress=lambda kind, info: events.append((kind, info)))
+    resumed = train(
+        rows,
+        "price",
+        models=["dummy", "ridge"],
+        tune=False,
+        ensemble=False,
+        checkpoint=PartialRun(final, key),
+        resume=True,
+        progress=lambda kind, info: events.append((kind, info)),
+    )
     assert not marker.exists()
     taken_back = {i["model"] for k, i in events if k == "result" and "resumed" in i.get("message", "")}
     assert taken_back == {"dummy", "ridge"} and resumed.best.name == "ridge"
     # and a tampered skops file in the partial run is refused like a finished run's
     _inject(partial / "models" / "ridge.skops", _reduce_node("builtins", "exec", [_json("1")]))
     with pytest.raises(DataError, match=r"ridge\.skops: refused to load type builtins\.exec"):
-        train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False,
-              checkpoint=PartialRun(final, key), resume=True)
+        train(
+            rows,
+            "price",
+            models=["dummy", "ridge"],
+            tune=False,
+            ensemble=False,
+            checkpoint=PartialRun(final, key),
+            resume=True,
+        )
 
 
 def test_damaged_model_files_are_one_line(small_run: Path, tmp_path: Path) -> None:
@@ -229,8 +284,11 @@ def test_trust_types_reaches_the_commands(hostile_run: Path, tmp_path: Path) -> 
     runner = CliRunner()
     rows = tmp_path / "rows.csv"
     used_car_market(5, seed=1, as_of=dt.date(2026, 11, 27)).drop(columns="price").to_csv(rows, index=False)
-    for args in (["predict", str(hostile_run), str(rows)], ["report", str(hostile_run)],
-                 ["serve", str(hostile_run), "--port", "0"]):
+    for args in (
+        ["predict", str(hostile_run), str(rows)],
+        ["report", str(hostile_run)],
+        ["serve", str(hostile_run), "--port", "0"],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "refused to load type builtins.exec" in result.stderr and "Traceback" not in result.output

@@ -68,7 +68,9 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
     if unseen:
         notes.append("unseen categories: " + ", ".join(f"{k} ({v} rows)" for k, v in unseen.items()))
     if out_of_range:
-        notes.append("values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items()))
+        notes.append(
+            "values outside the training range: " + ", ".join(f"{k} ({v} rows)" for k, v in out_of_range.items())
+        )
     names = [f.name for f in features]
     rows = frame if list(frame.columns) == names else frame[names]  # selecting costs a request more than its checks
     if numbers:
@@ -89,8 +91,10 @@ def _as_numbers(name: str, values: pd.Series) -> pd.Series:
     bad = parsed.isna() & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SchemaError(f"column {name!r}, row {i + 1} of the new rows: {values.iloc[i]!r} is not a number, and the "
-                          f"model was trained on numbers there; correct it or leave the cell empty")
+        raise SchemaError(
+            f"column {name!r}, row {i + 1} of the new rows: {values.iloc[i]!r} is not a number, and the "
+            f"model was trained on numbers there; correct it or leave the cell empty"
+        )
     return parsed.astype(float)
 
 

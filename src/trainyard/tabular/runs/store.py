@@ -10,7 +10,6 @@ It is written to a temporary directory beside it and renamed when complete.
 
 from __future__ import annotations
 
-
 import hashlib
 import json
 import os
@@ -26,13 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainyard.data.schema import Schema
 from trainyard.artifacts import check_files, write_file_list
+from trainyard.data.schema import Schema
 from trainyard.errors import DataError, DiskFullError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, full_disk_named
 from trainyard.tabular.leaderboard import to_frame
-from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.metrics import classification_details, primary_metric
+from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.prep.plan import explain
 from trainyard.tabular.runs.trust import dump_model, load_model
 
@@ -112,11 +111,19 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
             dump_model(model, tmp / "model.skops")
             (tmp / "schema.json").write_text(result.schema.to_json())
             manifest = {
-                "versions": versions(), "seed": result.seed, "command": command or sys.argv,
+                "versions": versions(),
+                "seed": result.seed,
+                "command": command or sys.argv,
                 "data": {"rows": len(result.frame), "fingerprint": fingerprint(result.frame)},
-                "recipe": result.recipe.to_dict(), "task": result.schema.task, "target": result.schema.target,
-                "metric": metric.name, "best": result.best.name, "classes": _plain(result.classes),
-                "ensemble": result.ensemble, "seconds": round(result.seconds, 2), "notes": result.notes,
+                "recipe": result.recipe.to_dict(),
+                "task": result.schema.task,
+                "target": result.schema.target,
+                "metric": metric.name,
+                "best": result.best.name,
+                "classes": _plain(result.classes),
+                "ensemble": result.ensemble,
+                "seconds": round(result.seconds, 2),
+                "notes": result.notes,
                 "split": result.split.report(),
                 # the rows the saved model learned from; the scores are those of the held-out rows either way
                 "trained_on": result.trained_on,
@@ -124,7 +131,9 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
             board = to_frame(result.entries, metric)
             board.to_csv(tmp / "leaderboard.csv", index=False)
-            (tmp / "leaderboard.json").write_text(json.dumps([e.to_dict() for e in result.entries], indent=2, default=str))
+            (tmp / "leaderboard.json").write_text(
+                json.dumps([e.to_dict() for e in result.entries], indent=2, default=str)
+            )
             (tmp / "metrics.json").write_text(json.dumps(_metrics(result), indent=2, default=str))
             _write_predictions(result, tmp / "predictions")
             _write_samples(result, tmp / "samples")
@@ -148,8 +157,14 @@ def _plain(values):
 def _metrics(result) -> dict[str, Any]:
     out: dict[str, Any] = {"best": result.best.name, "models": {}}
     for entry in result.entries:
-        out["models"][entry.name] = {"status": entry.status, "cv_mean": entry.cv_mean, "cv_std": entry.cv_std,
-                                     "cv_scores": entry.cv_scores, "test": entry.test, "fresh": entry.fresh}
+        out["models"][entry.name] = {
+            "status": entry.status,
+            "cv_mean": entry.cv_mean,
+            "cv_std": entry.cv_std,
+            "cv_scores": entry.cv_scores,
+            "test": entry.test,
+            "fresh": entry.fresh,
+        }
     if result.classes is not None and result.best.name in result.outputs:
         y = result.y.iloc[result.split.test].map({c: i for i, c in enumerate(result.classes)}).to_numpy()
         predicted = result.outputs[result.best.name]["test"].argmax(axis=1)
@@ -206,6 +221,7 @@ def _write_plan(result, folder: Path, model) -> None:
 
 RETRAIN = "train the run again (trainyard train ... --overwrite)"
 
+
 def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ()) -> Run:
     """Open a run directory. Its model is built only from the types trainyard writes
     (``trust.TRUSTED_TYPES``); ``trust_types`` adds exact names, for a run the user made."""
@@ -226,14 +242,22 @@ def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ())
 
 def _check_versions(path: Path, saved: dict[str, str]) -> None:
     now = versions()
-    changed = [f"{k} {v} -> {now[k]}" for k, v in saved.items()
-               if k in now and k in ("scikit-learn", "xgboost-cpu", "lightgbm", "torch", "skops") and now[k] != v]
+    changed = [
+        f"{k} {v} -> {now[k]}"
+        for k, v in saved.items()
+        if k in now and k in ("scikit-learn", "xgboost-cpu", "lightgbm", "torch", "skops") and now[k] != v
+    ]
     if changed:
-        warnings.warn(f"{path}: made with other library versions ({'; '.join(changed)}); "
-                      "predictions may differ — retrain to be sure", TrainyardWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: made with other library versions ({'; '.join(changed)}); "
+            "predictions may differ — retrain to be sure",
+            TrainyardWarning,
+            stacklevel=3,
+        )
 
 
 # --- the run in progress: saved after every model, so an interrupted run can resume -----
+
 
 class PartialRun:
     """``runs/.<name>.partial/``: each finished model's record, arrays and fitted pipeline.
@@ -251,8 +275,10 @@ class PartialRun:
         keyfile = self.path / "key.json"
         if resume and keyfile.exists():
             if json.loads(keyfile.read_text()) != json.loads(json.dumps(self.key, default=str)):
-                raise DataError(f"{self.path}: the interrupted run used other data, seed or recipe; "
-                                "train without resume=True to start again")
+                raise DataError(
+                    f"{self.path}: the interrupted run used other data, seed or recipe; "
+                    "train without resume=True to start again"
+                )
             return self.load()
         if resume:
             raise DataError(f"{self.path}: nothing to resume (no interrupted run of that name)")
@@ -290,8 +316,9 @@ class PartialRun:
             if record.get("status") == "ok":
                 arrays = np.load(self.path / "models" / f"{name}.npz", allow_pickle=False)
                 record["_arrays"] = {k: arrays[k] for k in arrays.files}
-                fitted = load_model(self.path / "models" / f"{name}.skops",
-                                    remedy="train without resume=True to start again")
+                fitted = load_model(
+                    self.path / "models" / f"{name}.skops", remedy="train without resume=True to start again"
+                )
                 record["_model"] = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         return records
 

@@ -25,52 +25,54 @@ from trainyard.errors import DataError
 # The exact types (beyond skops' own safe defaults) found in the files trainyard writes.
 # Regenerate with `python -m tests.test_trust` after a dependency upgrade; review each new name.
 # BallTree is not in that walk: k-NN picks it over the k-d tree on other data shapes.
-TRUSTED_TYPES: frozenset[str] = frozenset({
-    "collections.OrderedDict",
-    # HistGradientBoosting's native categories keep partial(check_array, ...): a partial only calls a function
-    # that is itself on this list, so it opens nothing by itself
-    "functools.partial",
-    "lightgbm.basic.Booster",
-    "lightgbm.sklearn.LGBMClassifier",
-    "lightgbm.sklearn.LGBMRegressor",
-    "numpy.dtype",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.feature_selection._univariate_selection.f_classif",
-    "sklearn.feature_selection._univariate_selection.f_regression",
-    "sklearn.metrics._dist_metrics.EuclideanDistance64",
-    "sklearn.metrics._dist_metrics.ManhattanDistance64",
-    "sklearn.model_selection._split.KFold",
-    "sklearn.model_selection._split.StratifiedKFold",
-    "sklearn.neighbors._ball_tree.BallTree",
-    "sklearn.neighbors._kd_tree.KDTree",
-    "sklearn.tree._tree.Tree",
-    "sklearn.utils.validation.check_array",
-    "trainyard.tabular.models.catboost_model.CatBoostClassifier",
-    "trainyard.tabular.models.catboost_model.CatBoostRegressor",
-    "trainyard.tabular.models.torch_mlp.TorchMLPClassifier",
-    "trainyard.tabular.models.torch_mlp.TorchMLPRegressor",
-    "trainyard.tabular.prep.build.Present",
-    "trainyard.tabular.prep.clean.Coalesce",
-    "trainyard.tabular.prep.clean.DropColumns",
-    "trainyard.tabular.prep.clean.ExtractNumbers",
-    "trainyard.tabular.prep.clean.MissingTokens",
-    "trainyard.tabular.prep.clean.SafeNames",
-    "trainyard.tabular.prep.encoders.AsCategory",
-    "trainyard.tabular.prep.encoders.TextTfidf",
-    "trainyard.tabular.prep.encoders.TextWords",
-    "trainyard.tabular.prep.encoders.TriStateEncoder",
-    "trainyard.tabular.prep.features.AgeFromYear",
-    "trainyard.tabular.prep.features.CorrelationFilter",
-    "trainyard.tabular.prep.features.DateParts",
-    "trainyard.tabular.prep.features.ExpFeatures",
-    "trainyard.tabular.prep.features.LogFeatures",
-    "trainyard.tabular.prep.target.clip_at_zero",
-    "trainyard.tabular.prep.target.unchanged",
-    "trainyard.tabular.models.ensemble.EnsembleModel",
-    "xgboost.core.Booster",
-    "xgboost.sklearn.XGBClassifier",
-    "xgboost.sklearn.XGBRegressor",
-})
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "collections.OrderedDict",
+        # HistGradientBoosting's native categories keep partial(check_array, ...): a partial only calls a function
+        # that is itself on this list, so it opens nothing by itself
+        "functools.partial",
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
+        "numpy.dtype",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.feature_selection._univariate_selection.f_classif",
+        "sklearn.feature_selection._univariate_selection.f_regression",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.model_selection._split.KFold",
+        "sklearn.model_selection._split.StratifiedKFold",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.tree._tree.Tree",
+        "sklearn.utils.validation.check_array",
+        "trainyard.tabular.models.catboost_model.CatBoostClassifier",
+        "trainyard.tabular.models.catboost_model.CatBoostRegressor",
+        "trainyard.tabular.models.torch_mlp.TorchMLPClassifier",
+        "trainyard.tabular.models.torch_mlp.TorchMLPRegressor",
+        "trainyard.tabular.prep.build.Present",
+        "trainyard.tabular.prep.clean.Coalesce",
+        "trainyard.tabular.prep.clean.DropColumns",
+        "trainyard.tabular.prep.clean.ExtractNumbers",
+        "trainyard.tabular.prep.clean.MissingTokens",
+        "trainyard.tabular.prep.clean.SafeNames",
+        "trainyard.tabular.prep.encoders.AsCategory",
+        "trainyard.tabular.prep.encoders.TextTfidf",
+        "trainyard.tabular.prep.encoders.TextWords",
+        "trainyard.tabular.prep.encoders.TriStateEncoder",
+        "trainyard.tabular.prep.features.AgeFromYear",
+        "trainyard.tabular.prep.features.CorrelationFilter",
+        "trainyard.tabular.prep.features.DateParts",
+        "trainyard.tabular.prep.features.ExpFeatures",
+        "trainyard.tabular.prep.features.LogFeatures",
+        "trainyard.tabular.prep.target.clip_at_zero",
+        "trainyard.tabular.prep.target.unchanged",
+        "trainyard.tabular.models.ensemble.EnsembleModel",
+        "xgboost.core.Booster",
+        "xgboost.sklearn.XGBClassifier",
+        "xgboost.sklearn.XGBRegressor",
+    }
+)
 
 
 def dump_model(model: Any, path: Path) -> None:
@@ -104,9 +106,11 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
     refused = [t for t in named if t not in allowed]
     if refused:
         more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
-        raise DataError(f"{path}: refused to load type {refused[0]}{more}, which trainyard never writes; "
-                        "the file may have been tampered with (see docs/security.md; trust_types= "
-                        "only for a file you made yourself)")
+        raise DataError(
+            f"{path}: refused to load type {refused[0]}{more}, which trainyard never writes; "
+            "the file may have been tampered with (see docs/security.md; trust_types= "
+            "only for a file you made yourself)"
+        )
     try:
         return sio.load(path, trusted=named)
     except Exception as err:  # skops raises many kinds; the user needs one line
