@@ -109,5 +109,5 @@ def train_run(
         from trainyard.tabular.report import write_report
 
         deadline = None if time_limit is None else time.monotonic() + time_limit - elapsed()
-        run.report, _ = write_report(path, deadline=deadline)
+        run.report, _ = write_report(run, deadline=deadline)  # the run as trained: not read back from disk
     return run

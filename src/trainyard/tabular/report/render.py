@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from trainyard.io import atomic_path
 from trainyard.tabular.report.summary import summarise
+from trainyard.tabular.runs.store import Run
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -33,13 +34,18 @@ def _environment() -> Environment:
 
 
 def write_report(
-    run: Path | str, out: Path | str | None = None, *, trust_types: tuple[str, ...] = (), deadline: float | None = None
+    run: Run | Path | str,
+    out: Path | str | None = None,
+    *,
+    trust_types: tuple[str, ...] = (),
+    deadline: float | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``report.html`` (or ``out``) and ``report.md`` beside it; return both paths.
-    ``trust_types``: as for ``load_run``; ``deadline``: as for ``summarise``."""
-    run = Path(run)
+    """Write ``report.html`` (or ``out``) and ``report.md`` beside it; return both paths. ``run``: a loaded
+    ``Run`` (not read again) or its folder. ``trust_types``: as for ``load_run``; ``deadline``: as for
+    ``summarise``."""
     summary = summarise(run, trust_types=trust_types, deadline=deadline)
-    html_path = Path(out) if out else run / "report.html"
+    folder = run.path if isinstance(run, Run) else Path(run)
+    html_path = Path(out) if out else folder / "report.html"
     md_path = html_path.with_suffix(".md")
     env = _environment()
     with atomic_path(html_path) as tmp:

@@ -28,11 +28,14 @@ IMPORTANCE_ROWS = 1_000
 SEGMENT_NAMES = ("make", "manufacturer", "brand")
 
 
-def summarise(path: Path | str, *, trust_types: tuple[str, ...] = (), deadline: float | None = None) -> dict[str, Any]:
-    """The run as a plain dict for the templates. ``deadline`` (a ``time.monotonic()`` value): the
-    permutation importance, the costly part, is left out, with a note saying so, when it would not fit."""
-    run = load_run(path, trust_types=trust_types)
-    folder = Path(path)
+def summarise(
+    path: Run | Path | str, *, trust_types: tuple[str, ...] = (), deadline: float | None = None
+) -> dict[str, Any]:
+    """The run (a loaded ``Run``, or its folder) as a plain dict for the templates. ``deadline`` (a
+    ``time.monotonic()`` value): the permutation importance, the costly part, is left out, with a note saying
+    so, when it would not fit."""
+    run = path if isinstance(path, Run) else load_run(path, trust_types=trust_types)
+    folder = run.path
     manifest, schema = run.manifest, run.schema
     task, metric = manifest["task"], primary_metric(manifest["task"], manifest.get("metric"))
     board = json.loads((folder / "leaderboard.json").read_text())
