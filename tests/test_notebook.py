@@ -52,3 +52,32 @@ def test_train_result_and_run(market, tmp_path) -> None:
     assert len(repr(run)) < 200
     html = run._repr_html_()
     assert "ridge" in html and "regression" in html
+
+
+def test_search_hits_and_answer(cran_index) -> None:
+    from trainyard.rag.answer import ask
+
+    hits = cran_index.search("boundary layer", k=3)
+    html = hits._repr_html_()
+    _self_contained(html)
+    assert "hybrid search: boundary layer" in html and len(hits) == 3
+    assert all(h.doc_id in html and f"{h.score:.4f}" in html for h in hits)
+    answer = ask(cran_index, "what is the boundary layer on a flat plate?", k=3)
+    html = answer._repr_html_()
+    assert html.startswith('<div class="trainyard">') and "sources" in html
+    assert all(c["id"] in html for c in answer.citations) and f"relevance {answer.relevance:.2f}" in html
+
+
+def test_progress_bar_redraws_one_output_and_grows_its_total() -> None:
+    pytest.importorskip("IPython")
+    from trainyard.notebook import NotebookProgress, in_notebook
+
+    assert not in_notebook()  # pytest is no kernel: the library stays silent here
+    bar = NotebookProgress("training", every=0.0)
+    bar.update("ridge", 0, 2)
+    bar.advance()
+    bar.advance()
+    bar.advance("lightgbm_tuned")  # found on the way: the total follows
+    bar.close("done")
+    html = bar.render()
+    assert "3/3" in html and 'value="1.000"' in html and "done" in html

@@ -10,6 +10,10 @@ The public API is the names in ``__all__``; every other module is internal and m
     >>> run = trainyard.train_run("cars.csv", "price")          # what `trainyard train` does
     >>> run.predict(new_rows)                                    # labels, and proba_<label> columns
 
+    >>> index = trainyard.build_index("docs/", "docs.index")      # keywords and meaning (extra: search)
+    >>> index.search("boundary layer", k=5)
+    >>> trainyard.ask(index, "what is a boundary layer?")        # extractive; backend= a local LLM
+
 Every name but the errors loads on first use (pandas, scikit-learn, the trainer), so
 ``import trainyard`` and the command line answer at once.
 """
@@ -48,6 +52,9 @@ _LAZY = {
     "AutoRegressor": "trainyard.tabular.estimators",
     "AutoClassifier": "trainyard.tabular.estimators",
     "tabular_pipeline": "trainyard.tabular.models.pipeline",
+    "build_index": "trainyard.search.index",
+    "open_index": "trainyard.search.index",
+    "ask": "trainyard.rag.answer",
 }
 
 __all__ = [
@@ -70,6 +77,9 @@ __all__ = [
     "AutoRegressor",
     "AutoClassifier",
     "tabular_pipeline",
+    "build_index",
+    "open_index",
+    "ask",
     "TrainyardError",
     "DataError",
     "SchemaError",
@@ -81,6 +91,8 @@ if TYPE_CHECKING:
     from trainyard.data.lazy import read_lazy
     from trainyard.data.readers import read
     from trainyard.data.schema import ColumnProfile, Finding, Role, Schema, profile
+    from trainyard.rag.answer import ask
+    from trainyard.search.index import build_index, open_index
     from trainyard.tabular.estimators import AutoClassifier, AutoRegressor
     from trainyard.tabular.models.pipeline import tabular_pipeline
     from trainyard.tabular.recipe import Recipe, load_recipe

@@ -31,6 +31,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "serve": ("fastapi", "uvicorn", "treelite"),
     "dask": ("dask", "distributed"),
     "catboost": ("catboost",),
+    "mlflow": ("mlflow",),
+    "onnx": ("skl2onnx", "onnxmltools", "onnxruntime"),
 }
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -124,3 +125,6 @@ def test_evaluate_on_a_real_index(cran_index, tmp_path):
     assert all(0 < s["Recall@100"] <= 1 for s in result["summary"].values())
     assert result["best"] in result["summary"]
     assert set(result["per_query"]["dense"]) == {"1", "2"}
+    html = result._repr_html_()  # a notebook shows the summary table: every mode and its nDCG@10
+    assert "2 queries" in html and all(f"{s['nDCG@10']:.4f}" in html for s in result["summary"].values())
+    assert json.loads(json.dumps(result))["best"] == result["best"]  # still a plain dict for --json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 # torch.distributed's C++ layer logs every store timeout and dropped peer with a stack trace; the
@@ -12,7 +13,7 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")
 import typer
 from typer.core import TyperGroup
 
-from trainyard.cli.options import as_flags
+from trainyard.cli.options import as_flags, optional_values
 from trainyard.errors import TrainyardError, TrainyardWarning, disk_full
 
 try:  # typer 0.2x carries its own copy of click
@@ -93,4 +94,5 @@ _register()
 
 
 def main() -> None:
+    sys.argv[1:] = optional_values(sys.argv[1:])
     app()

@@ -95,6 +95,7 @@ FLAGS = (
     "table",
     "query",
     "sheet",
+    "mlflow",
 )
 _PARAMETER = re.compile(r"\b(" + "|".join(FLAGS) + r")=(True\b|\[[^\]]*\]|'[^']*'|\"[^\"]*\"|[^\s;,)]*)")
 
@@ -113,3 +114,21 @@ def as_flags(message: str) -> str:
         return f"{option} {value.strip(chr(39) + chr(34))}"
 
     return _PARAMETER.sub(flag, message)
+
+
+# Options that may stand alone or take a value: ``--mlflow`` alone logs to the local store.
+OPTIONAL_VALUES = {"--mlflow": "local"}
+
+
+def optional_values(argv: list[str]) -> list[str]:
+    """Give a bare optional-value option its default. What follows counts as its value only when it is a URI
+    (it has a ``:``, as http://host:port, sqlite:///x.db and file:./mlruns do), so a data path after it stays
+    the data path."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            following = argv[i + 1] if i + 1 < len(argv) else ""
+            if following.startswith("-") or ":" not in following:
+                out.append(OPTIONAL_VALUES[arg])
+    return out

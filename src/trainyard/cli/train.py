@@ -92,6 +92,14 @@ def train_command(
             "--cluster", help="Fit on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here."
         ),
     ] = None,
+    mlflow: Annotated[
+        Optional[str],
+        typer.Option(
+            "--mlflow",
+            help="Log the run to MLflow: a parent run, a child per model, the leaderboard, the report and the best "
+            "model (pyfunc). Alone: the local store ./mlflow.db; or a URI: http://host:port, sqlite:///file.db.",
+        ),
+    ] = None,
     lazy: Annotated[
         bool,
         typer.Option(
@@ -135,6 +143,7 @@ def train_command(
             refit_full=not no_refit_full,
             max_predict_ms=max_predict_ms,
             progress=on_event,
+            mlflow=mlflow,
         )
     result = run.result
     print_leaderboard(console, result, metric)
@@ -156,6 +165,12 @@ def train_command(
     elif not no_report:
         console.print(
             f"note: no report: --time-limit {time_limit:g} s is spent; write it with: trainyard report {run.path}"
+        )
+    if run.mlflow_run is not None:
+        console.print(
+            f"logged to MLflow ({run.mlflow_uri}): run {run.mlflow_run}; the model loads with "
+            f"mlflow.pyfunc.load_model('runs:/{run.mlflow_run}/model')",
+            highlight=False,
         )
     if time_limit is not None:
         console.print(
@@ -227,6 +242,9 @@ def training_progress(console: Console) -> Iterator[Callable[[str, dict], None]]
             elif kind == "model":
                 bar.update(task_id, description=f"training {info['model']}")
             elif kind == "result":
+                task = bar.tasks[task_id]
+                if task.total is not None and task.completed >= task.total:  # a tuned model or the ensemble
+                    bar.update(task_id, total=task.total + 1)
                 bar.advance(task_id)
                 if info.get("message", "").startswith("resumed"):
                     console.print(

@@ -46,6 +46,23 @@ class Answer:
             for p in self.passages
         ]
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        from trainyard.notebook import table
+
+        rows = [
+            [c["n"], c["id"], c["title"], c["passage"], c["score"], "yes" if c["used"] else ""] for c in self.citations
+        ]
+        sources = table("sources", ["n", "id", "title", "passage", "score", "cited"], rows)
+        grounded = "" if self.groundedness is None else f"; groundedness {self.groundedness:.2f}"
+        return (
+            f'<div class="trainyard"><div style="font-weight:600">{escape(self.question)}</div>'
+            f'<p style="white-space:pre-wrap">{escape(self.text)}</p>'
+            f'<div style="opacity:.75;font-size:.9em">{escape(self.backend)}; relevance {self.relevance:.2f}'
+            f"{grounded}</div>{sources}</div>"
+        )
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["citations"] = self.citations

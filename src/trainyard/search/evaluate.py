@@ -236,6 +236,26 @@ def paired_test(a: list[float], b: list[float]) -> float:
     return float(ttest_rel(a, b).pvalue)
 
 
+class Evaluation(dict):
+    """What ``evaluate`` returns: a plain dict (``json.dumps`` takes it) that a notebook shows as a table."""
+
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import table
+
+        best, tests = self["best"], self["paired_t_test_p"]
+        rows = [
+            [mode, *(values[m] for m in self["measures"]), "best" if mode == best else tests[mode][PRIMARY]]
+            for mode, values in self["summary"].items()
+        ]
+        note = "; ".join([f"p: paired t-test of {PRIMARY} against {best}", *self["notes"]])
+        return table(
+            f"search evaluation: {self['queries']:,} queries, {self['relevance']} relevance",
+            ["mode", *self["measures"], "p"],
+            rows,
+            note,
+        )
+
+
 def evaluate(
     index,
     queries_path: Path | str,
@@ -244,7 +264,7 @@ def evaluate(
     graded: bool = False,
     depth: int = 100,
     qrels_format: str = "auto",
-) -> dict:
+) -> Evaluation:
     """Every mode's measures, the best mode against each other by a paired t-test, per-query results."""
     from trainyard.search.retrieve import MODES, search_many
 
@@ -269,13 +289,15 @@ def evaluate(
         for m in modes
         if m != best
     }
-    return {
-        "queries": len(qids),
-        "relevance": "graded" if graded else "binary",
-        "measures": list(MEASURES),
-        "summary": summary,
-        "best": best,
-        "paired_t_test_p": tests,
-        "notes": judgements.notes,
-        "per_query": {m: per_mode[m] for m in modes},
-    }
+    return Evaluation(
+        {
+            "queries": len(qids),
+            "relevance": "graded" if graded else "binary",
+            "measures": list(MEASURES),
+            "summary": summary,
+            "best": best,
+            "paired_t_test_p": tests,
+            "notes": judgements.notes,
+            "per_query": {m: per_mode[m] for m in modes},
+        }
+    )

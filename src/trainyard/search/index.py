@@ -87,9 +87,12 @@ def build_index(
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> SearchIndex:
-    """Load ``source``, chunk, index by keyword and by meaning, and write the index to ``out``."""
+    """Load ``source``, chunk, index by keyword and by meaning, and write the index to ``out``.
+
+    ``progress(stage, done, total)`` hears each stage; None draws a bar in a Jupyter notebook, nothing elsewhere.
+    """
     with writer_lock(out):
-        return _build_index(source, Path(out), settings, overwrite, progress)
+        return _build_index(source, Path(out), settings, overwrite, progress or _notebook_progress("indexing"))
 
 
 def _build_index(
@@ -129,7 +132,7 @@ def _build_index(
 def add_documents(path: Path | str, source: Path | str, progress: Progress | None = None) -> int:
     """Add the documents under ``source``; only their passages are embedded. Returns how many."""
     with writer_lock(path):  # the read, the change and the write as one: a second writer waits its turn
-        return _add_documents(path, source, progress)
+        return _add_documents(path, source, progress or _notebook_progress("adding"))
 
 
 def _add_documents(path: Path | str, source: Path | str, progress: Progress | None) -> int:
@@ -194,6 +197,21 @@ def _remove_documents(path: Path | str, ids: list[str]) -> int:
         _write_tables(tmp, stored, settings, None)
         _write_manifest(tmp, settings, stored, collection, None, model=index.manifest["model"])
     return len(gone)
+
+
+def _notebook_progress(title: str) -> Progress | None:
+    from trainyard.notebook import NotebookProgress, in_notebook
+
+    if not in_notebook():
+        return None
+    bar = NotebookProgress(title)
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar.update(stage, done, total)
+        if stage == "keyword indexes" and done == total:
+            bar.close(stage + ": done")
+
+    return report
 
 
 def _load_reported(source: Path | str) -> list[Document]:

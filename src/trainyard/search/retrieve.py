@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trainyard.errors import DataError
-from trainyard.search.fusion import reciprocal_rank, weighted_scores
+from trainyard.search.fusion import RRF_K, reciprocal_rank, weighted_scores
 from trainyard.search.text import analyze, snippet
 
 MODES = ("keyword", "tfidf", "dense", "hybrid")
@@ -25,6 +25,8 @@ HYBRID_DEPTH = 100  # documents each side contributes to the fusion
 FEEDBACK_DOCS = 3  # pseudo-relevant documents, as ANCE-PRF (Yu et al. 2021); docs/search.md shows 3, 5, 10
 RM3_TERMS, RM3_QUERY_WEIGHT = 10, 0.5  # Anserini's RM3 defaults
 ROCCHIO_BETA = 0.75  # the SMART system's classic Rocchio weight
+FEEDBACK_AGREE = False  # feedback only from documents both sides rank high (bench/search_collections.py)
+AGREE_TOP = 10
 
 # Per query: document id -> (score, passage row or None), best first.
 Ranking = dict[str, tuple[float, "int | None"]]
@@ -52,6 +54,20 @@ class Hit:
         }
 
 
+class Hits(list):
+    """The ranked hits of one query: a list of ``Hit``, shown as a table in a notebook."""
+
+    def __init__(self, hits: list[Hit], query: str = "", mode: str = "") -> None:
+        super().__init__(hits)
+        self.query, self.mode = query, mode
+
+    def _repr_html_(self) -> str:
+        from trainyard.notebook import table
+
+        rows = [[rank, h.doc_id, h.title, h.score, h.snippet] for rank, h in enumerate(self, 1)]
+        return table(f"{self.mode} search: {self.query}", ["rank", "id", "title", "score", "snippet"], rows)
+
+
 def search_many(
     index,
     queries: list[str],
@@ -61,8 +77,17 @@ def search_many(
     weights: tuple[float, float] = (1.0, 1.0),
     feedback: int = FEEDBACK_DOCS,
     snippets: bool = True,
+    *,
+    depth: int = HYBRID_DEPTH,
+    rrf_k: int = RRF_K,
+    agree: bool = FEEDBACK_AGREE,
 ) -> list[list[Hit]]:
-    """The top ``k`` documents for each query (``snippets=False`` skips the snippet windows)."""
+    """The top ``k`` documents for each query, as ``Hits`` (``snippets=False``: plain lists, no snippet windows).
+
+    Hybrid: each side contributes its top ``depth`` documents; ``rrf_k`` is reciprocal rank fusion's constant;
+    ``feedback`` fused documents become pseudo-relevance evidence (0: none); with ``agree`` only those that
+    both sides rank in their top ``AGREE_TOP`` count, and a query without such a document gets no feedback.
+    """
     if mode not in MODES:
         raise DataError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
     if fusion not in FUSIONS:
@@ -70,7 +95,7 @@ def search_many(
     if k < 1:
         raise DataError(f"-k {k}: ask for at least one result")
     if mode == "hybrid":
-        rankings = _hybrid(index, queries, max(k, HYBRID_DEPTH), fusion, weights, feedback)
+        rankings = _hybrid(index, queries, max(k, depth), fusion, weights, feedback, rrf_k, agree)
     elif mode == "dense":
         rankings = [(r, {}) for r in _dense(index, index.embedder.encode_queries(queries), k)]
     elif not snippets:  # the hot path of evaluation and throughput: no dictionaries, no snippets
@@ -78,10 +103,14 @@ def search_many(
     else:
         rankings = [(r, {}) for r in _keyword(index, queries, mode, k)]
     return [
-        [
-            _hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
-            for doc, (score, row) in list(ranking.items())[:k]
-        ]
+        Hits(
+            [
+                _hit(index, query if snippets else None, doc, score, row, ranks.get(doc, {}))
+                for doc, (score, row) in list(ranking.items())[:k]
+            ],
+            query,
+            mode,
+        )
         for query, (ranking, ranks) in zip(queries, rankings)
     ]
 
@@ -121,9 +150,9 @@ def _dense(index, vectors: np.ndarray, k: int) -> list[Ranking]:
     return out
 
 
-def _fuse(sides: list[Ranking], fusion: str, weights) -> tuple[Ranking, dict[str, dict[str, int]]]:
+def _fuse(sides: list[Ranking], fusion: str, weights, rrf_k: int = RRF_K) -> tuple[Ranking, dict[str, dict[str, int]]]:
     if fusion == "rrf":
-        fused = reciprocal_rank([list(side) for side in sides], weights=list(weights))
+        fused = reciprocal_rank([list(side) for side in sides], k=rrf_k, weights=list(weights))
     else:
         fused = weighted_scores([{d: s for d, (s, _) in side.items()} for side in sides], weights=list(weights))
     rank_of = [{doc: rank for rank, doc in enumerate(side, 1)} for side in sides]
@@ -136,16 +165,33 @@ def _fuse(sides: list[Ranking], fusion: str, weights) -> tuple[Ranking, dict[str
     return ranking, ranks
 
 
-def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int):
+def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int, rrf_k: int, agree: bool):
     vectors = index.embedder.encode_queries(queries)
     keyword, dense = _keyword(index, queries, "keyword", depth), _dense(index, vectors, depth)
-    first = [_fuse([kw, de], fusion, weights) for kw, de in zip(keyword, dense)]
+    first = [_fuse([kw, de], fusion, weights, rrf_k) for kw, de in zip(keyword, dense)]
     if feedback <= 0:
         return first
-    evidence = [list(ranking)[:feedback] for ranking, _ in first]
-    keyword = [_rm3(index, query, docs, depth) for query, docs in zip(queries, evidence)]
-    dense = _dense(index, _rocchio(index, vectors, evidence, dense), depth)
-    return [_fuse([kw, de], fusion, weights) for kw, de in zip(keyword, dense)]
+    evidence = [
+        _evidence(list(ranking), kw, de, feedback, agree) for (ranking, _), kw, de in zip(first, keyword, dense)
+    ]
+    asked = [i for i, docs in enumerate(evidence) if docs]  # queries with evidence; the rest keep the first round
+    if not asked:
+        return first
+    moved = _rocchio(index, vectors[asked], [evidence[i] for i in asked], [dense[i] for i in asked])
+    second = iter(
+        _fuse([_rm3(index, queries[i], evidence[i], depth), de], fusion, weights, rrf_k)
+        for i, de in zip(asked, _dense(index, moved, depth))
+    )
+    return [next(second) if docs else first[i] for i, docs in enumerate(evidence)]
+
+
+def _evidence(fused: list[str], keyword: Ranking, dense: Ranking, feedback: int, agree: bool) -> list[str]:
+    """The pseudo-relevant documents: the fused top ``feedback``, or with ``agree`` the fused top documents
+    that both sides rank in their top ``AGREE_TOP`` (a document only one side likes is weak evidence)."""
+    if not agree:
+        return fused[:feedback]
+    both = set(list(keyword)[:AGREE_TOP]) & set(list(dense)[:AGREE_TOP])
+    return [doc for doc in fused if doc in both][:feedback]
 
 
 def _rm3(index, query: str, docs: list[str], depth: int) -> Ranking:

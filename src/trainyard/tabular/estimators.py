@@ -36,6 +36,7 @@ class _AutoEstimator(BaseEstimator):
         folds: int = 5,
         tune: bool = True,
         ensemble: bool = True,
+        mlflow: str | None = None,
     ):
         self.time_limit = time_limit
         self.models = models
@@ -45,6 +46,7 @@ class _AutoEstimator(BaseEstimator):
         self.folds = folds
         self.tune = tune
         self.ensemble = ensemble
+        self.mlflow = mlflow
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -59,6 +61,10 @@ class _AutoEstimator(BaseEstimator):
         from trainyard.tabular.metrics import primary_metric
         from trainyard.tabular.training.trainer import train
 
+        if self.mlflow is not None:  # before any work: a missing extra or server is no reason to train and then fail
+            from trainyard.tabular.tracking.mlflow_runs import check_store
+
+            check_store(self.mlflow)
         frame = self._features(X, reset=True)
         y = self._target(y, len(frame))
         target = _free_name(frame.columns)
@@ -86,6 +92,8 @@ class _AutoEstimator(BaseEstimator):
         self.leaderboard_ = to_frame(result.entries, primary_metric(result.schema.required_task(), self.metric))
         if result.classes is not None:
             self.classes_ = np.asarray(result.classes)
+        if self.mlflow is not None:
+            self.mlflow_run_ = _log_to_mlflow(result, self.mlflow)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -141,11 +149,12 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):
     None: the catalog for the table's size), ``recipe`` (``auto``, ``notes-basic``, ``notes-winning``, a TOML
     path, a dict or a Recipe), ``metric`` (the ranking metric; None: R²), ``seed`` (drives every random
     choice), ``folds`` (cross-validation folds), ``tune`` (Optuna on the best models), ``ensemble`` (a
-    weighted blend when it beats the best single model).
+    weighted blend when it beats the best single model), ``mlflow`` (log each fit to MLflow: ``"local"`` for
+    ./mlflow.db, or a tracking URI; needs the ``mlflow`` extra).
 
     Fitted attributes: ``model_`` (the chosen model, a scikit-learn estimator), ``best_`` (its name),
-    ``leaderboard_`` (a DataFrame), ``result_`` (the full ``TrainResult``), ``n_features_in_`` and
-    ``feature_names_in_``.
+    ``leaderboard_`` (a DataFrame), ``result_`` (the full ``TrainResult``), ``n_features_in_``,
+    ``feature_names_in_`` and ``mlflow_run_`` (the MLflow run's id, when logged).
     """
 
     _task = "regression"
@@ -164,6 +173,22 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
         return np.asarray(self.model_.predict_proba(self._features(X, reset=False)))
+
+
+def _log_to_mlflow(result: Any, uri: str) -> str:
+    """Save the fit as a run (with its report) in a temporary folder and log that to MLflow; the run's id."""
+    import tempfile
+    from pathlib import Path
+
+    from trainyard.tabular.report import write_report
+    from trainyard.tabular.runs.store import load_run, save_run
+    from trainyard.tabular.tracking.mlflow_runs import log_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = load_run(save_run(result, Path(tmp) / type(result).__name__))
+        run.result = result
+        run.report, _ = write_report(run)
+        return log_run(run, uri)
 
 
 def _free_name(columns: pd.Index) -> str:

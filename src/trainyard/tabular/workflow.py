@@ -46,6 +46,7 @@ def train_run(
     metric: str | None = None,
     spent: Callable[[], float] | None = None,
     command: list[str] | None = None,
+    mlflow: str | None = None,
     **train_options: Any,
 ) -> Run:
     """Train on ``data`` (a path, a glob, a SQL query or a table) to predict ``target``; save and report the run.
@@ -55,14 +56,20 @@ def train_run(
     the same data, seed, recipe, target, folds and metric, and trains only what it lacks. ``report`` writes
     ``report.html`` and ``report.md`` into the run. ``time_limit`` (seconds) covers the whole call: reading,
     training, saving and the report; ``spent`` says how much of it was spent before the call (the CLI passes
-    the process's age). The other keywords are ``train()``'s: ``models``, ``task``, ``jobs``, ``tune``,
+    the process's age). ``mlflow`` logs the run to MLflow when given: ``"local"`` for the store ./mlflow.db in
+    the working directory, or a tracking URI (``http://host:port``); it is logged even when the time limit is
+    spent, as it was asked for. The other keywords are ``train()``'s: ``models``, ``task``, ``jobs``, ``tune``,
     ``ensemble``, ``cluster``, ``refit_full``, ``max_predict_ms``, ``progress``.
 
-    Returns the saved ``Run``; its ``result`` is the ``TrainResult`` and ``report`` the report's path (None when
-    not written: not asked for, or the time limit was spent).
+    Returns the saved ``Run``; its ``result`` is the ``TrainResult``, ``report`` the report's path (None when
+    not written: not asked for, or the time limit was spent) and ``mlflow_run`` the MLflow run's id.
     """
     started = time.monotonic()
     before = spent() if spent is not None else 0.0
+    if mlflow is not None:  # before any work: a missing extra or server is no reason to train and then fail
+        from trainyard.tabular.tracking.mlflow_runs import check_store
+
+        check_store(mlflow)
 
     def elapsed() -> float:
         return before + time.monotonic() - started
@@ -110,4 +117,8 @@ def train_run(
 
         deadline = None if time_limit is None else time.monotonic() + time_limit - elapsed()
         run.report, _ = write_report(run, deadline=deadline)  # the run as trained: not read back from disk
+    if mlflow is not None:
+        from trainyard.tabular.tracking.mlflow_runs import log_run, tracking_uri
+
+        run.mlflow_run, run.mlflow_uri = log_run(run, mlflow), tracking_uri(mlflow)
     return run

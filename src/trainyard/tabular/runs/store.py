@@ -53,6 +53,8 @@ class Run:
     estimator: Any
     result: Any = field(default=None, repr=False)  # the TrainResult, when this process trained it (train_run)
     report: Path | None = None  # report.html, when train_run wrote it
+    mlflow_run: str | None = None  # the MLflow run it was logged to (train_run's mlflow=)
+    mlflow_uri: str | None = None
 
     @property
     def classes(self) -> list | None:

@@ -130,7 +130,8 @@ def train(
       a metric of the wrong task is refused before any work.
     - ``tune``: Optuna (TPE, seeded) on the best few models, within the time left.
     - ``ensemble``: a greedy weighted blend of out-of-fold predictions, kept when it beats the best model.
-    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result`` and ``trial`` events.
+    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result``, ``trial`` and ``done``
+      events. None: a progress bar in a Jupyter notebook, silence elsewhere.
     - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
       holds are not trained again.
     - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
@@ -151,7 +152,7 @@ def train(
     final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
     # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
     deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
-    emit = progress or (lambda kind, info: None)
+    emit = progress or notebook_progress() or (lambda kind, info: None)
     frame = without_attrs(read(data))
     chosen = load_recipe(recipe)
     schema = profile(frame, target, task=task)
@@ -233,6 +234,7 @@ def train(
     finally:
         if owned:
             engine.close()
+    emit("done", {"seconds": time.monotonic() - start, "best": best.name})
     return TrainResult(
         schema=schema,
         recipe=chosen,
@@ -251,6 +253,27 @@ def train(
         choices=decided.choices,
         seed=seed,
     )
+
+
+def notebook_progress() -> Callable[[str, dict], None] | None:
+    """In a Jupyter notebook, a progress bar over the models that train's events redraw; None elsewhere."""
+    from trainyard.notebook import NotebookProgress, in_notebook
+
+    if not in_notebook():
+        return None
+    bar = NotebookProgress("training")
+
+    def on_event(kind: str, info: dict) -> None:
+        if kind == "start":
+            bar.update("", 0, len(info["models"]))
+        elif kind in ("model", "trial"):
+            bar.update(("tuning " if kind == "trial" else "") + info["model"])
+        elif kind == "result":
+            bar.advance()
+        elif kind == "done":
+            bar.close(f"done in {info['seconds']:.0f} s; best {info['best']}")
+
+    return on_event
 
 
 def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
