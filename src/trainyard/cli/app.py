@@ -77,12 +77,13 @@ def root(
 
 
 def _register() -> None:
-    from trainyard.cli import ask, demo, lm, prep, profile, report, search, serve, train
+    from trainyard.cli import ask, demo, export, lm, prep, profile, report, search, serve, train
 
     profile.register(app)
     prep.register(app)
     train.register(app)
     report.register(app)
+    export.register(app)
     demo.register(app)
     search.register(app)
     ask.register(app)
