@@ -143,3 +143,28 @@ def test_milvus_uri_points_the_same_code_elsewhere(cran_slice, tmp_path):
     with open_index(path) as again:
         assert again.store.count() == again.manifest["passages"]
         assert again.search("rotor blade icing", mode="dense", k=1)[0].doc_id == "x"
+
+
+def test_the_embedder_is_kept_and_another_is_refused(cran_index, tmp_path):
+    from typer.testing import CliRunner
+
+    from trainyard.cli.app import app
+    from trainyard.search.embed import default_model_path
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    model = default_model_path()
+    assert cran_index.manifest["model"]["fingerprint"]
+    cran_index.check_embedder(model)  # the model it was built with: accepted (in-process: the CLI would close
+    # the session's Milvus Lite server on exit, under the other tests' feet)
+    other = tmp_path / "other-model"  # the same weights, another sequence length: another model
+    other.mkdir()
+    for file in model.iterdir():
+        if file.name != "sentence_bert_config.json":
+            (other / file.name).symlink_to(file)
+    (other / "sentence_bert_config.json").write_text('{"max_seq_length": 128, "do_lower_case": false}')
+    for command in (["search", "query", str(cran_index.path), "flat plate"], ["search", "eval", str(cran_index.path),
+                    "--queries", str(tmp_path / "q"), "--qrels", str(tmp_path / "r")]):  # fmt: skip
+        refused = runner.invoke(app, [*command, "--embedder", str(other)])
+        assert refused.exit_code == 2 and "Traceback" not in refused.output
+        line = refused.output.strip()
+        assert len(line.splitlines()) == 1 and "is another model" in line and "--embedder" in line

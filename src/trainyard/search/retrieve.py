@@ -3,8 +3,9 @@
 Keyword and TF-IDF score whole documents; dense scores passages and a document takes its
 best passage's score. Hybrid fuses the keyword and dense rankings (reciprocal rank fusion by
 default), then, with pseudo-relevance feedback on (the default), takes the fused top
-documents as evidence of what the query means: it expands the BM25 query with their most
-likely terms (RM3) and moves the query vector towards theirs (Rocchio), and fuses again.
+documents as evidence of what the query means: it moves the query vector towards theirs
+(Rocchio) and, where they hold enough text, expands the BM25 query with the likeliest terms
+they share (RM3), and fuses again.
 Queries are answered in batches so evaluation is fast.
 """
 
@@ -22,11 +23,15 @@ from trainyard.search.text import analyze, snippet
 MODES = ("keyword", "tfidf", "dense", "hybrid")
 FUSIONS = ("rrf", "weighted")
 HYBRID_DEPTH = 100  # documents each side contributes to the fusion
-FEEDBACK_DOCS = 3  # pseudo-relevant documents, as ANCE-PRF (Yu et al. 2021); docs/search.md shows 3, 5, 10
+# pseudo-relevant documents: 5 beat 3 (ANCE-PRF's choice) and 10 on both Cranfield and CACM (docs/search.md)
+FEEDBACK_DOCS = 5
 RM3_TERMS, RM3_QUERY_WEIGHT = 10, 0.5  # Anserini's RM3 defaults
 ROCCHIO_BETA = 0.75  # the SMART system's classic Rocchio weight
-FEEDBACK_AGREE = False  # feedback only from documents both sides rank high (bench/search_collections.py)
-AGREE_TOP = 10
+# RM3 is gated, chosen across Cranfield and CACM (bench/search_collections.py, docs/search.md): an expansion term
+# must appear in at least RM3_MIN_DOCS feedback documents (one document's own topic is not the query's), and
+# the feedback documents must hold more terms than the query (title-only evidence says nothing beyond it).
+RM3_MIN_DOCS = 2
+RM3_CHOICES = ("gated", "always", "off")
 
 # Per query: document id -> (score, passage row or None), best first.
 Ranking = dict[str, tuple[float, "int | None"]]
@@ -80,13 +85,15 @@ def search_many(
     *,
     depth: int = HYBRID_DEPTH,
     rrf_k: int = RRF_K,
-    agree: bool = FEEDBACK_AGREE,
+    rm3: str = "gated",
 ) -> list[list[Hit]]:
     """The top ``k`` documents for each query, as ``Hits`` (``snippets=False``: plain lists, no snippet windows).
 
     Hybrid: each side contributes its top ``depth`` documents; ``rrf_k`` is reciprocal rank fusion's constant;
-    ``feedback`` fused documents become pseudo-relevance evidence (0: none); with ``agree`` only those that
-    both sides rank in their top ``AGREE_TOP`` count, and a query without such a document gets no feedback.
+    ``feedback`` fused documents become pseudo-relevance evidence (0: none): the query vector moves towards
+    theirs (Rocchio), and the keyword query is expanded by their terms (RM3): ``gated`` (the default: terms
+    that at least two of them share, and only when they hold more terms than the query), ``always`` (every
+    term, every query) or ``off``.
     """
     if mode not in MODES:
         raise DataError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -95,7 +102,9 @@ def search_many(
     if k < 1:
         raise DataError(f"-k {k}: ask for at least one result")
     if mode == "hybrid":
-        rankings = _hybrid(index, queries, max(k, depth), fusion, weights, feedback, rrf_k, agree)
+        if rm3 not in RM3_CHOICES:
+            raise DataError(f"rm3={rm3!r}: choose one of {', '.join(RM3_CHOICES)}")
+        rankings = _hybrid(index, queries, max(k, depth), fusion, weights, feedback, rrf_k, rm3)
     elif mode == "dense":
         rankings = [(r, {}) for r in _dense(index, index.embedder.encode_queries(queries), k)]
     elif not snippets:  # the hot path of evaluation and throughput: no dictionaries, no snippets
@@ -165,51 +174,52 @@ def _fuse(sides: list[Ranking], fusion: str, weights, rrf_k: int = RRF_K) -> tup
     return ranking, ranks
 
 
-def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int, rrf_k: int, agree: bool):
+def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int, rrf_k: int, rm3: str):
     vectors = index.embedder.encode_queries(queries)
     keyword, dense = _keyword(index, queries, "keyword", depth), _dense(index, vectors, depth)
     first = [_fuse([kw, de], fusion, weights, rrf_k) for kw, de in zip(keyword, dense)]
     if feedback <= 0:
         return first
-    evidence = [
-        _evidence(list(ranking), kw, de, feedback, agree) for (ranking, _), kw, de in zip(first, keyword, dense)
-    ]
-    asked = [i for i, docs in enumerate(evidence) if docs]  # queries with evidence; the rest keep the first round
-    if not asked:
-        return first
-    moved = _rocchio(index, vectors[asked], [evidence[i] for i in asked], [dense[i] for i in asked])
-    second = iter(
-        _fuse([_rm3(index, queries[i], evidence[i], depth), de], fusion, weights, rrf_k)
-        for i, de in zip(asked, _dense(index, moved, depth))
-    )
-    return [next(second) if docs else first[i] for i, docs in enumerate(evidence)]
+    evidence = [list(ranking)[:feedback] for ranking, _ in first]
+    expanded = [
+        _rm3(index, query, docs, depth, rm3) or kw for query, docs, kw in zip(queries, evidence, keyword)
+    ]  # a query RM3 leaves alone keeps its first BM25 ranking
+    dense = _dense(index, _rocchio(index, vectors, evidence, dense), depth)
+    return [_fuse([kw, de], fusion, weights, rrf_k) for kw, de in zip(expanded, dense)]
 
 
-def _evidence(fused: list[str], keyword: Ranking, dense: Ranking, feedback: int, agree: bool) -> list[str]:
-    """The pseudo-relevant documents: the fused top ``feedback``, or with ``agree`` the fused top documents
-    that both sides rank in their top ``AGREE_TOP`` (a document only one side likes is weak evidence)."""
-    if not agree:
-        return fused[:feedback]
-    both = set(list(keyword)[:AGREE_TOP]) & set(list(dense)[:AGREE_TOP])
-    return [doc for doc in fused if doc in both][:feedback]
-
-
-def _rm3(index, query: str, docs: list[str], depth: int) -> Ranking:
-    """BM25 with the query expanded by the terms most likely in the feedback documents (RM3)."""
+def _rm3(index, query: str, docs: list[str], depth: int, rule: str = "gated") -> Ranking | None:
+    """BM25 with the query expanded by the terms most likely in the feedback documents (RM3); None where
+    ``rule`` leaves the query as it is."""
     terms = analyze(query)
-    model: Counter = Counter()  # term -> probability in the feedback documents
-    for doc in docs:
-        counts = Counter(analyze(index.stored.documents[doc].full_text()))
-        length = sum(counts.values()) or 1
-        for term, count in counts.items():
-            model[term] += count / length / len(docs)  # type: ignore[assignment]  # Counter of floats
-    expansion = model.most_common(RM3_TERMS)
+    texts = [analyze(index.stored.documents[doc].full_text()) for doc in docs]
+    if rule == "off" or not texts:
+        return None
+    if rule == "gated" and sum(map(len, texts)) / len(texts) <= len(terms):
+        return None
+    expansion = expansion_terms(texts, rule)
     total = sum(p for _, p in expansion) or 1.0
     scores = RM3_QUERY_WEIGHT * index.bm25.scores(terms) / max(len(terms), 1)
     for term, p in expansion:
         scores = scores + (1 - RM3_QUERY_WEIGHT) * (p / total) * index.bm25.scores([term])
     top = np.argsort(-scores, kind="stable")[:depth]
     return {index.doc_ids[i]: (float(scores[i]), None) for i in top if scores[i] > 0}
+
+
+def expansion_terms(texts: list[list[str]], rule: str = "gated") -> list[tuple[str, float]]:
+    """RM3's expansion: the RM3_TERMS likeliest terms of the feedback documents (analysed), with their
+    probability; ``gated`` keeps only terms that at least RM3_MIN_DOCS of them hold."""
+    model: dict[str, float] = {}  # term -> probability in the feedback documents
+    present: Counter = Counter()  # term -> how many feedback documents hold it
+    for text in texts:
+        counts = Counter(text)
+        length = sum(counts.values()) or 1
+        for term, count in counts.items():
+            model[term] = model.get(term, 0.0) + count / length / len(texts)
+            present[term] += 1
+    shared = min(RM3_MIN_DOCS, len(texts)) if rule == "gated" else 1
+    ranked = sorted(model.items(), key=lambda item: -item[1])  # stable: ties keep first-seen order
+    return [(term, p) for term, p in ranked if present[term] >= shared][:RM3_TERMS]
 
 
 def _rocchio(index, vectors: np.ndarray, evidence: list[list[str]], dense: list[Ranking]) -> np.ndarray:
