@@ -66,3 +66,17 @@ def test_commands_of_a_missing_wing_say_what_to_install(no_torch, tmp_path) -> N
     no_torch({"bm25s"})
     result = runner.invoke(app, ["search", "query", str(tmp_path), "x"])
     assert result.exit_code == 2 and result.stderr.strip().endswith("pip install 'trainyard[search]'")
+
+
+def test_mlflow_and_onnx_name_their_extras(hide, tmp_path, market) -> None:
+    table = tmp_path / "cars.csv"
+    market.head(300).to_csv(table, index=False)
+    hide({"mlflow", "onnxruntime"})
+    result = runner.invoke(app, ["train", str(table), "-t", "price", "--runs", str(tmp_path), "--mlflow", "local"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == (
+        "error: logging to MLflow (--mlflow) needs mlflow, which is not installed: pip install 'trainyard[mlflow]'"
+    )
+    assert not (tmp_path / "cars").exists()  # refused before any training
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and result.stderr.strip().endswith("pip install 'trainyard[onnx]'")

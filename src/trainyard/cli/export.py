@@ -25,11 +25,14 @@ def export(
     Example: trainyard export runs/cars --format onnx -o cars.onnx
     """
     from trainyard.errors import DataError
-    from trainyard.tabular.export.onnx_export import export_onnx
-    from trainyard.tabular.runs.store import load_run
+    from trainyard.extras import require
 
     if format != "onnx":
         raise DataError(f"--format {format!r}: the one export format is onnx")
+    require("onnx", "trainyard export --format onnx")  # before the run is read
+    from trainyard.tabular.export.onnx_export import export_onnx
+    from trainyard.tabular.runs.store import load_run
+
     done = export_onnx(load_run(run, trust_types=opt.trusted(trust_types)), out, overwrite=overwrite)
     labels = "" if done.labels_equal is None else ", every label equal"
     typer.echo(

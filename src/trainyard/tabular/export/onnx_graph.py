@@ -274,7 +274,7 @@ def _tristate(g: Graph, encoder, column: Column, label: str) -> str:
 
     if column.kind != "string":
         raise NotExportable(f"{label} (tri-state words in a numeric column)")
-    spellings = {k: v for k, v in encoder.vocabulary_.items()}
+    spellings = dict(encoder.vocabulary_)
     for raw in g.levels.get(column.name, []):
         spellings.setdefault(str(raw).lower(), encoder.vocabulary_.get(_normalise(raw), 0))
     keys = sorted(spellings)
