@@ -52,6 +52,8 @@ _LAZY = {
     "AutoRegressor": "trainyard.tabular.estimators",
     "AutoClassifier": "trainyard.tabular.estimators",
     "tabular_pipeline": "trainyard.tabular.models.pipeline",
+    "log_run": "trainyard.tabular.tracking.mlflow_runs",
+    "export_onnx": "trainyard.tabular.export.onnx_export",
     "build_index": "trainyard.search.index",
     "open_index": "trainyard.search.index",
     "ask": "trainyard.rag.answer",
@@ -77,6 +79,8 @@ __all__ = [
     "AutoRegressor",
     "AutoClassifier",
     "tabular_pipeline",
+    "log_run",
+    "export_onnx",
     "build_index",
     "open_index",
     "ask",
@@ -94,10 +98,12 @@ if TYPE_CHECKING:
     from trainyard.rag.answer import ask
     from trainyard.search.index import build_index, open_index
     from trainyard.tabular.estimators import AutoClassifier, AutoRegressor
+    from trainyard.tabular.export.onnx_export import export_onnx
     from trainyard.tabular.models.pipeline import tabular_pipeline
     from trainyard.tabular.recipe import Recipe, load_recipe
     from trainyard.tabular.runs.predict import predict
     from trainyard.tabular.runs.store import Run, load_run, save_run
+    from trainyard.tabular.tracking.mlflow_runs import log_run
     from trainyard.tabular.training.trainer import TrainResult, train
     from trainyard.tabular.workflow import train_run
 
