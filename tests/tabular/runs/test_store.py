@@ -76,6 +76,7 @@ def test_rows_are_checked_against_the_schema(result, market: pd.DataFrame) -> No
     rows = market.head(20).drop(columns="price").assign(extra=1)
     rows.loc[0, "make"] = "tesla"
     rows.loc[1, "mileage"] = 10_000_000
+    rows.loc[2, "make"] = "NA"  # says "missing": read as missing, not counted as a level never seen
     checked = check_rows(rows, result.schema)
     assert checked.unseen == {"make": 1} and checked.out_of_range["mileage"] == 1
     assert any("extra" in n for n in checked.notes)

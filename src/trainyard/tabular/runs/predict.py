@@ -16,7 +16,7 @@ import pandas as pd
 
 from trainyard.data.readers import read
 from trainyard.data.schema import ColumnProfile, Role, Schema
-from trainyard.data.values import MISSING_LOWER
+from trainyard.data.values import MISSING_LOWER, MISSING_TOKENS
 from trainyard.errors import SchemaError, TrainyardWarning
 from trainyard.tabular.models.ensemble import LabelledModel
 from trainyard.tabular.prep.base import SMALL_FRAME, is_missing
@@ -50,7 +50,8 @@ def check_rows(frame: pd.DataFrame, schema: Schema) -> Checked:
         if _trained_on_numbers(column) and not pd.api.types.is_numeric_dtype(values):
             values = numbers[column.name] = _as_numbers(column.name, values)
         if column.role in (Role.CATEGORICAL, Role.TRISTATE) and column.details.get("levels"):
-            known = _level_set(tuple(column.details["levels"]))
+            # a token that only says "missing" ("NA", "-") is read as missing, not as a level never seen
+            known = _level_set(tuple(column.details["levels"]) + MISSING_TOKENS)
             if small:
                 count = sum(1 for v in values if not is_missing(v) and str(v) not in known)
             else:
