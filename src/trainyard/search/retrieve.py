@@ -191,10 +191,10 @@ def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedbac
 def _rm3(index, query: str, docs: list[str], depth: int, rule: str = "gated") -> Ranking | None:
     """BM25 with the query expanded by the terms most likely in the feedback documents (RM3); None where
     ``rule`` leaves the query as it is."""
+    if rule == "off" or not docs:
+        return None
     terms = analyze(query)
     texts = [analyze(index.stored.documents[doc].full_text()) for doc in docs]
-    if rule == "off" or not texts:
-        return None
     if rule == "gated" and sum(map(len, texts)) / len(texts) <= len(terms):
         return None
     expansion = expansion_terms(texts, rule)

@@ -181,12 +181,11 @@ def _log_to_mlflow(result: Any, uri: str) -> str:
     from pathlib import Path
 
     from trainyard.tabular.report import write_report
-    from trainyard.tabular.runs.store import load_run, save_run
+    from trainyard.tabular.runs.store import Run, save_run
     from trainyard.tabular.tracking.mlflow_runs import log_run
 
     with tempfile.TemporaryDirectory() as tmp:
-        run = load_run(save_run(result, Path(tmp) / type(result).__name__))
-        run.result = result
+        run = Run.of_result(result, save_run(result, Path(tmp) / type(result).__name__))
         run.report, _ = write_report(run)
         return log_run(run, uri)
 

@@ -6,7 +6,6 @@ name, data and seed, saves atomically and writes the report; the CLI command is 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,8 +109,7 @@ def train_run(
         )
         save_run(result, path, command=command, overwrite=overwrite)
         checkpoint.remove()
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    run = Run(path=path, manifest=manifest, schema=result.schema, estimator=result.final_estimator(), result=result)
+    run = Run.of_result(result, path)
     if report and (time_limit is None or elapsed() < time_limit):
         from trainyard.tabular.report import write_report
 

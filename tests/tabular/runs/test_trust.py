@@ -226,7 +226,8 @@ def test_a_partial_run_holds_no_pickle_and_a_planted_one_is_never_read(market, t
     final = tmp_path / "runs" / "cars"
     key = {"data": "x", "seed": 0}
     rows = market.head(500)
-    train(rows, "price", models=["dummy", "ridge"], tune=False, ensemble=False, checkpoint=PartialRun(final, key))
+    two = {"models": ["dummy", "ridge"], "tune": False, "ensemble": False}
+    train(rows, "price", **two, checkpoint=PartialRun(final, key))
     partial = final.with_name(".cars.partial")
     files = [p.name for p in (partial / "models").iterdir()]
     assert "ridge.skops" in files and not [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))]
@@ -236,30 +237,16 @@ def test_a_partial_run_holds_no_pickle_and_a_planted_one_is_never_read(market, t
     (partial / "models" / "ridge.pkl").write_bytes(pickle.dumps(_Payload()))
     events: list[tuple[str, dict]] = []
     resumed = train(
-        rows,
-        "price",
-        models=["dummy", "ridge"],
-        tune=False,
-        ensemble=False,
-        checkpoint=PartialRun(final, key),
-        resume=True,
+        rows, "price", **two, checkpoint=PartialRun(final, key), resume=True,
         progress=lambda kind, info: events.append((kind, info)),
-    )
+    )  # fmt: skip
     assert not marker.exists()
     taken_back = {i["model"] for k, i in events if k == "result" and "resumed" in i.get("message", "")}
     assert taken_back == {"dummy", "ridge"} and resumed.best.name == "ridge"
     # and a tampered skops file in the partial run is refused like a finished run's
     _inject(partial / "models" / "ridge.skops", _reduce_node("builtins", "exec", [_json("1")]))
     with pytest.raises(DataError, match=r"ridge\.skops: refused to load type builtins\.exec"):
-        train(
-            rows,
-            "price",
-            models=["dummy", "ridge"],
-            tune=False,
-            ensemble=False,
-            checkpoint=PartialRun(final, key),
-            resume=True,
-        )
+        train(rows, "price", **two, checkpoint=PartialRun(final, key), resume=True)
 
 
 def test_damaged_model_files_are_one_line(small_run: Path, tmp_path: Path) -> None:

@@ -51,15 +51,15 @@ def export_onnx(run: Run, out: Path | str, *, overwrite: bool = False) -> Export
     out = Path(out)
     if out.exists() and not overwrite:
         raise DataError(f"{out}: already exists; choose another -o or pass --overwrite")
-    rows = test_rows(run)
+    rows = run.sample_rows()
     try:
-        model = build_model(run, rows)
+        model = build_model(run, rows).SerializeToString()
     except NotExportable as err:
         raise DataError(
             f"{run.path}: cannot export to ONNX: {err} has no ONNX converter in trainyard; "
             "nothing was written (train with other models or recipe, or serve the run with trainyard serve)"
         ) from None
-    got = run_onnx(model.SerializeToString(), rows)
+    got = run_onnx(model, rows)
     close, difference, labels_equal = compare(run, rows, got)
     if not close or labels_equal is False:
         raise DataError(
@@ -68,16 +68,8 @@ def export_onnx(run: Run, out: Path | str, *, overwrite: bool = False) -> Export
             "nothing was written"
         )
     with atomic_path(out) as tmp:
-        Path(tmp).write_bytes(model.SerializeToString())
+        Path(tmp).write_bytes(model)
     return Exported(out, len(rows), difference, labels_equal, time.monotonic() - start)
-
-
-def test_rows(run: Run) -> pd.DataFrame:
-    for part in ("test", "fresh", "train"):
-        path = run.path / "samples" / f"{part}_rows.parquet"
-        if path.exists():
-            return pd.read_parquet(path)[run.schema.features]
-    raise DataError(f"{run.path}: the run keeps no sample rows to check an export against; train it again")
 
 
 # --- building -------------------------------------------------------------------------------

@@ -76,6 +76,24 @@ class Run:
 
         return predict(self, rows)
 
+    @classmethod
+    def of_result(cls, result: Any, path: Path | str) -> Run:
+        """The run ``save_run(result, path)`` wrote, as this process has it: the manifest read back (it is small),
+        the Schema and the model taken from ``result`` rather than loaded and checked again."""
+        path = Path(path)
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        estimator = result.final_estimator()
+        return cls(path=path, manifest=manifest, schema=result.schema, estimator=estimator, result=result)
+
+    def sample_rows(self) -> pd.DataFrame:
+        """Feature rows the run kept (``samples/``, written by ``save_run``): its test rows, else its fresh or
+        training rows. What an export is checked on and what an MLflow input example is taken from."""
+        for part in ("test", "fresh", "train"):
+            path = self.path / "samples" / f"{part}_rows.parquet"
+            if path.exists():
+                return pd.read_parquet(path)[self.schema.features]
+        raise DataError(f"{self.path}: the run keeps no sample rows; {RETRAIN}")
+
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, task={self.manifest.get('task')!r}, best={self.manifest.get('best')!r})"
 

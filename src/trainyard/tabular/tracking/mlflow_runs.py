@@ -73,14 +73,16 @@ def log_run(run: Run, uri: str | None = None, *, experiment: str = EXPERIMENT) -
     parent = client.create_run(
         experiment_id, run_name=run.path.name, tags={"trainyard.run": str(run.path.resolve()), "trainyard": "run"}
     ).info.run_id
+    entries = _entries(run)
+    best = next(e for e in entries if e["name"] == manifest["best"])
     try:
-        _log(client, parent, _parent_params(run), _scores(_best_entry(run)), {"best": manifest["best"]})
+        _log(client, parent, _parent_params(run), _scores(best), {"best": manifest["best"]})
         _log_leaderboard(client, parent, run)
         client.log_dict(parent, manifest.get("recipe", {}), "recipe.json")  # every setting, not only the name
         for name in ("report.html", "report.md"):
             if (run.path / name).exists():
                 client.log_artifact(parent, str(run.path / name), "report")
-        for entry in _entries(run):
+        for entry in entries:
             child = client.create_run(
                 experiment_id, run_name=entry["name"], tags={"mlflow.parentRunId": parent, "trainyard": "model"}
             ).info.run_id
@@ -130,10 +132,6 @@ def _entries(run: Run) -> list[dict[str, Any]]:
     return json.loads((run.path / "leaderboard.json").read_text(encoding="utf-8"))
 
 
-def _best_entry(run: Run) -> dict[str, Any]:
-    return next(e for e in _entries(run) if e["name"] == run.manifest["best"])
-
-
 def _scores(entry: dict[str, Any]) -> dict[str, float]:
     """A model's numbers as MLflow metrics: cv_mean, cv_std, test_<metric>, fresh_<metric>, timings, size."""
     scores = {f"cv_{k}": entry.get(f"cv_{k}") for k in ("mean", "std")}
@@ -169,7 +167,7 @@ def _log_leaderboard(client, run_id: str, run: Run) -> None:
 def _log_model(client, run_id: str, run: Run) -> None:
     import mlflow.pyfunc
 
-    example = _input_example(run)
+    example = run.sample_rows().head(EXAMPLE_ROWS)
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), _no_download_bars():
         warnings.simplefilter("ignore")  # MLflow's advice on type hints and environment pins: not the user's concern
         mlflow.pyfunc.save_model(
@@ -196,15 +194,6 @@ def _no_download_bars():
             os.environ.pop(key, None)
         else:
             os.environ[key] = before
-
-
-def _input_example(run: Run):
-    import pandas as pd
-
-    rows = run.path / "samples" / "test_rows.parquet"
-    if not rows.exists():
-        rows = run.path / "samples" / "train_rows.parquet"
-    return pd.read_parquet(rows)[run.schema.features].head(EXAMPLE_ROWS)
 
 
 def signature(run: Run, example):
