@@ -26,6 +26,11 @@ def first_line(err: BaseException, limit: int = 160) -> str:
     return (str(err).strip().splitlines() or [""])[0][:limit]
 
 
+class SavedModelError(TrainyardError):
+    """A model trainyard just wrote does not load back, or predicts differently once loaded: a bug in trainyard,
+    caught before the run is committed (the run that was there before is untouched)."""
+
+
 class TrainyardWarning(UserWarning):
     """Something worth telling the user that does not stop the work."""
 

@@ -117,6 +117,10 @@ def train_command(
         return _train_lazy(source, target, _names(models), cluster or "local:2", seed, task)
     from trainyard.tabular.workflow import train_run
 
+    if mlflow is not None:  # the store is checked before the progress bar starts: a refusal is its one line
+        from trainyard.tabular.tracking.mlflow_runs import check_store
+
+        check_store(mlflow)
     console = Console()
     with training_progress(console) as on_event:
         run = train_run(
@@ -156,6 +160,13 @@ def train_command(
         "the scores above are on rows it had not seen when scored",
         highlight=False,
     )
+    check = run.manifest.get("saved_check")
+    if check:
+        console.print(
+            f"the saved model, loaded back as predict loads it, gave the same answers on {check['rows']} held-out "
+            f"rows (checked in {check['seconds']:.1f} s)",
+            highlight=False,
+        )
     console.print(
         f"saved the run to [bold]{run.path}[/] (best: {result.best.name}); "
         f"predict with: trainyard predict {run.path} NEW_ROWS.csv"

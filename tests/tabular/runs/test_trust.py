@@ -3,10 +3,8 @@
 The probe's three hostile files are built here as fixtures: a skops node that calls
 ``builtins.exec``, a node that calls ``numpy.load(..., allow_pickle=True)`` on an
 object ``.npy`` shipped beside the model, and a pickle planted in an interrupted run.
-Each asserts that its payload did not run.
-
-``python -m tests.test_trust`` prints the types the product writes (to refresh
-``trainyard.tabular.runs.trust.TRUSTED_TYPES`` after a dependency upgrade).
+Each asserts that its payload did not run. That every type trainyard writes is trusted
+(and nothing more) is ``test_every_step.py``'s walk.
 """
 
 from __future__ import annotations
@@ -18,105 +16,18 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import skops.io as sio
 
-from tests.tabular.models.test_catalog import QUICK
 from trainyard.artifacts import FILES, write_file_list
-from trainyard.data.schema import profile
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
-from trainyard.tabular.models.catalog import catalog
-from trainyard.tabular.models.ensemble import EnsembleModel
-from trainyard.tabular.models.pipeline import tabular_pipeline
-from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.runs.store import PartialRun, load_run, save_run
-from trainyard.tabular.runs.trust import TRUSTED_TYPES, load_model
-
-# Every preprocessor the product has: kept free text, target encoding, extraction, selection.
-KITCHEN = {
-    "name": "kitchen",
-    "clean": {
-        "drop_roles": ["id", "constant"],
-        "extract": {"engine": {"hp": r"([\d.]+)\s*HP", "litres": r"([\d.]+)\s*L\b"}},
-    },
-    "encode": {"categorical": "target", "text": "tfidf", "scale": "robust"},
-    "features": {"log": ["mileage"], "correlation_threshold": 0.95, "reduce": "pca", "select": "kbest", "k": 8},
-}
-OTHERS = {
-    "name": "others",
-    "clean": {"drop_roles": ["id", "constant"]},
-    "encode": {"scale": "minmax", "text": "words"},
-    "features": {"interactions": True, "reduce": "kernel_pca"},
-}
-ORDINAL = {
-    "name": "ordinal",
-    "encode": {"categorical": "ordinal", "datetime": "drop"},
-    "features": {"select": "l1"},
-    "target": {"transform": "log"},
-}
-
-
-def _tables() -> dict[str, tuple[pd.DataFrame, str]]:
-    cars = used_car_market(300, seed=3, as_of=dt.date(2026, 11, 27))
-    cars["engine"] = [f"{100 + i % 90}.0HP {s}L 4 Cylinder" for i, s in enumerate(cars["engine_size"])]
-    cars["mileage2"] = cars["mileage"].where(np.arange(len(cars)) % 7 == 0)  # a split column to coalesce
-    cars["mileage"] = cars["mileage"].where(np.arange(len(cars)) % 7 != 0)
-    binary = cars.assign(manual=np.where(cars.pop("transmission") == "Manual", "yes", "no"))
-    return {"regression": (cars, "price"), "binary": (binary, "manual"), "multiclass": (cars, "fuel")}
-
-
-def _fitted_models():
-    """(task/recipe/model, fitted pipeline or ensemble) for every catalog model under every recipe."""
-    for task, (frame, target) in _tables().items():
-        schema = profile(frame, target)
-        assert schema.task == task
-        X, y = frame.drop(columns=target), frame[target]
-        codes = y.to_numpy(float) if task == "regression" else pd.factorize(y, sort=True)[0]
-        for recipe in [*SHIPPED, KITCHEN, OTHERS, ORDINAL]:
-            recipe = load_recipe(recipe)
-            members = []
-            for name in catalog(task):
-                # unscaled SVC may never converge; the boosters' and forests' types do not depend on their size
-                params = {"max_iter": 20_000} if name.startswith("svc") else QUICK.get(name, {})
-                pipeline = tabular_pipeline(
-                    schema,
-                    name,
-                    recipe,
-                    params=params,
-                    log=task == "regression" and recipe.target.transform == "log",
-                    nonnegative=task == "regression" and recipe.target.transform != "log",
-                )
-                pipeline.fit(X, codes)
-                members.append(pipeline)
-                yield f"{task}/{recipe.name}/{name}", pipeline
-            yield (
-                f"{task}/{recipe.name}/ensemble",
-                EnsembleModel(members=members[1:4], weights=[0.2, 0.3, 0.5], task=task),
-            )
-
-
-def saved_types() -> dict[str, list[str]]:
-    """Each type skops does not trust by default, with the models whose files name it."""
-    found: dict[str, list[str]] = {}
-    for label, model in _fitted_models():
-        for name in sio.get_untrusted_types(data=sio.dumps(model)):
-            found.setdefault(name, []).append(label)
-    return found
-
-
-@pytest.mark.filterwarnings("ignore")
-@pytest.mark.slow
-def test_every_type_the_product_writes_is_on_the_list() -> None:
-    found = saved_types()
-    unlisted = {name: labels[:2] for name, labels in found.items() if name not in TRUSTED_TYPES}
-    assert not unlisted, f"types written but not trusted (review, then add to TRUSTED_TYPES): {unlisted}"
-    assert "trainyard.tabular.prep.clean.MissingTokens" in found  # the walk really saw our own preprocessors
+from trainyard.tabular.runs.trust import THIRD_PARTY_TYPES, load_model, trusted
 
 
 def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
-    assert all("." in name and not name.endswith(".") for name in TRUSTED_TYPES)
+    assert all("." in name and not name.endswith(".") for name in THIRD_PARTY_TYPES)
     dangerous = {
         "builtins.exec",
         "builtins.eval",
@@ -128,7 +39,7 @@ def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
         "pickle.loads",
         "builtins.getattr",
     }
-    assert not dangerous & TRUSTED_TYPES
+    assert not dangerous & THIRD_PARTY_TYPES and not any(trusted(name) for name in dangerous)
 
 
 # --- the probe's hostile files ------------------------------------------------------------
@@ -284,8 +195,3 @@ def test_trust_types_reaches_the_commands(hostile_run: Path, tmp_path: Path) -> 
     result = runner.invoke(app, ["predict", str(hostile_run), str(rows), "--trust-types", "builtins.exec"])
     assert result.exit_code == 0, result.output
     assert marker.exists()
-
-
-if __name__ == "__main__":
-    for type_name, labels in sorted(saved_types().items()):
-        print(f"{type_name}  # {len(labels)} files, e.g. {labels[0]}")

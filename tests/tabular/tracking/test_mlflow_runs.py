@@ -158,3 +158,63 @@ def test_an_unreachable_server_is_one_line(table, tmp_path) -> None:
     assert done.stderr.startswith("error: --mlflow http://127.0.0.1:") and len(done.stderr.splitlines()) == 1
     assert "no MLflow tracking server answers there" in done.stderr and "--mlflow local" in done.stderr
     assert not (tmp_path / "runs" / "cars").exists()  # refused before any training
+
+
+def test_a_folder_store_is_one_line_before_training(table, tmp_path) -> None:
+    """MLflow 3 refuses `file:` stores after the training unless told: trainyard says so before, naming the way."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_ALLOW_FILE_STORE"}
+    command = [str(BIN / "trainyard"), "train", str(table), "-t", TARGET, "--models", "dummy,logistic", "--no-tune",
+               "--runs", str(tmp_path / "runs"), "--mlflow", "file:./mlruns"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "MLFLOW_ALLOW_FILE_STORE" in done.stderr and "sqlite:///mlflow.db" in done.stderr
+    assert "training" not in done.stdout and not (tmp_path / "runs").exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_a_folder_store_the_user_opted_into_takes_the_run(table, tmp_path, monkeypatch) -> None:
+    import trainyard
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run = trainyard.train_run(table, TARGET, models=["dummy", "logistic"], tune=False, ensemble=False,
+                              report=False, folds=2, mlflow="file:./mlruns")  # fmt: skip
+    assert MlflowClient(tracking_uri="file:./mlruns").get_run(run.mlflow_run).data.tags["best"] == run.manifest["best"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "said"),
+    [
+        ("sqlite:///{tmp}/no/such/folder/mlflow.db", "does not exist"),
+        ("sqlite://", "name a database file"),
+        ("sqlite:///{tmp}/not-a-database.db", "is not an SQLite database"),
+        ("databricks", "no Databricks credentials"),
+        ("databricks-uc", "no Databricks credentials"),
+        ("postgresql+nosuchdriver://u@localhost/db", "cannot use this database"),
+        ("ftp://host/store", "cannot log to a ftp: store"),
+        ("s3://bucket/store", "cannot log to a s3: store"),
+        ("./mlruns", "no longer writes folder stores"),
+    ],
+)
+def test_every_kind_of_store_is_checked_before_training(uri, said, tmp_path, monkeypatch) -> None:
+    from trainyard.errors import DataError
+    from trainyard.tabular.tracking.mlflow_runs import check_store
+
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID", "MLFLOW_ALLOW_FILE_STORE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.databrickscfg
+    (tmp_path / "not-a-database.db").write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match=said) as caught:
+        check_store(uri.format(tmp=tmp_path))
+    assert "\n" not in str(caught.value)
+
+
+def test_stores_that_can_take_a_run_pass_the_check(tmp_path, monkeypatch) -> None:
+    from trainyard.tabular.tracking.mlflow_runs import check_store
+
+    check_store(f"sqlite:///{tmp_path / 'fresh.db'}")  # a new file in a folder that exists
+    monkeypatch.setenv("DATABRICKS_HOST", "https://example.invalid")
+    monkeypatch.setenv("DATABRICKS_TOKEN", "t")
+    check_store("databricks")  # credentials present: MLflow takes it from there
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "1")
+    check_store(f"file:{tmp_path / 'mlruns'}")
+    assert not (tmp_path / "fresh.db").exists()  # the check creates nothing

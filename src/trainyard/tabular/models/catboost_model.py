@@ -10,6 +10,8 @@ import catboost
 import numpy as np
 import pandas as pd
 
+from trainyard.tabular.saved import saved
+
 MISSING_LEVEL = "(missing)"  # CatBoost takes no missing value in a categorical feature
 
 
@@ -35,6 +37,7 @@ def _prepare_fit(model, X, kwargs):
     return X, kwargs
 
 
+@saved
 class CatBoostRegressor(catboost.CatBoostRegressor):
     def fit(self, X, y=None, **kwargs):
         X, kwargs = _prepare_fit(self, X, kwargs)
@@ -44,6 +47,7 @@ class CatBoostRegressor(catboost.CatBoostRegressor):
         return super().predict(as_catboost_frame(X)[0], *args, **kwargs)
 
 
+@saved
 class CatBoostClassifier(catboost.CatBoostClassifier):
     def fit(self, X, y=None, **kwargs):
         X, kwargs = _prepare_fit(self, X, kwargs)

@@ -13,8 +13,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from trainyard.tabular.models.output import predict_output
+from trainyard.tabular.saved import saved
 
 
+@saved
 class EnsembleModel(BaseEstimator):
     """A weighted average of fitted pipelines' predictions (or class probabilities over codes 0..k-1).
 

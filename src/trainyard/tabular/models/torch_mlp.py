@@ -18,6 +18,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from trainyard.tabular.saved import saved
+
 
 def _network(
     n_in: int, n_out: int, hidden: tuple[int, ...], dropout: float, generator: torch.Generator | None = None
@@ -160,6 +162,7 @@ class _TorchMLP(BaseEstimator):
             self._net = net.eval()
 
 
+@saved
 class TorchMLPRegressor(RegressorMixin, _TorchMLP):
     """Regression; a positive target is learned on a log scale (``log_positive=True``).
 
@@ -183,6 +186,7 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLP):
         return np.exp(values) if self.log_ else values
 
 
+@saved
 class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
     def _encode_target(self, y):
         self._labels = LabelEncoder().fit(np.asarray(y))

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from trainyard.errors import SchemaError
+from trainyard.tabular.saved import saved
 
 # Rows at or below which transforms use plain Python per value: a prediction request of a few rows
 # spends more in pandas' vectorised string machinery than in the work itself.
@@ -25,7 +26,15 @@ def is_missing(value) -> bool:
 
 
 class FrameTransformer(TransformerMixin, BaseEstimator):
-    """A transformer over named DataFrame columns; subclasses set ``feature_names_out_``."""
+    """A transformer over named DataFrame columns; subclasses set ``feature_names_out_``.
+
+    Every subclass is marked as saved (``trainyard.tabular.saved``): a step the pipelines hold is a step the
+    loader trusts, with nothing else to edit.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        saved(cls)
 
     def _start_fit(self, X: pd.DataFrame) -> pd.DataFrame:
         X = _as_frame(X)

@@ -42,6 +42,7 @@ from trainyard.tabular.prep.clean import (
 from trainyard.tabular.prep.encoders import AsCategory, TextTfidf, TextWords, TriStateEncoder
 from trainyard.tabular.prep.features import AgeFromYear, CorrelationFilter, DateParts, ExpFeatures, LogFeatures
 from trainyard.tabular.recipe import Recipe, load_recipe
+from trainyard.tabular.saved import saved
 
 SCALER_CLASSES = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 
@@ -57,6 +58,7 @@ class ModelNeeds:
     max_levels: int | None = None  # native categories only up to this many levels (HistGradientBoosting: 255)
 
 
+@saved
 class Present:
     """A column selector for the ColumnTransformer: the named columns that survived cleaning."""
 

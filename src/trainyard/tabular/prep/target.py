@@ -11,6 +11,7 @@ from sklearn.compose import TransformedTargetRegressor
 from trainyard.data.schema import Schema, target_values
 from trainyard.errors import SchemaError, TrainyardWarning
 from trainyard.tabular.recipe import Recipe
+from trainyard.tabular.saved import saved
 
 
 def prepare_target(df: pd.DataFrame, schema: Schema, *, strict: bool = False) -> tuple[pd.DataFrame, pd.Series]:
@@ -68,10 +69,12 @@ def log_target(model) -> TransformedTargetRegressor:
     return TransformedTargetRegressor(regressor=model, func=np.log, inverse_func=np.exp, check_inverse=False)
 
 
+@saved
 def unchanged(values):
     return values
 
 
+@saved
 def clip_at_zero(values):
     return np.maximum(values, 0.0)
 

@@ -16,6 +16,7 @@ import os
 import pickle
 import platform
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -27,13 +28,13 @@ import pandas as pd
 
 from trainyard.artifacts import check_files, write_file_list
 from trainyard.data.schema import Schema
-from trainyard.errors import DataError, DiskFullError, TrainyardWarning, first_line
+from trainyard.errors import DataError, DiskFullError, SavedModelError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, full_disk_named
 from trainyard.tabular.leaderboard import to_frame
 from trainyard.tabular.metrics import classification_details, primary_metric
 from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.prep.plan import explain
-from trainyard.tabular.runs.trust import dump_model, load_model
+from trainyard.tabular.runs.trust import dump_model, load_model, trusted, untrusted_types
 
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
@@ -129,6 +130,10 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
     try:
         with atomic_directory(path, overwrite=overwrite) as tmp:
             dump_model(model, tmp / "model.skops")
+            # before anything is committed: the file loads back and answers as the model in memory does
+            check = check_saved_model(
+                tmp / "model.skops", model, _check_rows(result), result.schema.task, result.classes
+            )
             (tmp / "schema.json").write_text(result.schema.to_json())
             manifest = {
                 "versions": versions(),
@@ -147,6 +152,8 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
                 "split": result.split.report(),
                 # the rows the saved model learned from; the scores are those of the held-out rows either way
                 "trained_on": result.trained_on,
+                # the model file, loaded back as load_run loads it, gave the same answers as the model in memory
+                "saved_check": check,
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
             board = to_frame(result.entries, metric)
@@ -166,6 +173,47 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
 
 def _final_model(result):
     return result.final_estimator()
+
+
+CHECK_ROWS = 200  # rows a saved model answers for its check: every column's path, in a fraction of a second
+CHECK_RTOL = 1e-6  # the same model loaded back computes the same numbers; this only absorbs summation order
+
+
+def check_saved_model(file: Path, model: Any, rows: pd.DataFrame, task: str, classes: list | None) -> dict[str, Any]:
+    """Load ``file`` with ``load_model`` (load_run's loader, its trust rules included), predict ``rows`` with it
+    and with ``model``, and compare. A refusal or a difference is a ``SavedModelError`` naming the type."""
+    started = time.perf_counter()
+    bug = "a bug in trainyard: please report it; the run was not saved, and a run there before is untouched"
+    refused = [name for name in untrusted_types(file) if not trusted(name)]
+    if refused:
+        raise SavedModelError(f"{file}: the model names {refused[0]}, a type the loader does not trust; {bug}")
+    try:
+        loaded = load_model(file, remedy=bug)
+    except DataError as err:
+        raise SavedModelError(first_line(err, 400)) from None
+    expected = LabelledModel(model, classes, task).predict_output(rows)
+    got = LabelledModel(loaded, classes, task).predict_output(rows)
+    same = got.shape == expected.shape and np.allclose(got, expected, rtol=CHECK_RTOL, atol=1e-9, equal_nan=True)
+    difference = float(np.nanmax(np.abs(got - expected), initial=0.0)) if got.shape == expected.shape else np.inf
+    if not same:
+        raise SavedModelError(
+            f"{file}: the {_kind(model)} loaded back predicts differently from the one trained (largest difference "
+            f"{difference:.3g} on {len(rows)} rows); {bug}"
+        )
+    return {"rows": len(rows), "seconds": round(time.perf_counter() - started, 3), "largest_difference": difference}
+
+
+def _check_rows(result: Any) -> pd.DataFrame:
+    """The first held-out rows (test, else fresh, else training rows), as the model takes them."""
+    split = result.split
+    rows = next((r for r in (split.test, split.fresh, split.train) if len(r)), np.array([], dtype=int))
+    return result.frame.iloc[rows[:CHECK_ROWS]].drop(columns=[result.schema.target])
+
+
+def _kind(model: Any) -> str:
+    """The model's type by name: the ensemble, else the pipeline's last step."""
+    last = model if isinstance(model, EnsembleModel) else getattr(model, "steps", [[None, model]])[-1][1]
+    return f"{type(last).__module__}.{type(last).__qualname__}"
 
 
 def _plain(values):
@@ -244,7 +292,7 @@ RETRAIN = "train the run again (trainyard train ... --overwrite)"
 
 def load_run(path: Path | str, *, trust_types: list[str] | tuple[str, ...] = ()) -> Run:
     """Open a run directory. Its model is built only from the types trainyard writes
-    (``trust.TRUSTED_TYPES``); ``trust_types`` adds exact names, for a run the user made."""
+    (``runs/trust.py``); ``trust_types`` adds exact names, for a run the user made."""
     path = Path(path)
     for name in ("manifest.json", "schema.json", "model.skops"):
         if not (path / name).exists():

@@ -2,77 +2,89 @@
 
 Fitted pipelines are written with skops. skops rebuilds an object only from types it
 is told to trust, and anything a file names can be asked for: a tampered file can
-name ``builtins.exec`` or ``numpy.load`` as a constructor and have it called. So the
-trust is an explicit list of the exact type names that trainyard itself writes
-(``TRUSTED_TYPES``), never a prefix. A file that names any other type is refused
-before anything in it is built; ``trust`` adds names for a user who really means it.
+name ``builtins.exec`` or ``numpy.load`` as a constructor and have it called. So a
+type is trusted only by its exact name, never a prefix, and in one of two ways:
 
-``tests/test_trust.py`` fits every catalog model under every shipped recipe, saves
-each, and checks that the types in the files are a subset of this list: a library
-upgrade that writes a new type fails that test instead of failing users' loads.
-See docs/security.md.
+- it is one of trainyard's own, marked where it is defined (``trainyard.tabular.saved``:
+  every preprocessing step marks itself, model wrappers and target transforms carry
+  ``@saved``), so the loader knows every type the trainer can write without a list
+  kept by hand;
+- it is one of the few third-party types below, each with the model that writes it.
+
+A file that names any other type is refused before anything in it is built; ``trust``
+adds names for a user who really means it. ``save_run`` loads every model it writes
+back through ``load_model`` before the run is committed, and
+``tests/tabular/runs/test_every_step.py`` trains every catalog model on a table that
+makes every step fire. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import importlib
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from trainyard.errors import DataError
+from trainyard.tabular.saved import is_saved
 
-# The exact types (beyond skops' own safe defaults) found in the files trainyard writes.
-# Regenerate with `python -m tests.test_trust` after a dependency upgrade; review each new name.
-# BallTree is not in that walk: k-NN picks it over the k-d tree on other data shapes.
-TRUSTED_TYPES: frozenset[str] = frozenset(
+# Where trainyard's own saved types live: a name there is looked up in the marks (importing its module,
+# which is trainyard's own code, is what makes the marks), and trusted only if it is marked.
+OWN_PACKAGES = ("trainyard.tabular.prep.", "trainyard.tabular.models.")
+
+# The third-party types (beyond skops' own safe defaults) that trainyard's model files name, each with
+# what writes it. tests/tabular/runs/test_every_step.py writes every one of them: an entry that is
+# no longer written, or a type written but not listed, fails it.
+THIRD_PARTY_TYPES: frozenset[str] = frozenset(
     {
-        "collections.OrderedDict",
+        "collections.OrderedDict",  # the MLP (torch's state dict)
         # HistGradientBoosting's native categories keep partial(check_array, ...): a partial only calls a function
         # that is itself on this list, so it opens nothing by itself
         "functools.partial",
-        "lightgbm.basic.Booster",
+        "sklearn.utils.validation.check_array",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # hist_gb
+        "lightgbm.basic.Booster",  # lightgbm
         "lightgbm.sklearn.LGBMClassifier",
         "lightgbm.sklearn.LGBMRegressor",
-        "numpy.dtype",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.feature_selection._univariate_selection.f_classif",
-        "sklearn.feature_selection._univariate_selection.f_regression",
-        "sklearn.metrics._dist_metrics.EuclideanDistance64",
-        "sklearn.metrics._dist_metrics.ManhattanDistance64",
-        "sklearn.model_selection._split.KFold",
-        "sklearn.model_selection._split.StratifiedKFold",
-        "sklearn.neighbors._ball_tree.BallTree",
-        "sklearn.neighbors._kd_tree.KDTree",
-        "sklearn.tree._tree.Tree",
-        "sklearn.utils.validation.check_array",
-        "trainyard.tabular.models.catboost_model.CatBoostClassifier",
-        "trainyard.tabular.models.catboost_model.CatBoostRegressor",
-        "trainyard.tabular.models.torch_mlp.TorchMLPClassifier",
-        "trainyard.tabular.models.torch_mlp.TorchMLPRegressor",
-        "trainyard.tabular.prep.build.Present",
-        "trainyard.tabular.prep.clean.Coalesce",
-        "trainyard.tabular.prep.clean.DropColumns",
-        "trainyard.tabular.prep.clean.ExtractNumbers",
-        "trainyard.tabular.prep.clean.MissingTokens",
-        "trainyard.tabular.prep.clean.SafeNames",
-        "trainyard.tabular.prep.encoders.AsCategory",
-        "trainyard.tabular.prep.encoders.TextTfidf",
-        "trainyard.tabular.prep.encoders.TextWords",
-        "trainyard.tabular.prep.encoders.TriStateEncoder",
-        "trainyard.tabular.prep.features.AgeFromYear",
-        "trainyard.tabular.prep.features.CorrelationFilter",
-        "trainyard.tabular.prep.features.DateParts",
-        "trainyard.tabular.prep.features.ExpFeatures",
-        "trainyard.tabular.prep.features.LogFeatures",
-        "trainyard.tabular.prep.target.clip_at_zero",
-        "trainyard.tabular.prep.target.unchanged",
-        "trainyard.tabular.models.ensemble.EnsembleModel",
-        "xgboost.core.Booster",
+        "xgboost.core.Booster",  # xgboost
         "xgboost.sklearn.XGBClassifier",
         "xgboost.sklearn.XGBRegressor",
+        "numpy.dtype",  # any pipeline (encoders keep their dtypes)
+        "sklearn.tree._tree.Tree",  # the trees and forests
+        "sklearn.feature_selection._univariate_selection.f_classif",  # a recipe's select = "kbest"
+        "sklearn.feature_selection._univariate_selection.f_regression",
+        "sklearn.model_selection._split.KFold",  # target encoding's cross-fitting (regression)
+        "sklearn.model_selection._split.StratifiedKFold",  # target encoding's cross-fitting (classes)
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",  # k-NN, p = 2
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",  # k-NN, p = 1 (knn_manhattan_notes)
+        # k-NN on up to 15 features (more: brute force, nothing saved). Its Minkowski p = 1 or 2 never takes
+        # scikit-learn's ball tree, which only weighted or non-Minkowski metrics choose: not trusted
+        "sklearn.neighbors._kd_tree.KDTree",
     }
 )
+
+
+def trusted(name: str) -> bool:
+    """Whether a model file may name ``name``: a marked type of trainyard's own, or a listed third-party one."""
+    return name in THIRD_PARTY_TYPES or _own(name)
+
+
+def _own(name: str) -> bool:
+    if not name.startswith(OWN_PACKAGES):
+        return False
+    module = name.rpartition(".")[0]
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name and not module.startswith(err.name):  # the module is there; what it imports is not
+            from trainyard.extras import EXTRAS
+
+            extra = next((e for e, names in EXTRAS.items() if err.name in names), None)
+            hint = f": pip install 'trainyard[{extra}]'" if extra else ""
+            raise DataError(f"the model needs {err.name}, which is not installed{hint}") from None
+        return False  # no such module of trainyard's: a name a tampered file made up
+    return is_saved(name)
 
 
 def dump_model(model: Any, path: Path) -> None:
@@ -90,7 +102,7 @@ def untrusted_types(path: Path) -> list[str]:
 
 
 def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain it") -> Any:
-    """Read a skops file, refusing any type outside ``TRUSTED_TYPES`` and ``trust``.
+    """Read a skops file, refusing any type that is not ``trusted`` or named in ``trust``.
 
     Nothing in the file is built before every type it names has been checked. A file
     that is not a skops archive (truncated, empty, garbage) is one ``DataError`` naming it.
@@ -102,8 +114,8 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
         named = untrusted_types(path)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as err:
         raise DataError(f"{path}: damaged model file ({type(err).__name__}); {remedy}") from None
-    allowed = TRUSTED_TYPES | {t.strip() for t in trust if t.strip()}
-    refused = [t for t in named if t not in allowed]
+    asked = {t.strip() for t in trust if t.strip()}
+    refused = [t for t in named if t not in asked and not _checked(path, t, remedy)]
     if refused:
         more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
         raise DataError(
@@ -115,3 +127,10 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
         return sio.load(path, trusted=named)
     except Exception as err:  # skops raises many kinds; the user needs one line
         raise DataError(f"{path}: cannot load the model ({type(err).__name__}: {err}); {remedy}") from None
+
+
+def _checked(path: Path, name: str, remedy: str) -> bool:
+    try:
+        return trusted(name)
+    except DataError as err:
+        raise DataError(f"{path}: {err}; {remedy} where it is installed") from None

@@ -38,12 +38,38 @@ def tracking_uri(uri: str | None) -> str:
 
 
 def check_store(uri: str | None) -> None:
-    """Before any training: the extra is installed, and a tracking server named by URL answers (MLflow itself
-    would retry for minutes, after the models were trained)."""
+    """Before any training: the extra is installed and the store at ``uri`` can take a run, by the kind of URI.
+
+    A server named by URL answers (MLflow itself would retry for minutes, after the models were trained); an
+    SQLite file's folder exists; a file store is refused unless the user opted in, as MLflow 3 refuses it after
+    the training; Databricks has credentials; a database URI has its driver; any other scheme is one line.
+    """
     require("mlflow", "logging to MLflow (mlflow=)")
     where = tracking_uri(uri)
-    if not where.startswith(("http://", "https://")):
-        return
+    scheme = where.split(":", 1)[0].lower() if ":" in where else where.lower()
+    if ":" not in where and not scheme.startswith("databricks"):
+        scheme = "file"  # a bare path is a folder store to MLflow
+    if scheme in ("http", "https"):
+        _check_server(where)
+    elif scheme == "sqlite":
+        _check_sqlite(where)
+    elif scheme == "file":
+        _check_file_store(where)
+    elif scheme.startswith("databricks"):
+        _check_databricks(where)
+    elif scheme.split("+")[0] in DATABASES:
+        _check_database(where)
+    else:
+        raise DataError(
+            f"mlflow={where}: MLflow cannot log to a {scheme}: store; give http(s)://host:port, "
+            f"{LOCAL_URI}, databricks, or a database URI ({', '.join(DATABASES)})"
+        )
+
+
+DATABASES = ("postgresql", "mysql", "mssql")
+
+
+def _check_server(where: str) -> None:
     import requests
 
     try:
@@ -55,12 +81,59 @@ def check_store(uri: str | None) -> None:
         ) from None
 
 
+def _check_sqlite(where: str) -> None:
+    path = where.split(":", 1)[1]
+    if not path.startswith("///") or len(path) <= 3:  # sqlite:// alone is a database in memory: nothing kept
+        raise DataError(f"mlflow={where}: name a database file, as in {LOCAL_URI} (or sqlite:////absolute/path.db)")
+    file = Path(path[3:])
+    if not file.parent.is_dir():
+        raise DataError(f"mlflow={where}: the folder {file.parent} does not exist; create it, or use {LOCAL_URI}")
+    if not os.access(file.parent, os.W_OK) or (file.exists() and not os.access(file, os.W_OK)):
+        raise DataError(f"mlflow={where}: {file} cannot be written here; choose another file, e.g. {LOCAL_URI}")
+    if file.exists() and file.stat().st_size and not file.read_bytes()[:16].startswith(b"SQLite format 3"):
+        raise DataError(f"mlflow={where}: {file} is not an SQLite database; choose another file, e.g. {LOCAL_URI}")
+
+
+FILE_STORE_SWITCH = "MLFLOW_ALLOW_FILE_STORE"
+
+
+def _check_file_store(where: str) -> None:
+    """MLflow 3 logs to a folder store only when ``MLFLOW_ALLOW_FILE_STORE`` is set (then it goes ahead)."""
+    if os.environ.get(FILE_STORE_SWITCH, "").strip().lower() in ("1", "true", "yes"):
+        return
+    raise DataError(
+        f"mlflow={where}: MLflow 3 no longer writes folder stores (unless {FILE_STORE_SWITCH}=true is set); "
+        f"use {LOCAL_URI}, a local file store that needs nothing started"
+    )
+
+
+def _check_databricks(where: str) -> None:
+    has_env = os.environ.get("DATABRICKS_HOST") and (
+        os.environ.get("DATABRICKS_TOKEN") or os.environ.get("DATABRICKS_CLIENT_ID")
+    )
+    if not has_env and not (Path.home() / ".databrickscfg").exists():
+        raise DataError(
+            f"mlflow={where}: no Databricks credentials (DATABRICKS_HOST and DATABRICKS_TOKEN, or "
+            f"~/.databrickscfg); set them, or use {LOCAL_URI}"
+        )
+
+
+def _check_database(where: str) -> None:
+    """The SQLAlchemy driver for the URI is installed (nothing is connected to yet)."""
+    import sqlalchemy
+
+    try:
+        sqlalchemy.create_engine(where).dispose()
+    except (ImportError, sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as err:
+        raise DataError(f"mlflow={where}: cannot use this database ({_first(err)}); install its driver") from None
+
+
 def log_run(run: Run, uri: str | None = None, *, experiment: str = EXPERIMENT) -> str:
     """Log ``run`` to the MLflow store at ``uri`` (see ``tracking_uri``); returns the parent run's id.
 
     The best model loads with ``mlflow.pyfunc.load_model(f"runs:/{run_id}/model")``.
     """
-    require("mlflow", "logging to MLflow (mlflow=, --mlflow)")
+    check_store(uri)
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri(uri))

@@ -29,7 +29,7 @@ from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.split import Split, cv_folds, split_rows
 from trainyard.tabular.training.choices import Choice, decide
 from trainyard.tabular.training.engines import open_engine
-from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped
+from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
 from trainyard.tabular.training.job import Job, merge_parts
 
 MIN_TIME_LIMIT = 5.0
@@ -149,6 +149,8 @@ def train(
         raise SchemaError(
             f"time_limit={time_limit:g} is too small for even the baseline; give at least {MIN_TIME_LIMIT:g} seconds"
         )
+    if not cluster:
+        warm_up()  # a worker process starts now: its imports overlap reading and profiling the table
     final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
     # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
     deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)

@@ -4,16 +4,29 @@ A model that would overrun the time limit is killed with its process and recorde
 as stopped, never left hanging. Inside the worker, the folds run in parallel over
 the cores with joblib (threads: the heavy libraries release the GIL), the same
 call a Dask cluster can take over through joblib's Dask backend.
+
+Workers are started once and reused (like loky's executor): a worker that finished
+a call waits for the next one, so a run pays the start (a Python with pandas and
+scikit-learn imported, seconds on a busy machine) once rather than per fit. Only
+a worker stopped at its deadline is killed, and the next call starts a new one. A
+worker idle for ``IDLE_SECONDS`` leaves. Workers are plain subprocesses
+(``engines/worker.py``), not ``multiprocessing`` children, so the caller's own
+script is never imported again (a plain script without a main guard, ``python -``,
+``python -c`` and the spawn start method all work).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import atexit
 import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 
@@ -25,73 +38,157 @@ class Failed(Exception):
     """The work raised inside the worker; the message is its last line."""
 
 
-# A fork server: forking the caller directly can deadlock when it has OpenMP or BLAS
-# threads running (libgomp is not fork-safe); the server forks from a clean process
-# that has the heavy modules imported but has run nothing.
-_PRELOAD = ["trainyard.tabular.training.job", "pandas", "sklearn.ensemble", "sklearn.linear_model"]
+IDLE_SECONDS = 120.0  # an idle worker leaves after this; the next call starts another
+MAX_IDLE = 1  # workers kept waiting: calls run one at a time, but for the rare caller in another thread
 
 
-def _context():
-    context = mp.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    return context
+class Worker:
+    """One Python process that runs calls one after another."""
+
+    def __init__(self) -> None:
+        calls_read, calls_write = os.pipe()
+        results_read, results_write = os.pipe()
+        package_root = str(Path(__file__).resolve().parents[4])  # the folder that holds trainyard
+        code = (
+            f"import sys; sys.path.insert(0, {package_root!r}); "
+            "from trainyard.tabular.training.engines.worker import main; "
+            f"main({calls_read}, {results_write})"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            pass_fds=(calls_read, results_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # libraries that print (a booster's C code) would only add noise
+            close_fds=True,
+        )
+        os.close(calls_read)
+        os.close(results_write)
+        self.calls = Connection(calls_write, readable=False)
+        self.results = Connection(results_read, writable=False)
+        self.calls.send(list(sys.path))
+        self.idle_since = time.monotonic()
+
+    def call(self, fn: Callable[..., Any], args: tuple, deadline: float) -> tuple[str, Any]:
+        """``("ok", fn(*args))`` or ``("error", its last line)`` from the worker; ``Stopped`` when ``deadline``
+        passes first. A worker that did not answer (stopped, died, or its caller interrupted) is closed."""
+        answered = False
+        try:
+            self.calls.send_bytes(pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL))
+            wait = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
+            if not self.results.poll(wait):
+                raise Stopped("still running at its deadline")
+            answer = pickle.loads(self.results.recv_bytes())
+            answered = True
+        except (EOFError, OSError) as err:  # the pipe closed under us: the worker is gone
+            self.close()
+            raise Failed(f"the worker died (exit code {self.process.returncode})") from err
+        finally:
+            if not answered:
+                self.close()
+        self.idle_since = time.monotonic()
+        return answer
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        for end in (self.calls, self.results):
+            end.close()
+
+
+_idle: list[Worker] = []
+_lock = threading.Lock()
+
+
+def _take() -> Worker:
+    with _lock:
+        while _idle:
+            worker = _idle.pop()
+            if worker.alive():
+                return worker
+            worker.close()
+    return Worker()
+
+
+def _give_back(worker: Worker) -> None:
+    with _lock:
+        if worker.alive() and len(_idle) < MAX_IDLE:
+            _idle.append(worker)
+            _reap_later()
+            return
+    worker.close()
+
+
+def _reap_later() -> None:
+    timer = threading.Timer(IDLE_SECONDS + 1.0, _reap)
+    timer.daemon = True
+    timer.start()
+
+
+def _reap() -> None:
+    """Close the workers that waited longer than ``IDLE_SECONDS``."""
+    with _lock:
+        old = [w for w in _idle if time.monotonic() - w.idle_since >= IDLE_SECONDS]
+        _idle[:] = [w for w in _idle if w not in old]
+    for worker in old:
+        worker.close()
+
+
+def warm_up() -> None:
+    """Start a worker now, if none waits, so that its imports overlap the caller's own preparation."""
+    with _lock:
+        if any(w.alive() for w in _idle):
+            return
+        _idle.append(Worker())
+    _reap_later()
+
+
+@atexit.register
+def close_workers() -> None:
+    """Stop every waiting worker (at exit, and in a child forked from this process, whose copies are not its)."""
+    with _lock:
+        waiting, _idle[:] = list(_idle), []
+    for worker in waiting:
+        worker.close()
+
+
+def _forget_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    _idle.clear()  # the parent's workers, not this child's: never written to from here
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any:
-    """Run ``fn(*args)`` in a process forked from the fork server; kill it after ``seconds``.
+    """Run ``fn(*args)`` in a worker process; stop it (killing the process) after ``seconds``.
 
-    The clock starts before the process does, so starting the fork server (a few
-    seconds, once) counts against the deadline too.
+    The clock starts before the call is handed over, so starting a worker, when none waits, counts
+    against the deadline too. ``fn`` must be importable by name (not defined in ``__main__``).
     """
     if seconds <= 0:
         raise Stopped("no time left")
     deadline = time.monotonic() + seconds
-    context = _context()
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, fn, args, os.getpid()), daemon=True)
-    process.start()
-    send.close()
+    worker = _take()
     try:
-        wait = None if seconds == float("inf") else max(0.0, deadline - time.monotonic())
-        if not receive.poll(wait):
-            raise Stopped(f"still running after {seconds:.0f} s")
-        status, payload = receive.recv()
-    except EOFError as err:
-        raise Failed(f"the worker died (exit code {process.exitcode})") from err
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join(5)
-        receive.close()
+        status, payload = worker.call(fn, args, deadline)
+    except Stopped:
+        raise Stopped(f"still running after {seconds:.0f} s") from None
+    _give_back(worker)
     if status == "error":
         raise Failed(payload)
     return payload
 
 
-def _child(send, fn, args, caller: int) -> None:
-    # The worker's parent is the fork server, so nothing would stop it if the caller
-    # died (a killed benchmark, a Ctrl-C): watch the caller and leave with it.
-    threading.Thread(target=_watch, args=(caller,), daemon=True).start()
-    try:
-        result = ("ok", fn(*args))
-    except BaseException as err:  # report every failure to the parent in one line
-        last = traceback.format_exception_only(type(err), err)[-1].strip()
-        result = ("error", last)
-    send.send(result)
-    send.close()
-
-
-def _watch(caller: int) -> None:
-    while True:
-        time.sleep(1.0)
-        try:
-            os.kill(caller, 0)
-        except ProcessLookupError:
-            os._exit(1)
-
-
 class LocalEngine:
-    """Each model's work in a forked worker process on this machine, killed at its deadline."""
+    """Each model's work in a worker process on this machine (reused from call to call), killed at its deadline."""
+
+    def __init__(self) -> None:
+        warm_up()
 
     def run(self, job, seconds: float):
         from trainyard.tabular.training.job import run_job
