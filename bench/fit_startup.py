@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, write_result  # noqa: E402
+from common import RESULTS, ROOT, write_result  # noqa: E402
 
 CALLS = """
 import json, time
@@ -70,9 +70,14 @@ def run(code: str, tree: Path) -> object:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", type=Path, required=True, help="a checkout of the code before the change")
+    parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--report", action="store_true", help="print the table of the last result file")
     args = parser.parse_args()
+    if args.report:
+        return print_table(json.loads((RESULTS / "fit_startup.json").read_text())["summary"])
+    if args.before is None:
+        parser.error("--before PATH is needed to measure")
     trees = {"before": args.before.resolve(), "after": ROOT}
     rows = []
     for load in ("quiet", "loaded"):
@@ -91,10 +96,14 @@ def main() -> None:
                 busy.kill()
     summary = _summary(rows)
     write_result("fit_startup", {"rows": rows, "summary": summary})
-    print(f"\n{'load':7} {'code':7} {'1st call':>9} {'later':>7} {'fit s':>6} {'ok':>3} {'acc':>6} {'HistGB':>7}")
+    print_table(summary)
+
+
+def print_table(summary: list[dict]) -> None:
+    print(f"\n{'load':7} {'code':7} {'1st call s':>10} {'later ms':>8} {'fit s':>6} {'ok':>3} {'acc':>6} {'HistGB':>7}")
     for s in summary:
         print(
-            f"{s['load']:7} {s['code']:7} {s['first_call']:9.3f} {s['later_call']:7.3f} {s['seconds']:6.1f} "
+            f"{s['load']:7} {s['code']:7} {s['first_call']:10.2f} {1000 * s['later_call']:8.2f} {s['seconds']:6.1f} "
             f"{s['ok']:3.0f} {s['accuracy']:6.3f} {s['hist_gb']:7.3f}"
         )
     for load in ("quiet", "loaded"):
