@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 from importlib import metadata
@@ -14,14 +18,52 @@ import pytest
 import trainyard
 
 
+def own_docstring(obj: object) -> str:
+    """The docstring ``obj`` was written with: not one inherited, and not the signature a dataclass writes
+    for a class that has none (``Schema(columns: list[...], ...)``)."""
+    doc = (vars(obj).get("__doc__") if inspect.isclass(obj) else getattr(obj, "__doc__", None)) or ""
+    if inspect.isclass(obj) and dataclasses.is_dataclass(obj):
+        generated = obj.__name__ + str(inspect.signature(obj)).replace(" -> None", "")
+        if doc.strip() == generated:
+            return ""
+    return doc.strip()
+
+
 def test_every_public_name_resolves_and_is_documented() -> None:
     for name in trainyard.__all__:
         value = getattr(trainyard, name)
         if name != "__version__":
-            assert (value.__doc__ or "").strip(), f"{name} has no docstring"
+            assert own_docstring(value), f"{name} has no docstring of its own"
     assert trainyard.__version__ == metadata.version("trainyard")
     with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
         trainyard.nosuch  # noqa: B018
+
+
+def test_every_public_class_and_function_of_the_package_says_what_it_is_for() -> None:
+    undocumented = []
+    for info in pkgutil.walk_packages(trainyard.__path__, "trainyard."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            public = not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
+            if public and (inspect.isclass(value) or inspect.isfunction(value)) and not own_docstring(value):
+                undocumented.append(f"{module.__name__}.{name}")
+    assert not undocumented, f"no docstring of their own: {undocumented}"
+
+
+def test_a_dataclass_signature_is_not_a_docstring() -> None:
+    @dataclasses.dataclass
+    class Bare:
+        rows: int
+        name: str = ""
+
+    @dataclasses.dataclass
+    class Said:
+        """What it is for."""
+
+        rows: int
+
+    assert Bare.__doc__ and not own_docstring(Bare)  # the dataclass wrote "Bare(rows: int, name: str = '')"
+    assert own_docstring(Said) == "What it is for."
 
 
 @pytest.mark.parametrize("module", ["trainyard", "trainyard.cli.app"])

@@ -21,6 +21,7 @@ _CHUNK = 1 << 20
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks (a model or an index may not fit in memory twice)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(_CHUNK):

@@ -46,6 +46,7 @@ def missing(extra: str) -> list[str]:
 
 
 def available(extra: str) -> bool:
+    """Whether every module of ``extra`` can be imported here."""
     return not missing(extra)
 
 

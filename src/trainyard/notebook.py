@@ -43,6 +43,7 @@ def _cell(value: Any) -> str:
 
 
 def schema_html(schema) -> str:
+    """A Schema as a compact HTML table for a notebook."""
     rows = [
         [c.name, c.role.value, f"{c.missing:.1%}", c.unique, c.reason, ", ".join(map(str, c.examples))]
         for c in schema.columns
@@ -58,6 +59,7 @@ def schema_html(schema) -> str:
 
 
 def plan_html(plan) -> str:
+    """A preprocessing plan as a compact HTML table for a notebook."""
     rows = [[s.step, s.columns_shown(), s.action, s.reason] for s in plan.steps]
     return table(
         f"preprocessing plan (recipe {plan.recipe}): {plan.n_features} features",
@@ -67,6 +69,7 @@ def plan_html(plan) -> str:
 
 
 def run_html(run) -> str:
+    """A saved run's facts (task, target, metric, best model, seed, rows) as HTML for a notebook."""
     manifest = run.manifest
     rows = [[key, str(manifest.get(key, ""))] for key in ("task", "target", "metric", "best", "seed")]
     rows.append(["rows", manifest.get("data", {}).get("rows", "")])

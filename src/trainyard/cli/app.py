@@ -73,6 +73,7 @@ def root(
     ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error."),
 ) -> None:
+    """trainyard: read a table, train and validate models side by side; search and ask a folder of documents."""
     ctx.obj = {"debug": debug}
 
 
@@ -95,5 +96,6 @@ _register()
 
 
 def main() -> None:
+    """The console script: flags that take an optional value are completed, then the Typer app runs."""
     sys.argv[1:] = optional_values(sys.argv[1:])
     app()

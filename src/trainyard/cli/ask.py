@@ -123,4 +123,5 @@ def ask(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard ask` to the app."""
     app.command()(ask)

@@ -108,4 +108,5 @@ def _r2(entry, part: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard demo` to the app."""
     app.command()(demo)

@@ -42,4 +42,5 @@ def export(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard export` to the app."""
     app.command()(export)

@@ -310,4 +310,5 @@ def _needs_the_extra() -> None:  # before any lm command: one line when the [lm]
 
 
 def register(app: typer.Typer) -> None:
+    """Add the `trainyard lm` commands to the app."""
     app.add_typer(lm_app, name="lm")

@@ -61,6 +61,7 @@ def prep(
 
 
 def print_plan(console: Console, prepared: Prepared) -> None:
+    """The preprocessing plan as a table: each step, the columns it touches, what it does and why."""
     plan = prepared.plan
     rows = []
     for step in plan.steps:
@@ -99,6 +100,7 @@ def print_plan(console: Console, prepared: Prepared) -> None:
 
 
 def write_prepared(prepared: Prepared, out: Path) -> None:
+    """Write the prepared rows (features, target and split) to a Parquet file, atomically."""
     import pandas as pd
 
     from trainyard.io import atomic_path
@@ -116,4 +118,5 @@ def write_prepared(prepared: Prepared, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard prep` to the app."""
     app.command()(prep)

@@ -36,4 +36,5 @@ def profile(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard profile` to the app."""
     app.command()(profile)

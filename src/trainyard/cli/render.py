@@ -83,6 +83,7 @@ def fitted_table(console: Console, title: str, columns: list[Column], rows: list
 
 
 def print_table(console: Console, title: str, columns: list[Column], rows: list[list[str]]) -> None:
+    """Print rows as a table fitted to the terminal, and the note that names the columns left out."""
     table, note = fitted_table(console, title, columns, rows)
     console.print(table)
     if note:
@@ -112,6 +113,7 @@ SCHEMA_COLUMNS = [
 
 
 def schema_rows(schema: Schema) -> list[list[str]]:
+    """One row per column of the Schema: name, role, reason, missing share, distinct values, examples."""
     rows = []
     for column in schema.columns:
         style = ROLE_STYLE.get(column.role.value, "")
@@ -129,6 +131,7 @@ def schema_rows(schema: Schema) -> list[list[str]]:
 
 
 def print_schema(console: Console, schema: Schema, title: str) -> None:
+    """Print the Schema's table, the task with its reason, and its findings as warnings."""
     print_table(console, title, SCHEMA_COLUMNS, schema_rows(schema))
     if schema.target:
         console.print(f"task: [bold]{schema.task}[/] ({schema.task_reason})")

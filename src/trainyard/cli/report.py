@@ -28,4 +28,5 @@ def report(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard report` to the app."""
     app.command()(report)

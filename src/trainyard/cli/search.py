@@ -266,4 +266,5 @@ def _needs_the_extra() -> None:  # before any search command: one line when the 
 
 
 def register(app: typer.Typer) -> None:
+    """Add the `trainyard search` commands to the app."""
     app.add_typer(search_app, name="search")

@@ -64,4 +64,5 @@ def serve_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard serve` to the app."""
     app.command("serve")(serve_command)

@@ -278,6 +278,7 @@ def run_training(console: Console, frame, target: str, **kwargs) -> TrainResult:
 
 
 def print_leaderboard(console: Console, result: TrainResult, metric_name: str | None = None) -> None:
+    """Print the leaderboard fitted to the terminal: rank, model, CV, test and fresh scores, status, timings."""
     from trainyard.tabular.leaderboard import to_frame
     from trainyard.tabular.metrics import primary_metric
 
@@ -318,6 +319,7 @@ LEADERBOARD_RANKS = {
 
 
 def leaderboard_column(name: str, metric: str) -> Column:
+    """The table column for a leaderboard field: its header (the metric named) and how important it is."""
     key = name.split("_")[0] if name.startswith(("cv_", "test_", "fresh_")) and name != "cv_std" else name
     header = {
         "cv": f"CV {metric}",
@@ -399,5 +401,6 @@ def predict_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add `trainyard train` and `trainyard predict` to the app."""
     app.command("train")(train_command)
     app.command("predict")(predict_command)

@@ -47,6 +47,8 @@ class Role(str, Enum):
 
 @dataclass
 class ColumnProfile:
+    """One column as the profiler saw it: its role and the reason, dtype, missing share, distinct values, examples."""
+
     name: str
     role: Role
     reason: str
@@ -69,6 +71,8 @@ class Finding:
 
 @dataclass
 class Schema:
+    """What a table is: each column's profile, the rows, the target and the task with its reason, and findings."""
+
     columns: list[ColumnProfile]
     n_rows: int
     target: str | None = None

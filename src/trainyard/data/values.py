@@ -41,4 +41,5 @@ def is_text_dtype(dtype: object) -> bool:
 
 
 def is_text(series: pd.Series) -> bool:
+    """Whether a column holds text (object, string or category dtype)."""
     return is_text_dtype(series.dtype)

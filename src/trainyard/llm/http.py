@@ -17,6 +17,8 @@ KEY_VARIABLES = ("TRAINYARD_LLM_API_KEY", "OPENAI_API_KEY")
 
 
 class OpenAICompatible:
+    """A language model behind an OpenAI-compatible HTTP server (`--llm URL`), reached with httpx."""
+
     def __init__(
         self,
         url: str,

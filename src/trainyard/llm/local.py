@@ -19,6 +19,7 @@ DEFAULT_NAME = "gemma-3-270m-q4_k_m.gguf"
 
 
 def cache_dir() -> Path:
+    """Where the local model files go: ``$TRAINYARD_CACHE/models``, else ``~/.cache/trainyard/models``."""
     return Path(os.environ.get("TRAINYARD_CACHE", Path.home() / ".cache" / "trainyard")) / "models"
 
 
@@ -56,6 +57,7 @@ def _quiet_stderr():
 
 
 def check_gguf(path: Path) -> None:
+    """Refuse, in one line, a model path that is not there or is not a GGUF file."""
     if not path.is_file():
         raise DataError(f"{path}: no such model file; give --model PATH to a GGUF file")
     with path.open("rb") as handle:

@@ -49,6 +49,8 @@ def save(
     generators: dict[str, torch.Generator] | None = None,
     extra: dict | None = None,
 ) -> None:
+    """Write a checkpoint atomically (weights and optimizer in safetensors, config and tokenizer in JSON), keeping
+    the one it replaces."""
     path = Path(path)
     with atomic_directory(path, overwrite=True, keep=previous(path)) as tmp:
         config = {

@@ -43,6 +43,8 @@ print(json.dumps({{"peak_bytes": rss("VmHWM:") - before, "resident_bytes": befor
 
 
 def measure(path: Path | str, batch: int = 16, context: int | None = None) -> dict:
+    """Peak memory of a training step and of an inference step of a checkpoint's model, each measured in a fresh
+    process."""
     from trainyard.lm import checkpoint
 
     model, _, _ = checkpoint.load(path)

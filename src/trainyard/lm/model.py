@@ -69,6 +69,8 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
 
 
 class Attention(nn.Module):
+    """Causal multi-head self-attention (PyTorch's scaled dot-product kernel)."""
+
     def __init__(self, config: LMConfig) -> None:
         super().__init__()
         self.heads, self.dropout = config.heads, config.dropout
@@ -100,6 +102,8 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
+    """A pre-norm Transformer block: attention and a feed-forward layer, each with a residual."""
+
     def __init__(self, config: LMConfig) -> None:
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(config.dim), nn.LayerNorm(config.dim)

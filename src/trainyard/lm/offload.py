@@ -50,6 +50,7 @@ def parse_size(text: str) -> int:
 
 
 def format_size(size: float) -> str:
+    """A byte count as GB, MB, KB or bytes, for messages."""
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if size >= scale:
             return f"{size / scale:.{2 if unit == 'GB' else 1}f} {unit}"
@@ -58,6 +59,8 @@ def format_size(size: float) -> str:
 
 @dataclass
 class OffloadPlan:
+    """Which layers stay in memory and which are read from disk per token, within a memory budget."""
+
     budget: int
     weights_bytes: int  # the whole file's tensors
     ends_bytes: int  # embeddings and final norm, resident
@@ -325,5 +328,6 @@ class OffloadedLM:
 
 
 def open_offloaded(path: Path | str, budget: int, tokens: int, measure: bool = True) -> OffloadedLM:
+    """Open a checkpoint for generation within ``budget`` bytes: the plan, then the model that follows it."""
     parts = CheckpointParts(path)
     return OffloadedLM(parts, plan(parts, budget, tokens, measure))

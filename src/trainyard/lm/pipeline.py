@@ -57,6 +57,7 @@ def parse_blocks(text: str, layers: int) -> tuple[int, int]:
 
 
 def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` as a (host, port) pair; anything else is one line saying how to write it."""
     host, _, port = text.strip().rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise StageError(f"stage address {text!r}: write HOST:PORT, such as 127.0.0.1:29600")

@@ -85,6 +85,7 @@ class BPETokenizer:
 
 
 def tokenizer_from_json(text: str):
+    """The tokenizer a checkpoint saved (characters, or byte-level BPE), from its JSON."""
     from tokenizers import Tokenizer
 
     data = json.loads(text)

@@ -22,6 +22,8 @@ from trainyard.lm.tokenizers import BPETokenizer, CharTokenizer
 
 @dataclass
 class TrainSettings:
+    """Every setting of `lm train`: tokenizer, model size, context, optimizer, schedule, budget and seed."""
+
     tokenizer: str = "char"  # char | bpe
     bpe_vocab: int = 1024
     layers: int = 4
@@ -45,6 +47,7 @@ class TrainSettings:
 
 
 def make_optimizer(model: CausalLM, settings: TrainSettings):
+    """The optimizer the settings name (AdamW or SGD with momentum) over the model's parameters."""
     if settings.optimizer == "adamw":
         return torch.optim.AdamW(
             model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, betas=(0.9, 0.95)

@@ -18,6 +18,8 @@ MIN_RELEVANCE = 0.30  # MiniLM cosine of the best passage; below it the document
 
 @dataclass
 class Answer:
+    """An answer to a question: its text, whether it was answered, the passages cited and how well they support it."""
+
     question: str
     text: str
     answered: bool

@@ -22,6 +22,8 @@ CITATION = re.compile(r"\[(\d{1,3})\]")
 
 @dataclass
 class Support:
+    """How well one sentence of an answer is supported: the best passage, its cosine and word overlap."""
+
     sentence: str
     passage: int | None  # the supporting passage's number, or None
     cosine: float
@@ -30,6 +32,7 @@ class Support:
 
 
 def sentences(text: str) -> list[str]:
+    """The claims in an answer: its sentences, citation marks aside, dropping fragments of fewer than three words."""
     parts = [s.strip() for s in SENTENCE.split(text) if s and s.strip()]
     return [p for p in parts if len(analyze(CITATION.sub("", p))) >= 3]  # fragments are not claims
 

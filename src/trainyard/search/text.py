@@ -14,6 +14,7 @@ TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
 
 @lru_cache(maxsize=1)
 def stemmer():
+    """The English Snowball stemmer (PyStemmer)."""
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -21,6 +22,7 @@ def stemmer():
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
+    """bm25s' English stop words."""
     from bm25s.stopwords import STOPWORDS_EN
 
     return frozenset(STOPWORDS_EN)

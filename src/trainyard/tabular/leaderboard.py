@@ -18,6 +18,8 @@ from trainyard.tabular.metrics import Metric
 
 @dataclass
 class Entry:
+    """One model's line on the leaderboard: status, CV / test / fresh scores, timings, size and flags."""
+
     name: str
     status: str  # ok | stopped | failed
     message: str = ""
@@ -77,6 +79,7 @@ def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
 
 
 def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
+    """The leaderboard as a DataFrame, one row per model, ranked, with its flags in words."""
     rows = []
     for e in entries:
         flags = ", ".join(

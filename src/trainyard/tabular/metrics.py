@@ -15,6 +15,8 @@ from trainyard.errors import SchemaError
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric: its function, whether greater is better, and whether it needs probabilities."""
+
     name: str
     fn: Callable | None  # (y_true, prediction) -> float; prediction is labels or probabilities; None: see score()
     greater_is_better: bool
@@ -61,10 +63,13 @@ PRIMARY = {"regression": "r2", "binary": "roc_auc", "multiclass": "log_loss"}
 
 
 def metrics_for(task: str) -> dict[str, Metric]:
+    """The metrics of a task: regression's, or classification's."""
     return REGRESSION if task == "regression" else CLASSIFICATION
 
 
 def primary_metric(task: str, name: str | None = None) -> Metric:
+    """The ranking metric: ``name`` if it belongs to the task (else one line listing those that do), or the task's
+    default."""
     table = metrics_for(task)
     name = name or PRIMARY[task]
     if name not in table:
@@ -88,6 +93,7 @@ def score(task: str, y_true, prediction, proba=None, classes=None) -> dict[str, 
 
 
 def score_one(task: str, name: str, y_true, prediction, proba=None, classes=None) -> float:
+    """One metric on labels or probabilities; NaN where it is undefined (one class in the rows)."""
     metric = metrics_for(task)[name]
     try:
         with warnings.catch_warnings():
@@ -138,6 +144,7 @@ def bootstrap_se(
 
 
 def scores_of(task: str, y: np.ndarray, output: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Every metric of the task on a model's output (values, or probabilities over codes 0..k-1)."""
     if task == "regression":
         return score(task, y, output)
     return score(task, y, output.argmax(axis=1), proba=output, classes=list(range(n_classes)))

@@ -34,6 +34,8 @@ SHIPPED = ("auto", "notes-basic", "notes-winning")
 
 @dataclass
 class Clean:
+    """The recipe's [clean] table: missing tokens, merged columns, numbers in text, drops, imputation."""
+
     missing_tokens: list[str] = field(default_factory=lambda: list(MISSING_TOKENS))
     coalesce: dict[str, list[str]] | str = "auto"  # "auto": pairs like mileage / mileage2
     decimal_comma: bool = False
@@ -50,6 +52,8 @@ class Clean:
 
 @dataclass
 class Encode:
+    """The recipe's [encode] table: how categories, tri-states, text and dates become numbers, and scaling."""
+
     categorical: str = "onehot"
     high_cardinality: int = 30  # above this many levels, auto uses target encoding
     # models that split on categories natively get them only where levels average this many rows;
@@ -64,6 +68,9 @@ class Encode:
 
 @dataclass
 class Features:
+    """The recipe's [features] table: ages, exp and log features, correlation filter, interactions, reduction,
+    selection."""
+
     age_from_year: list[str] = field(default_factory=list)
     as_of: str | None = None  # reference date for ages (default: the current month)
     exp: list[str] = field(default_factory=list)
@@ -78,11 +85,15 @@ class Features:
 
 @dataclass
 class Target:
+    """The recipe's [target] table: the target as it is, or its log."""
+
     transform: str = "auto"  # "auto": log for a positive target when the metric is relative (rmsle, mape)
 
 
 @dataclass
 class SplitSpec:
+    """The recipe's [split] table: how the test and fresh rows are held out."""
+
     kind: str = "auto"  # auto: stratified by the target for classification, else random
     stratify: str | None = None
     group: str | None = None
@@ -94,6 +105,8 @@ class SplitSpec:
 
 @dataclass
 class Recipe:
+    """Every preprocessing and split choice, from a shipped name, a TOML file or a dict."""
+
     name: str = "custom"
     description: str = ""
     clean: Clean = field(default_factory=Clean)

@@ -86,6 +86,7 @@ def split_rows(df: pd.DataFrame, schema: Schema, spec: SplitSpec | None = None, 
 
 
 def resolve_kind(spec: SplitSpec, schema: Schema) -> str:
+    """The split kind a recipe's 'auto' means for this Schema: group, stratified or random."""
     if spec.kind != "auto":
         return spec.kind
     if spec.group:
@@ -135,6 +136,7 @@ def _barely_begun(parsed: pd.Series, periods: pd.Series, latest) -> bool:
 
 
 def parse_dates(values: pd.Series, name: str) -> pd.Series:
+    """A column as dates; one line naming the column when more than 5% of its values do not parse."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
@@ -200,6 +202,7 @@ def cv_folds(
 
 
 def resolve_date_column(df: pd.DataFrame, schema: Schema, spec: SplitSpec) -> str | None:
+    """The column that orders rows in time for the fresh holdout: the recipe's, else the first date column, or None."""
     if spec.date_column in (None, "", "none"):
         return None
     if spec.date_column == "auto":

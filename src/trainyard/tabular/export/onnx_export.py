@@ -37,6 +37,8 @@ RTOL, ATOL = 1e-4, 1e-6
 
 @dataclass
 class Exported:
+    """An ONNX file written and checked: its path, the rows checked and how closely they matched."""
+
     path: Path
     rows_checked: int
     max_relative_difference: float
@@ -244,6 +246,7 @@ def onnx_feed(rows: pd.DataFrame, session) -> dict[str, np.ndarray]:
 
 
 def run_onnx(model_bytes: bytes, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Run an ONNX model with onnxruntime on rows (one input per column); its outputs by name."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])

@@ -58,6 +58,8 @@ class Graph:
 
 @dataclass
 class Column:
+    """A column inside the ONNX graph being built: the tensor that holds it, its kind and its source column."""
+
     tensor: str
     kind: str  # "double" or "string"
     name: str = ""  # the raw column it comes from
@@ -124,6 +126,7 @@ def missing_tokens(g: Graph, step, columns: dict[str, Column]) -> dict[str, Colu
 
 
 def drop_columns(step, columns: dict[str, Column]) -> dict[str, Column]:
+    """The columns a fitted DropColumns keeps."""
     kept = set(step.feature_names_out_)
     return {name: column for name, column in columns.items() if name in kept}
 
@@ -138,6 +141,7 @@ def _numeric(columns: list[Column], what: str) -> list[str]:
 
 
 def branch(g: Graph, transformer, columns: list[Column], label: str) -> list[str]:
+    """Write one ColumnTransformer branch (imputer, scaler, encoder) as ONNX nodes; the output tensors."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import (

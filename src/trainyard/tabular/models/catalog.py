@@ -29,6 +29,8 @@ CLS = (BIN, MULTI)
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """A catalog entry: how to build the model, its defaults, the inputs it needs, its tuning space and cost."""
+
     name: str
     tasks: tuple[str, ...]
     factory: Callable[..., Any]  # (**params) -> estimator

@@ -39,6 +39,8 @@ def _prepare_fit(model, X, kwargs):
 
 @saved
 class CatBoostRegressor(catboost.CatBoostRegressor):
+    """CatBoost's regressor, taking the pipeline's category columns as its categorical features."""
+
     def fit(self, X, y=None, **kwargs):
         X, kwargs = _prepare_fit(self, X, kwargs)
         return super().fit(X, y, **kwargs)
@@ -49,6 +51,8 @@ class CatBoostRegressor(catboost.CatBoostRegressor):
 
 @saved
 class CatBoostClassifier(catboost.CatBoostClassifier):
+    """CatBoost's classifier, taking the pipeline's category columns as its categorical features."""
+
     def fit(self, X, y=None, **kwargs):
         X, kwargs = _prepare_fit(self, X, kwargs)
         return super().fit(X, y, **kwargs)

@@ -31,6 +31,7 @@ HIST_PATIENCE = 30  # HistGradientBoosting's n_iter_no_change
 
 
 def stops_early(name: str, task: str, n_rows: int) -> bool:
+    """Whether the model grows trees with early stopping here (a booster, on enough rows)."""
     return name in TREES_PARAM and task in TASKS and n_rows >= MIN_ROWS
 
 

@@ -188,6 +188,8 @@ class TorchMLPRegressor(RegressorMixin, _TorchMLP):
 
 @saved
 class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
+    """A PyTorch MLP classifier with scikit-learn's interface (probabilities by softmax)."""
+
     def _encode_target(self, y):
         self._labels = LabelEncoder().fit(np.asarray(y))
         self.classes_ = self._labels.classes_

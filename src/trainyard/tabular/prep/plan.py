@@ -16,6 +16,8 @@ from trainyard.data.schema import Schema
 
 @dataclass
 class PlanStep:
+    """One line of the preprocessing plan: the step, its columns, what it does and why."""
+
     step: str
     columns: list[str]
     action: str
@@ -29,6 +31,8 @@ class PlanStep:
 
 @dataclass
 class Plan:
+    """What preprocessing does to a table, step by step, and the features that come out."""
+
     recipe: str
     steps: list[PlanStep]
     n_features: int
@@ -46,6 +50,7 @@ class Plan:
 
 
 def explain(pipeline: Pipeline, schema: Schema, recipe_name: str, split: dict[str, Any] | None = None) -> Plan:
+    """The plan of a built preprocessing pipeline, with each column's reason from the Schema."""
     reasons = {c.name: c.reason for c in schema.columns}
     steps: list[PlanStep] = []
     for name, step in pipeline.steps:

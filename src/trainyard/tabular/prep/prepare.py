@@ -17,6 +17,8 @@ from trainyard.tabular.split import Split, split_rows
 
 @dataclass
 class Prepared:
+    """A table prepared as training would see it: the Schema, recipe, split, fitted pipeline and its plan."""
+
     schema: Schema
     recipe: Recipe
     split: Split
@@ -45,6 +47,7 @@ def prepare(
     strict: bool = False,
     schema: Schema | None = None,
 ) -> Prepared:
+    """Profile, split and fit the preprocessing on the training rows (what `trainyard prep` shows)."""
     recipe = load_recipe(recipe)
     schema = schema or profile(df, target, task=task)
     frame, y = prepare_target(df, schema, strict=strict)

@@ -26,6 +26,8 @@ SIZE = (6.4, 4.0)
 
 @dataclass
 class Figure:
+    """A report picture: its id, title, caption and PNG (base64)."""
+
     id: str
     title: str
     caption: str
@@ -63,6 +65,7 @@ def _figure(id: str, title: str, xlabel: str, ylabel: str):
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
+    """Predicted against actual values on the test rows, with the diagonal."""
     index, note = _sample(len(actual))
     title = "Predicted against actual (test set)"
     fig, ax = _figure("predicted_vs_actual", title, f"actual {unit}", f"predicted {unit}")
@@ -79,6 +82,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, unit: str) ->
 
 
 def residuals_vs_predicted(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
+    """Residuals against predicted values on the test rows."""
     index, note = _sample(len(actual))
     title = "Residuals against predicted (test set)"
     fig, ax = _figure("residuals", title, f"predicted {unit}", f"residual = actual - predicted {unit}")
@@ -93,6 +97,7 @@ def residuals_vs_predicted(actual: np.ndarray, predicted: np.ndarray, unit: str)
 
 
 def residual_distribution(actual: np.ndarray, predicted: np.ndarray, unit: str) -> Figure:
+    """The histogram of the test rows' residuals."""
     title = "Distribution of the residuals (test set)"
     fig, ax = _figure("residual_distribution", title, f"residual {unit}", "rows")
     ax.hist(actual - predicted, bins=60)
@@ -106,6 +111,7 @@ def residual_distribution(actual: np.ndarray, predicted: np.ndarray, unit: str) 
 
 
 def error_by_segment(actual: np.ndarray, predicted: np.ndarray, segment: pd.Series, name: str, unit: str) -> Figure:
+    """Mean absolute error per level of a column (its 20 most common levels)."""
     frame = pd.DataFrame(
         {"segment": segment.astype("string").fillna("(missing)").to_numpy(), "error": np.abs(actual - predicted)}
     )
@@ -125,6 +131,7 @@ def error_by_segment(actual: np.ndarray, predicted: np.ndarray, segment: pd.Seri
 def score_by_month(
     months: pd.Series, actual: np.ndarray, predicted: np.ndarray, fresh: np.ndarray, unit: str
 ) -> Figure:
+    """Mean absolute error per month of the date column, the fresh months marked."""
     frame = pd.DataFrame({"month": months.astype(str).to_numpy(), "error": np.abs(actual - predicted), "fresh": fresh})
     table = frame.groupby("month").agg(error=("error", "mean"), fresh=("fresh", "max")).sort_index()
     title = "Mean absolute error per month (test and fresh rows)"
@@ -150,6 +157,7 @@ def _one_vs_rest(classes: list[str], actual: np.ndarray):
 
 
 def roc_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
+    """ROC curves on the test rows, one per class against the rest."""
     title = "ROC curves (test set)"
     fig, ax = _figure("roc", title, "false positive rate", "true positive rate")
     for i, label, truth in _one_vs_rest(classes, actual):
@@ -163,6 +171,7 @@ def roc_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Fig
 
 
 def pr_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
+    """Precision-recall curves on the test rows, one per class against the rest."""
     title = "Precision-recall curves (test set)"
     fig, ax = _figure("pr", title, "recall", "precision")
     for i, label, truth in _one_vs_rest(classes, actual):
@@ -181,6 +190,7 @@ def pr_curves(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figu
 
 
 def confusion_heatmap(classes: list[str], matrix: list[list[int]]) -> Figure:
+    """The test rows' confusion matrix as a heat map with counts."""
     title = "Confusion matrix (test set)"
     fig, ax = _figure("confusion", title, "predicted class", "actual class")
     array = np.asarray(matrix)
@@ -199,6 +209,7 @@ def confusion_heatmap(classes: list[str], matrix: list[list[int]]) -> Figure:
 
 
 def calibration(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Figure:
+    """Predicted probability against observed frequency on the test rows."""
     title = "Calibration curve (test set)"
     fig, ax = _figure("calibration", title, "predicted probability", "observed frequency")
     if len(classes) == 2:
@@ -220,6 +231,7 @@ def calibration(classes: list[str], actual: np.ndarray, proba: np.ndarray) -> Fi
 
 
 def bars(id: str, title: str, values: pd.Series, xlabel: str, caption: str) -> Figure:
+    """Horizontal bars of values per feature (importance and the like), sorted."""
     fig, ax = _figure(id, title, xlabel, "feature")
     ordered = values.sort_values()
     ax.barh([str(i)[:40] for i in ordered.index], ordered.to_numpy())
@@ -227,6 +239,7 @@ def bars(id: str, title: str, values: pd.Series, xlabel: str, caption: str) -> F
 
 
 def regularisation_paths(paths: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    """Coefficients of the linear models as their penalty grows, one panel per model."""
     title = "Regularisation paths: coefficients as the penalty grows"
     fig, axes = plt.subplots(1, len(paths), figsize=(4.6 * len(paths), 4.2), sharey=False)
     for ax, (name, (alphas, coefs)) in zip(np.atleast_1d(axes), paths.items()):

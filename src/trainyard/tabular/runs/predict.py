@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # a Run calls into this module: only the annotation names it
 
 @dataclass
 class Checked:
+    """New rows checked against the Schema: the rows to predict, notes, unseen categories, values out of range."""
+
     rows: pd.DataFrame
     notes: list[str]
     unseen: dict[str, int]

@@ -105,6 +105,7 @@ class Run:
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python and the libraries a model depends on, as recorded in a run's manifest."""
     found = {"python": platform.python_version()}
     for name in VERSIONED:
         try:
@@ -115,6 +116,7 @@ def versions() -> dict[str, str]:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
+    """A short hash of a table's values and column names: what a resume checks it is training on."""
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes() + ",".join(map(str, frame.columns)).encode()).hexdigest()[:16]
 

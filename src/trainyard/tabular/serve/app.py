@@ -50,6 +50,7 @@ def create_app(
     compiled: bool = True,
     trust_types: tuple[str, ...] = (),
 ) -> FastAPI:
+    """The FastAPI app that serves a run: /predict (JSON or CSV rows), /schema and /health."""
     run = run if isinstance(run, Run) else load_run(run, trust_types=trust_types)
     threaded = _estimators(run.estimator)  # found once: their n_jobs is set per request size
     pools = ThreadpoolController()  # found once: limiting its pools per request then costs microseconds

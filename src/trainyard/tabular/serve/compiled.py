@@ -50,6 +50,8 @@ class NotCompiled(Exception):
 
 @dataclass
 class CompiledPrep:
+    """One fitted preprocessing compiled to steps on arrays: cleaning, encoding, whole-matrix steps."""
+
     cleaning: list[Callable[[Columns], Columns]]
     encode: Callable[[Columns, int], np.ndarray]
     after: list[Callable[[np.ndarray], np.ndarray]]
@@ -78,6 +80,8 @@ class CompiledPrep:
 
 @dataclass
 class CompiledMember:
+    """One model of a compiled run: its preprocessing, Treelite trees for few rows, the model itself for many."""
+
     prep: int  # index into CompiledModel.preps
     few: Callable[[np.ndarray], np.ndarray] | None  # Treelite's trees: up to FEW_ROWS rows
     many: Callable[[pd.DataFrame], np.ndarray]  # the fitted model itself, on the matrix as a DataFrame
@@ -86,6 +90,8 @@ class CompiledMember:
 
 @dataclass
 class CompiledModel:
+    """A run's model compiled for serving: each distinct preprocessing once, the members weighted."""
+
     preps: list[CompiledPrep]
     members: list[CompiledMember]
 

@@ -21,6 +21,8 @@ JSON_TYPES = {"number": "number", "boolean": "boolean", "string": "string"}
 
 
 class RowsError(Exception):
+    """A request body that cannot be predicted: the HTTP status and one line saying why."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
@@ -37,6 +39,7 @@ def json_type(column: ColumnProfile) -> str:
 
 
 def features(schema: Schema) -> list[ColumnProfile]:
+    """The Schema's feature columns (all but the target)."""
     return [c for c in schema.columns if c.name != schema.target]
 
 
@@ -58,6 +61,8 @@ def row_schema(schema: Schema) -> dict[str, Any]:
 
 
 def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
+    """Rows from a JSON body (a list of row objects, one object, or {"rows": [...]}), typed by the Schema; RowsError
+    otherwise."""
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
@@ -83,6 +88,7 @@ def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
 
 
 def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
+    """Rows from a CSV body with a header, typed by the Schema; RowsError otherwise."""
     try:
         frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:

@@ -21,6 +21,7 @@ from trainyard.errors import DataError
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port with SO_REUSEPORT and TCP_NODELAY; a taken port is one line."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -14,6 +14,8 @@ from mlflow.pyfunc import PythonModel
 
 
 class TrainyardModel(PythonModel):
+    """A saved run as an MLflow pyfunc model: opened with load_run, predicting in the user's labels."""
+
     def load_context(self, context) -> None:
         from trainyard.tabular.runs.store import load_run
 

@@ -36,6 +36,8 @@ KEEP_MISSING = 0.95
 
 @dataclass
 class Choice:
+    """One choice made on the folds before training: the options, their probe scores, the one chosen and why."""
+
     what: str  # "target", "text" or "mostly-missing columns"
     options: dict[str, float]  # option -> mean probe score
     chosen: str
@@ -50,6 +52,8 @@ class Choice:
 
 @dataclass
 class Decided:
+    """What the choices decided: the recipe with them applied, and whether the target is logged."""
+
     recipe: Any  # the Recipe with the choices applied
     log_target: bool
     choices: list[Choice]

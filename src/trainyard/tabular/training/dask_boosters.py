@@ -28,6 +28,8 @@ FEATURE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TRISTATE)
 
 @dataclass
 class LazyResult:
+    """A lazy training's result: the Schema, rows, features used and left out, and each model's scores."""
+
     schema: Schema
     rows: int
     features: list[str]
@@ -42,6 +44,7 @@ class LazyResult:
 
 
 def check_models(models: list[str] | None) -> list[str]:
+    """The models to train lazily (the boosters with Dask interfaces); any other is one line naming them."""
     chosen = list(models or LAZY_MODELS)
     refused = [m for m in chosen if m not in LAZY_MODELS]
     if refused:

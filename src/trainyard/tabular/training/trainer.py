@@ -44,6 +44,8 @@ MIN_SLICE = 5.0  # seconds: below this a slice is the whole remaining budget
 
 @dataclass
 class TrainResult:
+    """What train() returns: the Schema, recipe, split, ranked leaderboard, the chosen model and its outputs."""
+
     schema: Schema
     recipe: Recipe
     split: Split

@@ -13,6 +13,7 @@ from trainyard.tabular.training.job import Job
 
 
 def suggest(trial, space: dict[str, tuple]) -> dict[str, Any]:
+    """One trial's parameters drawn from a model's tuning space."""
     params: dict[str, Any] = {}
     for name, (kind, *bounds) in space.items():
         if kind == "int":
