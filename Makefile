@@ -27,13 +27,16 @@ $(STAMP):
 demo: $(STAMP)
 	$(BIN)/trainyard demo
 
+# The tests run in two worker processes (pytest-xdist), each file's tests in one of them so that its
+# module fixtures are built once; the slowest 25 are listed at the end (tests/README.md: where the time goes).
+TEST_WORKERS ?= 2
 test: $(STAMP) browser lint core-check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # The quick tier: everything but the tests marked slow (clusters, the local LLM, the browser, LM training,
 # kills at random moments). Minutes, and green without ../shared.
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # The core alone: the wheel and sdist build and pass twine's check; the wheel, without any extra, goes
 # into a fresh venv, and profiles and trains on a table (shared data when present, else the demo market).
