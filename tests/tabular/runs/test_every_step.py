@@ -239,6 +239,8 @@ def _served_answers_the_same(label: str, model, task: str, n_classes: int, rows:
 
 
 def test_every_step_class_fires_in_the_walk_and_is_saved(walked) -> None:
+    for info in pkgutil.walk_packages(trainyard.tabular.prep.__path__, "trainyard.tabular.prep."):
+        importlib.import_module(info.name)  # every step class defined, not only those the walk imported
     steps = {qualified_name(c) for c in _subclasses(FrameTransformer)}
     assert steps, "the walk found no step classes"
     missing = sorted(steps - walked["steps"])
@@ -280,8 +282,6 @@ def test_a_name_that_only_looks_like_ours_is_not_trusted() -> None:
 
 
 def _subclasses(cls) -> set[type]:
-    for info in pkgutil.walk_packages(trainyard.tabular.prep.__path__, "trainyard.tabular.prep."):
-        importlib.import_module(info.name)
     found = set()
     for sub in cls.__subclasses__():
         found |= {sub} | _subclasses(sub)

@@ -34,7 +34,7 @@ from trainyard.tabular.leaderboard import to_frame
 from trainyard.tabular.metrics import classification_details, primary_metric
 from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.prep.plan import explain
-from trainyard.tabular.runs.trust import dump_model, load_model, trusted, untrusted_types
+from trainyard.tabular.runs.trust import RefusedType, dump_model, load_model
 
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
@@ -186,11 +186,12 @@ def check_saved_model(file: Path, model: Any, rows: pd.DataFrame, task: str, cla
     and with ``model``, and compare. A refusal or a difference is a ``SavedModelError`` naming the type."""
     started = time.perf_counter()
     bug = "a bug in trainyard: please report it; the run was not saved, and a run there before is untouched"
-    refused = [name for name in untrusted_types(file) if not trusted(name)]
-    if refused:
-        raise SavedModelError(f"{file}: the model names {refused[0]}, a type the loader does not trust; {bug}")
     try:
         loaded = load_model(file, remedy=bug)
+    except RefusedType as err:  # said as what it is here: trainyard's own file, not a tampered one
+        raise SavedModelError(
+            f"{file}: the model names {err.type_name}, a type the loader does not trust; {bug}"
+        ) from None
     except DataError as err:
         raise SavedModelError(first_line(err, 400)) from None
     expected = LabelledModel(model, classes, task).predict_output(rows)

@@ -65,6 +65,14 @@ THIRD_PARTY_TYPES: frozenset[str] = frozenset(
 )
 
 
+class RefusedType(DataError):
+    """A model file names a type the loader does not trust; ``type_name`` is the first such name."""
+
+    def __init__(self, message: str, type_name: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+
 def trusted(name: str) -> bool:
     """Whether a model file may name ``name``: a marked type of trainyard's own, or a listed third-party one."""
     return name in THIRD_PARTY_TYPES or _own(name)
@@ -118,10 +126,11 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
     refused = [t for t in named if t not in asked and not _checked(path, t, remedy)]
     if refused:
         more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
-        raise DataError(
+        raise RefusedType(
             f"{path}: refused to load type {refused[0]}{more}, which trainyard never writes; "
             "the file may have been tampered with (see docs/security.md; trust_types= "
-            "only for a file you made yourself)"
+            "only for a file you made yourself)",
+            refused[0],
         )
     try:
         return sio.load(path, trusted=named)

@@ -46,9 +46,10 @@ def check_store(uri: str | None) -> None:
     """
     require("mlflow", "logging to MLflow (mlflow=)")
     where = tracking_uri(uri)
-    scheme = where.split(":", 1)[0].lower() if ":" in where else where.lower()
-    if ":" not in where and not scheme.startswith("databricks"):
-        scheme = "file"  # a bare path is a folder store to MLflow
+    if ":" in where:
+        scheme = where.split(":", 1)[0].lower()
+    else:  # "databricks" alone names the workspace; any other bare value is a folder store to MLflow
+        scheme = "databricks" if where.lower().startswith("databricks") else "file"
     if scheme in ("http", "https"):
         _check_server(where)
     elif scheme == "sqlite":
@@ -94,15 +95,18 @@ def _check_sqlite(where: str) -> None:
         raise DataError(f"mlflow={where}: {file} is not an SQLite database; choose another file, e.g. {LOCAL_URI}")
 
 
-FILE_STORE_SWITCH = "MLFLOW_ALLOW_FILE_STORE"
-
-
 def _check_file_store(where: str) -> None:
-    """MLflow 3 logs to a folder store only when ``MLFLOW_ALLOW_FILE_STORE`` is set (then it goes ahead)."""
-    if os.environ.get(FILE_STORE_SWITCH, "").strip().lower() in ("1", "true", "yes"):
-        return
+    """MLflow 3 logs to a folder store only when ``MLFLOW_ALLOW_FILE_STORE`` is set (then it goes ahead): read
+    with MLflow's own parser, so that trainyard and MLflow agree on what "set" means."""
+    from mlflow.environment_variables import MLFLOW_ALLOW_FILE_STORE as switch
+
+    try:
+        if switch.get():
+            return
+    except ValueError as err:
+        raise DataError(f"mlflow={where}: {_first(err)}") from None
     raise DataError(
-        f"mlflow={where}: MLflow 3 no longer writes folder stores (unless {FILE_STORE_SWITCH}=true is set); "
+        f"mlflow={where}: MLflow 3 no longer writes folder stores (unless {switch.name}=true is set); "
         f"use {LOCAL_URI}, a local file store that needs nothing started"
     )
 

@@ -101,6 +101,7 @@ class Worker:
 
 _idle: list[Worker] = []
 _lock = threading.Lock()
+_reaper: threading.Timer | None = None  # one pending timer closes the workers that waited too long
 
 
 def _take() -> Worker:
@@ -123,16 +124,24 @@ def _give_back(worker: Worker) -> None:
 
 
 def _reap_later() -> None:
-    timer = threading.Timer(IDLE_SECONDS + 1.0, _reap)
-    timer.daemon = True
-    timer.start()
+    """Arm the reaper, unless it is already pending (called with ``_lock`` held)."""
+    global _reaper
+    if _reaper is None and _idle:
+        due = min(w.idle_since for w in _idle) + IDLE_SECONDS - time.monotonic()  # when the oldest is due
+        _reaper = threading.Timer(max(due, 0.0) + 0.5, _reap)
+        _reaper.daemon = True
+        _reaper.start()
 
 
 def _reap() -> None:
-    """Close the workers that waited longer than ``IDLE_SECONDS``."""
+    """Close the workers that waited longer than ``IDLE_SECONDS``; wait again for those that did not yet."""
+    global _reaper
     with _lock:
+        _reaper = None
         old = [w for w in _idle if time.monotonic() - w.idle_since >= IDLE_SECONDS]
         _idle[:] = [w for w in _idle if w not in old]
+        if _idle:
+            _reap_later()
     for worker in old:
         worker.close()
 
@@ -143,12 +152,12 @@ def warm_up() -> None:
         if any(w.alive() for w in _idle):
             return
         _idle.append(Worker())
-    _reap_later()
+        _reap_later()
 
 
 @atexit.register
 def close_workers() -> None:
-    """Stop every waiting worker (at exit, and in a child forked from this process, whose copies are not its)."""
+    """Stop every waiting worker, at exit."""
     with _lock:
         waiting, _idle[:] = list(_idle), []
     for worker in waiting:
@@ -156,8 +165,8 @@ def close_workers() -> None:
 
 
 def _forget_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
+    global _lock, _reaper
+    _lock, _reaper = threading.Lock(), None  # the parent's timer thread does not exist here
     _idle.clear()  # the parent's workers, not this child's: never written to from here
 
 
@@ -185,10 +194,8 @@ def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any
 
 
 class LocalEngine:
-    """Each model's work in a worker process on this machine (reused from call to call), killed at its deadline."""
-
-    def __init__(self) -> None:
-        warm_up()
+    """Each model's work in a worker process on this machine (reused from call to call), killed at its deadline.
+    ``train()`` starts the first worker (``warm_up``) before it reads the table."""
 
     def run(self, job, seconds: float):
         from trainyard.tabular.training.job import run_job
