@@ -27,10 +27,12 @@ $(STAMP):
 demo: $(STAMP)
 	$(BIN)/trainyard demo
 
-# The tests run in two worker processes (pytest-xdist), each file's tests in one of them so that its
-# module fixtures are built once; the slowest 25 are listed at the end (tests/README.md: where the time goes).
+# Lint and the core check run side by side (one core each; -O keeps each one's output together). Then the
+# tests, in two worker processes (pytest-xdist), each file's tests in one of them so that its module fixtures
+# are built once; the slowest 25 are listed at the end (tests/README.md: where the time goes).
 TEST_WORKERS ?= 2
-test: $(STAMP) browser lint core-check
+test: $(STAMP)
+	@$(MAKE) --no-print-directory -j2 -O browser lint core-check
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 # The quick tier: everything but the tests marked slow (clusters, the local LLM, the browser, LM training,

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 
-# The suite runs in two processes on two cores (`make test`: pytest-xdist). OpenMP's threads (LightGBM, XGBoost,
-# scikit-learn's HistGradientBoosting) spin while they wait by default, and two processes spinning against each
-# other made the suite 2.5x slower than one process; passive waiting made it 1.3x faster (tests/README.md).
-# Set before any OpenMP library loads; the worker processes inherit it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The suite runs in two processes on two cores (`make test`: pytest-xdist). Each test process is pinned to its own
+# share of the cores before any thread pool starts, and trainyard sizes its threads by the cores a process may
+# use (trainyard.cores). Unpinned, the fits of two processes each start a thread per core and wait on each other's
+# threads: one training ran in 31 s beside a second, against 13.5 s pinned (tests/README.md). Subprocesses (the
+# CLI, training workers, servers) inherit the pinning.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and hasattr(os, "sched_setaffinity"):
+    _cores = sorted(os.sched_getaffinity(0))
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    _share = _cores[int(_WORKER[2:]) % len(_cores) :: max(1, min(_workers, len(_cores)))]
+    os.sched_setaffinity(0, _share)
 
-import datetime as dt  # noqa: E402
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -44,16 +50,27 @@ def market() -> pd.DataFrame:
 
 
 CRAN_DOCS = 200  # documents 1..200: every query below has judged documents among them
+CRAN_FEW = 30  # for tests of the index's files (damage, failed builds, add and remove): document 1 is among them
+
+
+def _cran_head(tmp_path_factory, n: int) -> Path:
+    source = shared("cranfield", "cran.all.1400").read_text(encoding="utf-8")
+    records = source.split("\n.I ")
+    out = tmp_path_factory.mktemp("cran") / f"cran.{n}"
+    out.write_text("\n.I ".join(records[:n]) + "\n", encoding="utf-8")
+    return out
 
 
 @pytest.fixture(scope="session")
 def cran_slice(tmp_path_factory) -> Path:
     """The first 200 Cranfield documents as a SMART file (real text, small enough to embed in seconds)."""
-    source = shared("cranfield", "cran.all.1400").read_text(encoding="utf-8")
-    records = source.split("\n.I ")
-    out = tmp_path_factory.mktemp("cran") / "cran.200"
-    out.write_text("\n.I ".join(records[:CRAN_DOCS]) + "\n", encoding="utf-8")
-    return out
+    return _cran_head(tmp_path_factory, CRAN_DOCS)
+
+
+@pytest.fixture(scope="session")
+def cran_few(tmp_path_factory) -> Path:
+    """The first 30 Cranfield documents: an index of them builds in a few seconds."""
+    return _cran_head(tmp_path_factory, CRAN_FEW)
 
 
 @pytest.fixture(scope="session")

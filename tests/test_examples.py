@@ -50,7 +50,7 @@ def test_every_cell_ran_without_an_error_or_a_warning(executed) -> None:
 def test_the_objects_show_as_html_tables(executed) -> None:
     notebook, _ = executed
     expected = {
-        'trainyard.profile(cars, "price")': "Schema: 3,000 rows",
+        'trainyard.profile(cars, "price")': "Schema: 2,000 rows",
         "run.result": "leaderboard: price (regression",
         "run.predict(new_rows)": "prediction",
         "index.search(": "hybrid search: why check the newest data",

@@ -187,7 +187,7 @@ def test_a_killed_train_resumes_and_leaves_nothing(tmp_path: Path, market: pd.Da
     import time
 
     table = tmp_path / "cars.csv"
-    market.head(1500).to_csv(table, index=False)
+    market.head(600).to_csv(table, index=False)
     runs = tmp_path / "runs"
     command = [
         sys.executable,

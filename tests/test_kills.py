@@ -1,9 +1,11 @@
-"""kill -9 at a random moment (three seeds per command): nothing committed is lost, nothing blocks the rerun.
+"""kill -9 at a moment drawn from a seed: nothing committed is lost, nothing blocks the rerun.
 
-Each test runs a writing command in a real process, kills it at a moment drawn from its seed, then asserts
-that the artifact there before is byte-identical (or, when the kill came after the final rename, that the
-new one is whole), that a rerun or resume finishes, and that nothing is left beside the target. These are
-the slow tier: each starts several Python processes.
+Each test runs a writing command in a real process, kills it, then asserts that the artifact there before is
+byte-identical (or, when the kill came after the final rename, that the new one is whole), that a rerun or
+resume finishes, and that nothing is left beside the target. The three seeds kill in the first, middle and last
+third of the command's own measured duration (a module fixture runs it once and keeps its output), so every
+moment falls inside the work whatever the machine's speed. These are the slow tier: each starts several
+Python processes.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,9 +36,17 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     return done
 
 
-def _kill_at(args: list[str], seed: int, earliest: float, latest: float) -> float:
-    """Start the command, kill -9 it at a moment drawn from ``seed``; returns the moment (s)."""
-    moment = random.Random(seed).uniform(earliest, latest)
+def _timed(args: list[str]) -> float:
+    """Run the command to the end; its duration in seconds."""
+    start = time.monotonic()
+    _run(args)
+    return time.monotonic() - start
+
+
+def _kill_at(args: list[str], seed: int, duration: float) -> float:
+    """Start the command, kill -9 it in the seed's third of ``duration``; returns the moment (s)."""
+    third = duration / len(SEEDS)
+    moment = random.Random(seed).uniform(seed * third, (seed + 1) * third)
     process = subprocess.Popen(CLI + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         process.wait(timeout=moment)  # it may finish first: then the "after the rename" branch is checked
@@ -44,15 +56,27 @@ def _kill_at(args: list[str], seed: int, earliest: float, latest: float) -> floa
     return moment
 
 
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory) -> tuple[Path, float]:
+    """An index of 20 documents, built once by the CLI; the build's duration."""
+    root = tmp_path_factory.mktemp("index")
+    docs = _docs(root / "docs", 20)
+    return root, _timed(["search", "index", str(docs), "-o", str(root / "idx")])
+
+
+def _copy_index(built: Path, to: Path) -> tuple[Path, Path]:
+    shutil.copytree(built / "docs", to / "docs")
+    shutil.copytree(built / "idx", to / "idx")
+    return to / "docs", to / "idx"
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_search_index(tmp_path: Path, seed: int) -> None:
-    docs = _docs(tmp_path / "docs", 40)
-    index = tmp_path / "idx"
-    args = ["search", "index", str(docs), "-o", str(index), "--overwrite"]
-    _run(args)
+def test_search_index(tmp_path: Path, seed: int, built_index: tuple[Path, float]) -> None:
+    docs, index = _copy_index(built_index[0], tmp_path)
     before = _digest(index)
     (docs / "late.txt").write_text("laminar flow over a flat plate\n")
-    _kill_at(args, seed, 0.5, 8.0)
+    args = ["search", "index", str(docs), "-o", str(index), "--overwrite"]
+    _kill_at(args, seed, built_index[1])
     assert _digest(index) == before or "late" in (index / "documents.jsonl").read_text()
     _run(args)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "idx"]
@@ -60,52 +84,51 @@ def test_search_index(tmp_path: Path, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_search_add(tmp_path: Path, seed: int) -> None:
-    index = tmp_path / "idx"
-    _run(["search", "index", str(_docs(tmp_path / "docs", 20)), "-o", str(index)])
+def test_search_add(tmp_path: Path, seed: int, built_index: tuple[Path, float]) -> None:
+    _, index = _copy_index(built_index[0], tmp_path)
     before = _digest(index)
     more = _docs(tmp_path / "more", 10, start=100)
-    _kill_at(["search", "add", str(index), str(more)], seed, 0.5, 8.0)
+    _kill_at(["search", "add", str(index), str(more)], seed, built_index[1])
     if _digest(index) == before:  # killed before the swap: the old index, byte for byte; the add runs again
         _run(["search", "add", str(index), str(more)])
     ids = [json.loads(line)["id"] for line in (index / "documents.jsonl").read_text().splitlines()]
     assert sorted(ids) == sorted(f"d{i}.txt" for i in [*range(20), *range(100, 110)])  # each once: no update lost
-    found = _run(["search", "query", str(index), "boundary layer number 105", "-k", "3", "--json"]).stdout
-    assert "d105" in found
+    query = ["search", "query", str(index), "boundary layer number 105", "-k", "3", "--json", "--mode", "keyword"]
+    assert "d105" in _run(query).stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "idx", "more"]
 
 
+TRAIN = ["--target", "price", "--models", "dummy,ridge,lightgbm,random_forest", "--no-tune", "--no-report"]
+TRAIN += ["--seed", "3", "--folds", "3"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, market: pd.DataFrame) -> tuple[Path, Path, float]:
+    """600 rows and a run of them trained once ("before"); the training's duration."""
+    root = tmp_path_factory.mktemp("train")
+    market.head(600).to_csv(root / "cars.csv", index=False)
+    runs = root / "runs"
+    seconds = _timed(["train", str(root / "cars.csv"), *TRAIN, "--runs", str(runs), "--name", "before"])
+    return root / "cars.csv", runs, seconds
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_train_resume(tmp_path: Path, seed: int, market: pd.DataFrame) -> None:
-    table = tmp_path / "cars.csv"
-    market.head(1000).to_csv(table, index=False)
-    runs = tmp_path / "runs"
-    args = [
-        "train",
-        str(table),
-        "--target",
-        "price",
-        "--models",
-        "dummy,ridge,lightgbm,random_forest",
-        "--no-tune",
-        "--no-report",
-        "--runs",
-        str(runs),
-        "--seed",
-        "3",
-        "--folds",
-        "3",
-    ]
-    _run(args + ["--name", "before"])
+def test_train_resume(tmp_path: Path, seed: int, trained: tuple[Path, Path, float]) -> None:
+    from trainyard import load_run
+
+    table, built, seconds = trained
+    runs = shutil.copytree(built, tmp_path / "runs")
     before = _digest(runs / "before")
-    _kill_at(args + ["--name", "cars"], seed, 1.0, 20.0)
+    args = ["train", str(table), *TRAIN, "--runs", str(runs), "--name", "cars"]
+    _kill_at(args, seed, seconds)
     assert _digest(runs / "before") == before
     if (runs / ".cars.partial").exists():  # killed after a model finished: resume takes it
-        _run(args + ["--name", "cars", "--resume"])
+        _run(args + ["--resume"])
     elif not (runs / "cars").exists():  # killed before any model finished: nothing to resume, so run again
-        _run(args + ["--name", "cars"])
+        _run(args)
     assert sorted(p.name for p in runs.iterdir()) == ["before", "cars"]  # no partial, temporary or lock file left
-    assert _run(["predict", str(runs / "cars"), str(table), "-o", str(tmp_path / "p.csv")]).returncode == 0
+    rows = pd.read_csv(table).head(20).drop(columns=["price"])
+    assert len(load_run(runs / "cars").predict(rows)) == 20  # the committed run loads and predicts
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -134,7 +157,7 @@ def test_lm_train_resume(tmp_path: Path, seed: int, cran_slice: Path) -> None:
         "--eval-every",
         "5",
     ]
-    _kill_at(args, seed, 2.0, 12.0)
+    _kill_at(args, seed, 14.0)
     if (out / "config.json").exists():  # a checkpoint was saved before the kill: it is whole, and resumes
         checkpoint.check(out)
         if checkpoint.previous(out).exists():

@@ -74,7 +74,7 @@ def test_latin1_note_reaches_the_user(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_reproduces_the_notes_experiment(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--rows", "1500"])
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--rows", "800"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "used_cars.csv").exists()
     assert "the embedded used-car market" in result.stdout

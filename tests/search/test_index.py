@@ -59,9 +59,9 @@ def test_existing_index_is_not_overwritten(cran_index, cran_slice):
         build_index(cran_slice, cran_index.path)
 
 
-def test_damaged_index_is_refused(cran_slice, tmp_path):
+def test_damaged_index_is_refused(cran_few, tmp_path):
     path = tmp_path / "idx"
-    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    build_index(cran_few, path, IndexSettings(chunk_words=400, overlap=0)).close()
     with (path / "documents.jsonl").open("a") as handle:
         handle.write("garbage\n")
     with pytest.raises(DataError, match="damaged index.*documents.jsonl"):
@@ -72,22 +72,22 @@ def test_damaged_index_is_refused(cran_slice, tmp_path):
         open_index(tmp_path / "missing")
 
 
-def test_failed_build_leaves_the_good_index(cran_slice, tmp_path):
+def test_failed_build_leaves_the_good_index(cran_few, tmp_path):
     path = tmp_path / "idx"
-    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    build_index(cran_few, path, IndexSettings(chunk_words=400, overlap=0)).close()
     before = json.loads((path / "manifest.json").read_text())["checksums"]
     with pytest.raises(DataError):
         build_index(tmp_path / "no-such-source", path, overwrite=True)
     with pytest.raises(DataError, match="model directory"):
-        build_index(cran_slice, path, IndexSettings(model=str(tmp_path)), overwrite=True)
+        build_index(cran_few, path, IndexSettings(model=str(tmp_path)), overwrite=True)
     assert json.loads((path / "manifest.json").read_text())["checksums"] == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
     open_index(path).close()
 
 
-def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
+def test_add_and_remove_without_reembedding(cran_few, tmp_path, monkeypatch):
     path = tmp_path / "idx"
-    build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    build_index(cran_few, path, IndexSettings(chunk_words=400, overlap=0)).close()
     with open_index(path) as index:
         kept_vector = index.store.vectors([index.stored.pids[0]])[0]
     extra = tmp_path / "extra.jsonl"
@@ -110,7 +110,7 @@ def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
     assert add_documents(path, extra) == 1
     assert embedded == [1]  # only the new passage was embedded
     with open_index(path) as index:
-        assert index.manifest["documents"] == 201
+        assert index.manifest["documents"] == 31
         assert index.search("helicopter rotor icing", mode="dense", k=1)[0].doc_id == "new-1"
         assert index.search("helicopter rotor icing", mode="keyword", k=1)[0].doc_id == "new-1"
         np.testing.assert_allclose(index.store.vectors([index.stored.pids[0]])[0], kept_vector)
@@ -118,19 +118,19 @@ def test_add_and_remove_without_reembedding(cran_slice, tmp_path, monkeypatch):
         add_documents(path, extra)
     assert remove_documents(path, ["new-1", "5"]) == 2
     with open_index(path) as index:
-        assert index.manifest["documents"] == 199 and "5" not in index.stored.documents
+        assert index.manifest["documents"] == 29 and "5" not in index.stored.documents
         assert index.store.count() == index.manifest["passages"]
         assert all(h.doc_id != "new-1" for h in index.search("helicopter rotor icing", mode="dense", k=5))
     with pytest.raises(DataError, match="no document with id 'nope'"):
         remove_documents(path, ["nope"])
 
 
-def test_milvus_uri_points_the_same_code_elsewhere(cran_slice, tmp_path):
+def test_milvus_uri_points_the_same_code_elsewhere(cran_few, tmp_path):
     """The scale-out path (--milvus-uri) exercised with a Milvus Lite file outside the index."""
     uri = tmp_path / "elsewhere" / "milvus.db"
     uri.parent.mkdir()
     path = tmp_path / "idx"
-    index = build_index(cran_slice, path, IndexSettings(chunk_words=400, overlap=0, milvus_uri=str(uri)))
+    index = build_index(cran_few, path, IndexSettings(chunk_words=400, overlap=0, milvus_uri=str(uri)))
     try:
         assert not (path / "vectors.db").exists() and uri.exists()
         assert index.manifest["collection"].startswith("trainyard_")

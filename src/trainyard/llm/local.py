@@ -10,6 +10,7 @@ from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
 
+from trainyard.cores import usable_cores
 from trainyard.errors import DataError
 from trainyard.extras import require
 from trainyard.io import atomic_path
@@ -85,7 +86,7 @@ class LocalGGUF:
                 self._llm: Any = Llama(
                     model_path=str(self.path),
                     n_ctx=context_tokens,
-                    n_threads=threads or os.cpu_count(),
+                    n_threads=threads or usable_cores(),
                     n_batch=512,
                     seed=seed,
                     verbose=False,

@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory, market: pd.DataFrame) -> Path:
-    result = train(market, "price", models=["dummy", "ridge", "lightgbm"], tune=False, ensemble=False)
+    result = train(market.head(1500), "price", models=["dummy", "ridge", "lightgbm"], tune=False, ensemble=False)
     return save_run(result, tmp_path_factory.mktemp("runs") / "cars")
 
 

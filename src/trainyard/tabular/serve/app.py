@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from threadpoolctl import ThreadpoolController
 
+from trainyard.cores import usable_cores
 from trainyard.errors import first_line
 from trainyard.tabular.runs.predict import check_rows, output_frame, predict_output
 from trainyard.tabular.runs.store import Run, load_run
@@ -182,7 +182,7 @@ def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None,
     if len(rows) < BATCH_ROWS:
         with pools.limit(limits=1):
             return output_frame(run, output(), rows.index)
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     _set_threads(threaded, cores)
     try:
         with pools.limit(limits=cores):

@@ -6,7 +6,6 @@ loop reads as a loop (and a Dask worker could run the same function).
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 import warnings
@@ -19,6 +18,7 @@ from joblib import Parallel, delayed
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from trainyard.cores import usable_cores
 from trainyard.data.schema import Schema
 from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
 from trainyard.tabular.models.catalog import catalog
@@ -70,7 +70,7 @@ def make_pipeline(job: Job, threads: int = 1, params: dict[str, Any] | None = No
 def fit_threads(job: Job) -> int:
     """Threads per fit: the cores shared by the folds that run at once (the same on a cluster, so that
     libraries whose results depend on the thread count give the same numbers there)."""
-    return max(1, (os.cpu_count() or 1) // job.jobs)
+    return max(1, usable_cores() // job.jobs)
 
 
 def run_job(job: Job) -> dict[str, Any]:

@@ -22,9 +22,9 @@ def _scores(result) -> dict[str, list[float]]:
 
 
 def test_cluster_gives_the_local_results(market: pd.DataFrame):
-    rows = market.head(800)
-    local = train(rows, "price", models=MODELS, tune=False, seed=3)
-    clustered = train(rows, "price", models=MODELS, tune=False, seed=3, cluster="local:2")
+    rows = market.head(400)
+    local = train(rows, "price", models=MODELS, tune=False, seed=3, folds=3)
+    clustered = train(rows, "price", models=MODELS, tune=False, seed=3, folds=3, cluster="local:2")
     assert _scores(clustered) == _scores(local) and set(MODELS) <= set(_scores(local))
     assert [e.name for e in clustered.entries] == [e.name for e in local.entries]
     assert clustered.best.name == local.best.name
