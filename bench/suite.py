@@ -17,6 +17,11 @@ The summary counts wins, ties and losses against each peer (a tie: the score dif
 paired bootstrap standard error on the test rows), the mean normalised score ((score - baseline) /
 (best system - baseline), baseline: R² 0, ROC AUC 0.5, the majority class's accuracy), and the worst ratio
 of wall time to the limit.
+
+Every table also checks the model a user gets: `trainyard predict` with the saved run on the test rows,
+scored like the leaderboard, at most SAVED_MARGIN below the leaderboard's test score (a refit on every row
+has seen those rows, so it scores at least about that; a wrong model saved scores far below).
+`--trainyard-only` runs that check without the peers (results in suite-saved.json).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from suite_tables import BY_NAME, TABLES, Table  # noqa: E402
 FOLDER = WORK / "suite"
 BOOTSTRAP = 300
 PEERS = ("hist_gb", "flaml")
+TRAINYARD_ONLY = "--trainyard-only" in sys.argv  # the saved-model check alone: no peers
 
 
 # ---------------------------------------------------------------- scoring (one code path for every system)
@@ -154,6 +160,37 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
         out["scored"] = sorted(e["name"] for e in board if e["status"] == "ok")
         out["cut"] = sorted(e["name"] for e in board if e["status"] != "ok")
     return out
+
+
+# The saved model, asked by `trainyard predict` about the test rows, may score at most this much below the
+# leaderboard's test score (tabular/training/refit_check.py's margin for a refit; 0 difference without one).
+SAVED_MARGIN = 0.02
+
+
+def saved_model_check(table: Table, frame, test_rows: np.ndarray, board: float, code: str | None) -> dict:
+    """`trainyard predict` with the saved run on the test rows (the target dropped), scored like the leaderboard.
+
+    The saved model is what a user gets: a refit on every row has seen these rows, so it should score at least
+    about what the leaderboard says; a model saved in error scores far below it."""
+    import pandas as pd
+
+    rows = FOLDER / f"{table.name}.test.csv"
+    frame.iloc[test_rows].drop(columns=[table.target]).to_csv(rows, index=False)
+    out = FOLDER / f"{table.name}.saved.csv"
+    env = {**os.environ, **({"PYTHONPATH": code} if code else {})}
+    command = [sys.executable, "-c", "from trainyard.cli.app import main; main()", "predict"]
+    command += [str(FOLDER / "runs" / table.name), str(rows), "-o", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1:], "passed": False}
+    predicted = pd.read_csv(out)
+    actual = frame[table.target].to_numpy()[test_rows]
+    if table.metric == "roc_auc":
+        output = predicted[f"proba_{positive_label(actual)}"].to_numpy(dtype=float)
+    else:
+        output = predicted["prediction"].to_numpy()
+    saved = score(table, actual, output)
+    return {"score": saved, "board": board, "difference": saved - board, "passed": saved >= board - SAVED_MARGIN}
 
 
 def trainyard_split(table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -280,8 +317,9 @@ def run_table(table: Table, limit: float, code: str | None) -> dict:
     actual = frame[table.target].to_numpy()[test_rows]
     train_rows = np.setdiff1d(np.arange(len(frame)), held)
     row["test_rows"], row["fresh_rows"] = len(test_rows), len(held) - len(test_rows)
+    row["saved"] = saved_model_check(table, frame, test_rows, score(table, actual, output), code)
     outputs = {"trainyard": output}
-    for system in PEERS:
+    for system in PEERS if not TRAINYARD_ONLY else ():
         row[system] = run_peer(system, table, limit)
         path = FOLDER / f"{table.name}.{system}.npy"
         if row[system]["exit"] == 0:
@@ -314,24 +352,31 @@ def summary(rows: list[dict], limit: float) -> dict:
     out["worst_wall_ratio"] = max(r["trainyard"]["wall_seconds"] / limit for r in rows)
     out["peak_mb"] = max(r["trainyard"]["peak_mb"] for r in rows)
     out["only_baseline"] = [r["table"] for r in done if set(r["trainyard"]["scored"]) <= {"dummy"}]
+    checked = [r for r in done if "saved" in r]
+    out["saved_checked"] = len(checked)
+    out["saved_failed"] = [r["table"] for r in checked if not r["saved"]["passed"]]
+    differences = [r["saved"]["difference"] for r in checked if "difference" in r["saved"]]
+    out["saved_worst_difference"] = min(differences) if differences else None
     return out
 
 
 def print_rows(rows: list[dict], limit: float) -> None:
     print(
         f"\n{'table':14} {'metric':8} {'trainyard':>9} {'HistGB':>7} {'FLAML':>7} {'vs H':>4} {'vs F':>4} "
-        f"{'wall/T':>6} {'MB':>5}"
+        f"{'wall/T':>6} {'MB':>5} {'saved':>7}"
     )
     for r in rows:
         ty = r["trainyard"]
         if ty["exit"]:
             print(f"{r['table']:14} {r['metric']:8} error: {ty.get('error', '')[:50]}")
             continue
-        scores = [f"{r[s]['score']:7.4f}" if "score" in r[s] else "  error" for s in PEERS]
-        versus = [r[s].get("versus", "-")[:4] for s in PEERS]
+        scores = [f"{r[s]['score']:7.4f}" if "score" in r.get(s, {}) else "      -" for s in PEERS]
+        versus = [r.get(s, {}).get("versus", "-")[:4] for s in PEERS]
+        saved = r.get("saved", {})
         print(
             f"{r['table']:14} {r['metric']:8} {ty['score']:9.4f} {scores[0]} {scores[1]} {versus[0]:>4} "
-            f"{versus[1]:>4} {ty['wall_seconds'] / limit:6.2f} {ty['peak_mb']:5.0f}"
+            f"{versus[1]:>4} {ty['wall_seconds'] / limit:6.2f} {ty['peak_mb']:5.0f} "
+            f"{saved.get('difference', float('nan')):+7.4f}{'' if saved.get('passed', True) else ' FAILED'}"
         )
 
 
@@ -401,6 +446,7 @@ def main() -> None:
     parser.add_argument("--code", default=None, help="PYTHONPATH for trainyard (another checkout's src/)")
     parser.add_argument("--label", default=None)
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "TABLE", "LIMIT"))
+    parser.add_argument("--trainyard-only", action="store_true", help="no peers: trainyard and its saved-model check")
     parser.add_argument(
         "--report",
         default=None,
@@ -425,7 +471,7 @@ def main() -> None:
         print(f"{SHARED_DATA} is absent: the tables from it are left out")
     FOLDER.mkdir(parents=True, exist_ok=True)
     rows = []
-    label = args.label or ("suite-quick" if args.quick else "suite")
+    label = args.label or ("suite-saved" if TRAINYARD_ONLY else "suite-quick" if args.quick else "suite")
     for table in chosen:
         rows.append(run_table(table, limit, args.code))
         print(json.dumps(rows[-1], default=str), flush=True)

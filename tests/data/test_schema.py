@@ -157,3 +157,33 @@ def test_schema_version_is_checked(market: pd.DataFrame) -> None:
     data["version"] = 99
     with pytest.raises(SchemaError, match="schema version 99 is not supported"):
         Schema.from_dict(data)
+
+
+def _names(n: int, seed: int = 0) -> list[str]:
+    """Passenger-list names: surname, title, given names; nearly every one distinct."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    given = ["John", "Mary", "Elisabeth", "William", "Anna", "Thomas", "Helen", "George"]
+    titles = ["Mr", "Mrs", "Miss", "Master"]
+    return [f"Surname{i}, {rng.choice(titles)} {rng.choice(given)}" for i in range(n)]
+
+
+def test_a_nearly_unique_text_column_is_text_or_an_identifier_never_a_category() -> None:
+    names = _names(400)
+    names[1] = names[0]  # two passengers of the same name: not every value distinct
+    codes = [f"C{i:05d}" for i in range(400)]
+    codes[1] = codes[0]
+    frame = pd.DataFrame({"name": names, "code": codes, "port": ["S", "C", "Q", "S"] * 100, "y": [0, 1] * 200})
+    schema = trainyard.profile(frame, target="y")
+    assert roles(schema)["name"] == "text" and "nearly every value is distinct (399" in schema["name"].reason
+    assert roles(schema)["code"] == "id" and "an identifier, not a category" in schema["code"].reason
+    assert roles(schema)["port"] == "categorical"
+
+
+def test_ordinal_labels_keep_the_column_instead_of_a_number_extracted_from_some() -> None:
+    # "3rd" is a number before "rd" in most cells, but "rd" only ever follows 3: a label, not a unit
+    frame = pd.DataFrame({"pclass": ["1st", "2nd", "3rd", "3rd", "3rd"] * 80, "y": [1, 1, 0, 0, 1] * 80})
+    schema = trainyard.profile(frame, target="y")
+    assert roles(schema)["pclass"] == "categorical" and "numbers" not in schema["pclass"].details
+    assert schema["pclass"].details["levels"] == ["1st", "2nd", "3rd"]

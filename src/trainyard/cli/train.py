@@ -152,6 +152,8 @@ def train_command(
     result = run.result
     print_leaderboard(console, result, metric)
     console.print(latency_line(result), highlight=False)
+    for warning in result.warnings:
+        console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)
     trained = result.trained_on
     for note in trained.get("notes", []):
         console.print(f"note: {note}", highlight=False)
@@ -160,6 +162,15 @@ def train_command(
         "the scores above are on rows it had not seen when scored",
         highlight=False,
     )
+    checks = trained.get("refit_check", {})
+    if checks and "test" in trained["sets"]:
+        name, worst = max(checks.items(), key=lambda item: item[1]["lost_share"])
+        console.print(
+            f"the refit was checked on the {worst['rows']:,} held-out rows it learned from: {name}'s "
+            f"{worst['metric']} {worst['refit']:.3f} against the scored model's {worst['scored']:.3f} "
+            f"(refit_check in the manifest)",
+            highlight=False,
+        )
     check = run.manifest.get("saved_check")
     if check:
         console.print(

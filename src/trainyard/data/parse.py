@@ -120,6 +120,8 @@ def find_unit_numbers(values: pd.Series) -> tuple[dict[str, str], list[str]]:
     for unit, n in sorted(counts.items()):
         if n / len(text) < MIN_UNIT_SHARE or unit in NOT_UNITS:
             continue
+        if len({number for cell in cells for number in cell.get(unit, ())}) < 2:
+            continue  # one number only ("3rd", "2nd"): part of a label, which extracting would split
         if sum(len(cell.get(unit, ())) > 1 for cell in cells) / n > MAX_CLASH_SHARE:
             clashes.append(unit)
         else:

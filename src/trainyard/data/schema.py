@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainyard.data.values import MISSING_LOWER, TRISTATE_VOCABULARY, is_text, normalise_word
+from trainyard.data.values import MISSING_LOWER, TRISTATE_VOCABULARY, is_text, normalise_word, ordered_levels
 from trainyard.errors import SchemaError
 
 SCHEMA_VERSION = 1
@@ -29,6 +29,12 @@ _DATE_LIKE = re.compile(
 _YEAR_NAME = re.compile(r"year|yr$", re.IGNORECASE)
 _NONNEGATIVE_NAME = re.compile(r"price|mileage|miles|km|age|amount|count|quantity|size|duration|weight", re.IGNORECASE)
 SAMPLE_ROWS = 20_000
+# A text column with at least this share of distinct values (and more than 20 of them) is names or notes, not
+# categories: at about one row per level a category can only be learned by heart (a target encoding of a name
+# seen once returns that row's own outcome), so it is free text (words, kept when the folds say they help) or an
+# identifier, never a categorical.
+NEAR_UNIQUE = 0.9
+MAX_ORDERED_LEVELS = 30  # more levels than this are not a scale someone ranks by hand
 
 
 class Role(str, Enum):
@@ -210,7 +216,7 @@ def infer_task(y: pd.Series, override: str | None = None) -> tuple[str, str]:
     if levels == 2:
         return "binary", "the target has exactly two values"
     if numeric:
-        integral = bool(np.all(np.mod(present.to_numpy(dtype="float64"), 1) == 0))
+        integral = _whole(present)
         if integral and levels <= 10:
             return (
                 "multiclass",
@@ -218,6 +224,12 @@ def infer_task(y: pd.Series, override: str | None = None) -> tuple[str, str]:
             )
         return "regression", f"the target is numeric with {levels} distinct values"
     return "multiclass", f"the target has {levels} text classes"
+
+
+def _whole(values: pd.Series) -> bool:
+    """Whether every value is a whole number (an infinite one is not, and raises no warning)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.mod(values.to_numpy(dtype="float64"), 1) == 0))
 
 
 def _profile_column(series: pd.Series, is_target: bool) -> ColumnProfile:
@@ -269,7 +281,7 @@ def _assign_role(series: pd.Series, present: pd.Series, unique: int, n_rows: int
 
 
 def _numeric_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple[Role, str, dict[str, Any]]:
-    integral = pd.api.types.is_integer_dtype(present) or bool(np.all(np.mod(present.to_numpy(dtype="float64"), 1) == 0))
+    integral = pd.api.types.is_integer_dtype(present) or _whole(present)
     details = {"min": float(present.min()), "max": float(present.max()), "mean": float(present.mean())}
     if integral and unique == len(present) and n_rows >= 20:
         if _ID_NAME.search(name):
@@ -299,6 +311,9 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
     ratio = unique / len(present)
     if _ID_NAME.search(name) and ratio >= 0.5:
         return Role.ID, f"an id-like name with {unique} distinct values", {}
+    order = ordered_levels(present) if unique <= MAX_ORDERED_LEVELS else None
+    if order is not None:  # before "numbers inside": "3rd" is a rank, not 3 of a unit "rd"
+        return Role.CATEGORICAL, f"{len(order)} ordered levels ({' < '.join(order)})", {"order": order}
     numbers = _numbers_inside(sample)
     inside = f"; numbers inside: {', '.join(numbers['numbers'])}" if numbers.get("numbers") else ""
     if inside:  # the role is that of the words left once the numbers are out ("Cylinder Engine Gasoline Fuel")
@@ -313,6 +328,11 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
         return Role.TEXT, f"free text ({words.mean():.0f} words on average, {ratio:.0%} distinct){inside}", numbers
     if unique == len(present) and n_rows >= 20 and not inside:
         return Role.ID, "a unique value per row", {}
+    if ratio >= NEAR_UNIQUE and unique > 20:
+        share = f"{unique:,} distinct in {len(text):,} values"
+        if float(words.mean()) >= 2:
+            return Role.TEXT, f"free text: nearly every value is distinct ({share}){inside}", numbers
+        return Role.ID, f"nearly every value is distinct ({share}): an identifier, not a category", {}
     return Role.CATEGORICAL, f"{unique} distinct labels{inside}", numbers
 
 

@@ -43,3 +43,46 @@ def is_text_dtype(dtype: object) -> bool:
 def is_text(series: pd.Series) -> bool:
     """Whether a column holds text (object, string or category dtype)."""
     return is_text_dtype(series.dtype)
+
+
+# Ordered vocabularies, each from least to most, normalised by ``normalise_word``. A column whose levels all lie
+# on one of them is an ordered category: its encoding keeps the order instead of treating the levels as unrelated.
+ORDERED_SCALES = (
+    ("verylow", "low", "mid", "medium", "moderate", "high", "veryhigh"),
+    ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl"),
+    ("extrasmall", "small", "medium", "large", "extralarge"),
+    ("none", "minimal", "mild", "moderate", "severe", "critical"),
+    ("verypoor", "poor", "fair", "average", "good", "verygood", "excellent"),
+    ("never", "rarely", "sometimes", "often", "always"),
+    ("stronglydisagree", "disagree", "neutral", "agree", "stronglyagree"),
+    ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"),
+)
+# "1st", "2nd", "3rd", "4th"; "Q1".."Q4", "H1", "P2" (one prefix shared by every level, then a number)
+_ORDINAL_NUMBER = re.compile(r"^(\d+)\s*(?:st|nd|rd|th)$", re.IGNORECASE)
+_PREFIXED_NUMBER = re.compile(r"^([a-z]{1,3})\s?-?(\d+)$", re.IGNORECASE)
+ORDER_MIN_SHARE = 0.01
+
+
+def ordered_levels(values: pd.Series) -> list[str] | None:
+    """The levels from least to most when they are ordinals ("1st".."3rd", "Q1".."Q4", "low".."high"), else None.
+
+    Three distinct levels at least (two have no order worth keeping). A stray level held by under 1% of the
+    values ("*" in a passenger class) does not spoil the order: it is encoded as unknown.
+    """
+    counts = values.dropna().astype(str).str.strip().value_counts()
+    levels = sorted(counts[counts >= ORDER_MIN_SHARE * counts.sum()].index)
+    if len(levels) < 3:
+        return None
+    numbered = [_ORDINAL_NUMBER.match(v) for v in levels]
+    if all(numbered):
+        return sorted(levels, key=lambda v: int(_ORDINAL_NUMBER.match(v).group(1)))  # type: ignore[union-attr]
+    prefixed = [_PREFIXED_NUMBER.match(v) for v in levels]
+    if all(prefixed) and len({m.group(1).lower() for m in prefixed if m}) == 1:
+        return sorted(levels, key=lambda v: int(_PREFIXED_NUMBER.match(v).group(2)))  # type: ignore[union-attr]
+    words = {v: normalise_word(v) for v in levels}
+    if len(set(words.values())) < len(levels):
+        return None  # "Low" and "low": one level written two ways is a matter for cleaning, not for order
+    for scale in ORDERED_SCALES:
+        if all(w in scale for w in words.values()):
+            return sorted(levels, key=lambda v: scale.index(words[v]))
+    return None

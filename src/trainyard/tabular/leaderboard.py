@@ -48,10 +48,15 @@ class Entry:
 
 
 def rank(entries: list[Entry], metric: Metric) -> list[Entry]:
-    """Sort by CV mean (finished models first), number the ranks, set the flags."""
+    """Sort by CV mean (finished models first), number the ranks, set the flags.
+
+    A model cut short (scored on fewer folds than the others) ranks after every fully cross-validated one: a
+    score on one fold has no spread to compare, and one lucky fold must not pick the model that is saved.
+    """
     finished = [e for e in entries if e.status == "ok"]
     others = [e for e in entries if e.status != "ok"]
-    finished.sort(key=lambda e: -e.cv_mean if metric.greater_is_better else e.cv_mean)
+    folds = max((len(e.cv_scores) for e in finished), default=0)
+    finished.sort(key=lambda e: (len(e.cv_scores) < folds, -e.cv_mean if metric.greater_is_better else e.cv_mean))
     for i, entry in enumerate(finished, 1):
         entry.rank = i
     dummy = next((e for e in finished if e.name == "dummy"), None)
@@ -81,6 +86,7 @@ def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
 def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
     """The leaderboard as a DataFrame, one row per model, ranked, with its flags in words."""
     rows = []
+    folds = max((len(e.cv_scores) for e in entries if e.status == "ok"), default=0)
     for e in entries:
         flags = ", ".join(
             f for f, on in (("no better than dummy", e.below_dummy), ("simplest within 1 SE", e.simplest)) if on
@@ -89,7 +95,10 @@ def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
             {
                 "rank": e.rank or None,
                 "model": e.name,
-                "status": e.status,
+                # a model cut short says so where every width shows it
+                "status": f"{len(e.cv_scores)}/{folds} folds"
+                if e.status == "ok" and len(e.cv_scores) < folds
+                else e.status,
                 f"cv_{metric.name}": e.cv_mean,
                 "cv_std": e.cv_std,
                 f"test_{metric.name}": e.test.get(metric.name, math.nan),

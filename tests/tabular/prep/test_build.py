@@ -240,3 +240,24 @@ def test_free_text_as_word_themes() -> None:
     assert 5 <= len(themes) <= 20 and X[themes].abs().sum().sum() > 0
     auto = build(schema, "auto").fit(frame.drop(columns="y"), frame["y"])  # unresolved auto: dropped, and said why
     assert "notes" in auto.named_steps["drop"].dropped_
+
+
+def test_an_ordinal_column_is_encoded_by_its_rank_and_never_dropped() -> None:
+    """ "1st" / "2nd" / "3rd" drives the target: it reaches every kind of model as one rank (a stray "*" as
+    missing), never as "numbers inside" that leave most of it unparsed and then drop it."""
+    from trainyard.tabular.models.pipeline import tabular_pipeline
+
+    rng = np.random.default_rng(0)
+    pclass = rng.choice(["1st", "2nd", "3rd"], 600, p=[0.25, 0.2, 0.55])
+    pclass[0] = "*"
+    frame = pd.DataFrame({"PClass": pclass, "x": rng.normal(size=600)})
+    y = ((pclass == "1st") * 1.2 + (pclass == "2nd") * 0.5 + rng.normal(size=600) > 0.6).astype(int)
+    schema = trainyard.profile(frame.assign(y=y), "y")
+    assert schema["PClass"].details["order"] == ["1st", "2nd", "3rd"]
+    for model in ("logistic", "lightgbm"):
+        pipeline = tabular_pipeline(schema, model, load_recipe("auto")).fit(frame, y)
+        features = pipeline[:-1].transform(frame.head(4))
+        assert "PClass" in features.columns and "x" in features.columns
+        ranks = pipeline["prep"].named_steps["encode"].named_transformers_["ordered_PClass"].named_steps["rank"]
+        coded = np.asarray(ranks.transform(pd.DataFrame({"PClass": ["3rd", "1st", "*"]}))).ravel()
+        assert coded[:2].tolist() == [2.0, 0.0] and np.isnan(coded[2])

@@ -1,11 +1,11 @@
 """Every step and every model that trainyard can save loads back and answers the same.
 
 A generated table makes every preprocessing step fire (numbers in text, several numbers in one cell, dates
-with times, free text, tri-state words, a high-cardinality column, rare levels, missing tokens, a skewed
-positive target, correlated columns, a constant, an id, a mostly-missing column). Every catalog model of
-both task kinds is fitted on it under the auto recipe, and a model of each kind of input needs under every
-other recipe, each written and read back through the functions ``save_run`` uses (its trust rules
-included) and compiled as the server compiles it. The steps and third-party types the walk wrote are
+with times, free text, tri-state words, a high-cardinality column, rare levels, missing tokens, an ordered
+category, a skewed positive target, correlated columns, a constant, an id, a mostly-missing column). Every
+catalog model of both task kinds is fitted on it under the auto recipe, and a model of each kind of input
+needs under every other recipe, each written and read back through the functions ``save_run`` uses (its
+trust rules included) and compiled as the server compiles it. The steps and third-party types the walk wrote are
 compared with what the code declares: a step class added to trainyard fails here until the walk makes it
 fire and it loads; a third-party type written but not listed, or listed but never written, fails too.
 The user's own paths (``trainyard train``, ``trainyard predict``, ``load_run``, the server) are walked on
@@ -124,6 +124,7 @@ def every_step_table(task: str, n: int = 160, seed: int = 0) -> tuple[pd.DataFra
             "postcode": [f"PC{i}" for i in rng.integers(0, 80, n)],  # high cardinality
             "colour": rng.choice(["black", "white", "grey", "teal", "mauve"], n, p=[0.32, 0.32, 0.32, 0.02, 0.02]),
             "doors": rng.choice(["3", "5", "NA", "-"], n),  # missing tokens
+            "trim": rng.choice(["low", "medium", "high"], n),  # an ordered category
             "year": year,
             "year_registered": year + (rng.random(n) < 0.1),  # correlated with year
             "seats": np.where(first_half, seats, np.nan),  # one column split in two, to coalesce

@@ -270,8 +270,10 @@ def test_infinite_values_are_missing_in_features_and_refused_in_the_target() -> 
     frame = pd.DataFrame({"x": rng.normal(size=600), "z": rng.normal(size=600)})
     frame["y"] = 3 * frame["x"] + rng.normal(scale=0.1, size=600)
     frame.loc[[5, 17], "x"] = np.inf
+    frame.loc[[8, 9], "z"] = [1e308, -1e200]  # finite, but a scaler's squares of them overflow
     result = train(frame, "y", models=["dummy", "ridge"], tune=False, ensemble=False)
     assert "column 'x': 2 infinite values treated as missing" in result.notes
+    assert any(n.startswith("column 'z': 2 values infinite or beyond ±1e+150 treated as missing") for n in result.notes)
     assert next(e for e in result.entries if e.name == "ridge").status == "ok"
     with pytest.raises(SchemaError, match=r"target 'y' is infinite in 1 rows \(e\.g\. row 3\)"):
         train(frame.assign(y=frame["y"].where(frame.index != 3, -np.inf)), "y", models=["dummy"])

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from trainyard.tabular.prep.clean import HUGE
+
 ONNX_OPSET = 17  # the default domain; every operator used here exists there
 ML_OPSET = 3  # ai.onnx.ml: LabelEncoder with string and float keys, the tree ensembles
 MODEL_INPUT = "features"
@@ -120,7 +122,10 @@ def missing_tokens(g: Graph, step, columns: dict[str, Column]) -> dict[str, Colu
         column = columns.get(name)
         if column is not None and column.kind == "double":
             nan = g.const(np.array([np.nan]), "nan")
-            finite = g.node("Where", [g.node("IsInf", [column.tensor], "inf"), nan, column.tensor], "fin")
+            # MissingTokens' rule: infinite or at least HUGE in size is missing (NaN is not less than HUGE either)
+            size = g.node("Abs", [column.tensor], "abs")
+            ordinary = g.node("Less", [size, g.const(np.array([HUGE]), "huge")], "ordinary")
+            finite = g.node("Where", [g.node("Not", [ordinary], "huge_or_nan"), nan, column.tensor], "fin")
             columns[name] = Column(finite, "double", name)
     return columns
 

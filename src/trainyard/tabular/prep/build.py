@@ -10,8 +10,9 @@ the ColumnTransformer is the middle step of this Pipeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.feature_selection import SelectFromModel, SelectKBest, f_classif, f_regression
@@ -98,6 +99,7 @@ class Layout:
     drop: dict[str, str]
     unique: dict[str, int]
     n_rows: int = 0
+    order: dict[str, list[str]] = field(default_factory=dict)  # ordered categories: their levels, least first
 
 
 def column_layout(schema: Schema, recipe: Recipe) -> Layout:
@@ -135,6 +137,7 @@ def column_layout(schema: Schema, recipe: Recipe) -> Layout:
         drop=drop,
         unique=unique,
         n_rows=schema.n_rows,
+        order={c.name: c.details["order"] for c in schema.columns if c.details.get("order") and c.name in roles},
     )
 
 
@@ -159,7 +162,10 @@ def _fixed_drops(schema: Schema, recipe: Recipe, roles: dict[str, Role], known: 
     reasons = {c.name: c.reason for c in schema.columns}
     drop: dict[str, str] = {}
     drop_roles = {Role(r) for r in recipe.clean.drop_roles}
+    chosen = {c for c, o in recipe.columns.items() if o.get("encoder", "drop") != "drop"}  # the user's word wins
     for column, role in roles.items():
+        if column in chosen:
+            continue
         if role is Role.TEXT and role in drop_roles:
             drop[column] = f"free text without a clear pattern ({reasons.get(column, 'text')})"
         elif role in drop_roles:
@@ -172,6 +178,8 @@ def _fixed_drops(schema: Schema, recipe: Recipe, roles: dict[str, Role], known: 
         if override.get("encoder") == "drop":
             drop.setdefault(column, "the recipe says drop")
     for column, role in roles.items():
+        if column in chosen:
+            continue
         if role is Role.TEXT and recipe.encode.text == "drop" and column not in drop:
             drop[column] = "free text without a clear pattern"
         if role is Role.TEXT and recipe.encode.text == "auto" and column not in drop:
@@ -223,6 +231,8 @@ def _encoder(recipe: Recipe, layout: Layout, needs: ModelNeeds, task: str | None
         if role is Role.NUMERIC and column in plain:
             continue
         by_encoder.setdefault(_encoder_name(recipe, column, role, layout, needs), []).append(column)
+    for column in by_encoder.pop("ordered", []):  # each with its own order
+        branches.append((f"ordered_{column}", _ordered(layout.order[column], scaler, impute), Present([column])))
     for name, columns in by_encoder.items():
         branches.append((name, _categorical_pipeline(name, recipe, scaler, impute, task, seed), Present(columns)))
     return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=False)
@@ -241,6 +251,8 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
     if role is Role.DATETIME:
         return "parts"
     if recipe.encode.categorical == "auto":
+        if column in layout.order:
+            return "ordered"
         if (
             needs.native_categorical
             and _rows_per_level(layout, column) >= recipe.encode.native_min_rows
@@ -251,6 +263,16 @@ def _encoder_name(recipe: Recipe, column: str, role: Role, layout: Layout, needs
             return "onehot"
         return "target" if layout.unique.get(column, 0) > recipe.encode.high_cardinality else "onehot"
     return recipe.encode.categorical
+
+
+def _ordered(order: list[str], scaler, impute: bool) -> Pipeline:
+    """An ordered category as its rank (0 for the least level); a level outside the order is missing."""
+    rank = OrdinalEncoder(
+        categories=[order], handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+    )
+    head = [("impute", SimpleImputer(strategy="median", keep_empty_features=True))] if impute else []
+    tail = [("scale", scaler)] if scaler is not None else []
+    return Pipeline([("rank", rank), *head, *tail])
 
 
 def _rows_per_level(layout: Layout, column: str) -> float:

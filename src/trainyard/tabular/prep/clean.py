@@ -17,8 +17,20 @@ from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_col
 DEFAULT_MISSING_TOKENS = MISSING_TOKENS
 
 
+# A number at least this large (or infinite) is treated as missing: no measurement reaches it, and a scaler's or
+# a linear model's squares of it overflow to infinity, which would turn whole columns into NaN.
+HUGE = 1e150
+
+
+def beyond_huge(values: np.ndarray) -> np.ndarray:
+    """Where float ``values`` are infinite or at least HUGE in size (NaN is not)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) >= HUGE
+
+
 class MissingTokens(FrameTransformer):
-    """Turn cells that only say "missing" (``data.values.MISSING_TOKENS``), and infinite numbers, into NaN.
+    """Turn cells that only say "missing" (``data.values.MISSING_TOKENS``), and numbers that are infinite or at
+    least ``HUGE`` in size, into NaN.
 
     Columns in ``keep`` (tri-state columns whose vocabulary has a "not available"
     level) are left alone, so that level stays a value.
@@ -47,8 +59,8 @@ class MissingTokens(FrameTransformer):
                 columns[name] = values
         for name in getattr(self, "float_columns_", []):
             floats = columns.get(name)
-            if floats is not None and floats.dtype.kind == "f" and np.isinf(floats).any():
-                columns[name] = np.where(np.isinf(floats), np.nan, floats)
+            if floats is not None and floats.dtype.kind == "f" and beyond_huge(floats).any():
+                columns[name] = np.where(beyond_huge(floats), np.nan, floats)
         return columns
 
     def transform(self, X):
@@ -71,9 +83,9 @@ class MissingTokens(FrameTransformer):
         ]
         if floats:  # one pass over the float block finds the few columns with infinities (a replace per column
             # costs milliseconds, which ten thousand columns turn into half a minute)
-            infinite = np.isinf(X[floats].to_numpy(dtype=float, na_value=np.nan)).any(axis=0)
+            infinite = beyond_huge(X[floats].to_numpy(dtype=float, na_value=np.nan)).any(axis=0)
             for column in np.asarray(floats, dtype=object)[infinite]:
-                X[column] = X[column].replace([np.inf, -np.inf], np.nan)
+                X[column] = X[column].mask(beyond_huge(X[column].to_numpy(dtype=float, na_value=np.nan)))
         return X
 
 

@@ -60,7 +60,12 @@ def summarise(
                 {"name": c.name, "role": c.role.value, "reason": c.reason, "missing": c.missing, "unique": c.unique}
                 for c in schema.columns
             ],
-            "warnings": [f.message for f in schema.findings],
+            # the run's own warnings first (a chosen model worse than the baseline, a refit not saved), then the data's
+            "warnings": [
+                *manifest.get("warnings", []),
+                *_refit_refused(manifest),
+                *(f.message for f in schema.findings),
+            ],
         },
         "plan": json.loads((folder / "plan.json").read_text()),
         "split": manifest["split"],
@@ -254,3 +259,10 @@ def _paths(run: Run, folder: Path) -> figures.Figure:
             "elastic net (l1_ratio 0.5)": (enet_alphas, enet_coefs),
         }
     )
+
+
+def _refit_refused(manifest: dict) -> list[str]:
+    """The note of a refit that was checked and not saved (the saved model is then the scored one)."""
+    trained_on = manifest.get("trained_on", {})
+    refused = [c for c in trained_on.get("refit_check", {}).values() if not c.get("passed", True)]
+    return list(trained_on.get("notes", [])) if refused else []

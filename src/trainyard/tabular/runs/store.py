@@ -151,6 +151,7 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
                 "ensemble": result.ensemble,
                 "seconds": round(result.seconds, 2),
                 "notes": result.notes,
+                "warnings": result.warnings,
                 "split": result.split.report(),
                 # the rows the saved model learned from; the scores are those of the held-out rows either way
                 "trained_on": result.trained_on,

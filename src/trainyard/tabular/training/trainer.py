@@ -24,6 +24,7 @@ from trainyard.errors import SchemaError
 from trainyard.tabular.leaderboard import Entry, rank
 from trainyard.tabular.metrics import bootstrap_se, primary_metric, scores_of
 from trainyard.tabular.models.catalog import ModelSpec, select
+from trainyard.tabular.prep.clean import HUGE, beyond_huge
 from trainyard.tabular.prep.target import prepare_target, wants_log
 from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.split import Split, cv_folds, split_rows
@@ -31,6 +32,7 @@ from trainyard.tabular.training.choices import Choice, decide
 from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
 from trainyard.tabular.training.job import Job, merge_parts
+from trainyard.tabular.training.refit_check import RefitCheck, check_refit
 
 MIN_TIME_LIMIT = 5.0
 RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
@@ -62,6 +64,7 @@ class TrainResult:
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
     seed: int = 0  # the seed that drove every random choice; a saved run records it
+    warnings: list[str] = field(default_factory=list)  # what the user must not miss (worse than the baseline)
 
     def final_estimator(self) -> Any:
         """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
@@ -256,7 +259,27 @@ def train(
         trained_on=trained_on,
         choices=decided.choices,
         seed=seed,
+        warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), metric)),
     )
+
+
+def baseline_warnings(entries: list[Entry], best: Entry, metric) -> list[str]:
+    """A line for each held-out set (test, fresh) where the chosen model scores worse than the baseline (dummy):
+    its cross-validation looked better, so something in the data or the model does not carry over."""
+    dummy = next((e for e in entries if e.name == "dummy" and e.status == "ok"), None)
+    if dummy is None or best is dummy:
+        return []
+    lines = []
+    for where in ("test", "fresh"):
+        mine, base = getattr(best, where).get(metric.name), getattr(dummy, where).get(metric.name)
+        if mine is None or base is None or not np.isfinite([mine, base]).all():
+            continue
+        if (mine < base) if metric.greater_is_better else (mine > base):
+            lines.append(
+                f"the chosen model ({best.name}) scores worse than the baseline on the {where} rows "
+                f"({metric.name} {mine:.4f} against dummy's {base:.4f}): it would serve worse than a constant answer"
+            )
+    return lines
 
 
 def notebook_progress() -> Callable[[str, dict], None] | None:
@@ -296,13 +319,20 @@ def fast_enough(entries: list[Entry], max_predict_ms: float | None) -> Entry:
 
 
 def infinity_notes(X: pd.DataFrame) -> list[str]:
-    """A note for each feature column holding infinite numbers (the pipelines treat them as missing)."""
+    """A note for each feature column holding infinite or overflowing numbers (the pipelines treat them as
+    missing: MissingTokens)."""
     notes = []
     for column in X.columns:
         if pd.api.types.is_float_dtype(X[column]):
-            count = int(np.isinf(X[column].to_numpy(dtype=float)).sum())
-            if count:
+            values = X[column].to_numpy(dtype=float, na_value=np.nan)
+            count, infinite = int(beyond_huge(values).sum()), int(np.isinf(values).sum())
+            if count == infinite and count:
                 notes.append(f"column {column!r}: {count:,} infinite values treated as missing")
+            elif count:
+                notes.append(
+                    f"column {column!r}: {count:,} values infinite or beyond ±{HUGE:.0e} treated as missing "
+                    "(no measurement is that large; scaling them overflows)"
+                )
     return notes
 
 
@@ -486,7 +516,9 @@ class Trainer:
                     f"and {max(left, 0):.0f} s were left"
                 ]
             )
+        held_out = np.concatenate([self.split.test, self.split.fresh])
         refit: dict[str, bytes] = {}
+        checks: dict[str, RefitCheck | None] = {}
         for name in names:
             record = self.results[name]
             job = Job(
@@ -497,14 +529,14 @@ class Trainer:
                     "X": X.iloc[rows],
                     "y": codes[rows],
                     "folds": [],
-                    "X_test": X.iloc[:0],
+                    "X_test": X.iloc[held_out],  # its answers there are checked against the scored model's
                     "X_fresh": X.iloc[:0],
                     "trees": record.get("trees"),
                 }
             )
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
-                refit[name] = self.engine.run(job, seconds=self.deadline - time.monotonic())["model"]
+                out = self.engine.run(job, seconds=self.deadline - time.monotonic())
             except (Stopped, Failed) as err:
                 return self.training_rows_only(
                     [
@@ -512,9 +544,28 @@ class Trainer:
                         f"{name} on every row did not finish ({err})"
                     ]
                 )
+            refit[name] = out["model"]
+            checks[name] = self.check_refit(name, codes[held_out], out.get("test"))
+        refused = {n: c for n, c in checks.items() if c is not None and not c.passed}
+        if refused:
+            name, check = next(iter(refused.items()))
+            note = (
+                f"the refit of {name} on every row was not saved: {check.reason()}; the saved model is the one "
+                "scored above, which learned from the training rows"
+            )
+            return {**self.training_rows_only([note]), "refit_check": {n: c.as_dict() for n, c in refused.items()}}
         self.models.update(refit)
         sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
-        return {"rows": len(rows), "sets": sets, "notes": []}
+        passed = {n: c.as_dict() for n, c in checks.items() if c is not None}
+        return {"rows": len(rows), "sets": sets, "notes": [], "refit_check": passed}
+
+    def check_refit(self, name: str, y: np.ndarray, refit: np.ndarray | None) -> RefitCheck | None:
+        """The refit of ``name`` against its scored model on the held-out rows (None when there are none)."""
+        scored = [out for s in ("test", "fresh") if (out := self.outputs[name].get(s)) is not None]
+        if refit is None or not scored:
+            return None
+        job = self.job
+        return check_refit(job.task, job.metric, y, np.concatenate(scored), refit, job.n_classes)
 
     def training_rows_only(self, notes: list[str]) -> dict[str, Any]:
         """``trained_on`` for saved models that learned from the training rows alone."""
