@@ -218,6 +218,18 @@ def test_numbers_inside_text_become_named_features_beside_the_words_left() -> No
     assert any(s.step == "extract numbers" and "engine_hp" in s.action for s in plan.steps)
 
 
+def test_a_cell_of_numbers_only_leaves_words_that_are_not_missing() -> None:
+    """ "300HP" has no words beside its number: the words column keeps its real (tiny) missing share and stays."""
+    rng = np.random.default_rng(0)
+    hp = rng.integers(80, 300, 400)
+    engine = [f"{h}HP" if i % 5 else f"{h}HP V6" for i, h in enumerate(hp)]  # four cells in five: numbers only
+    engine[7] = None
+    frame = pd.DataFrame({"engine": engine, "price": hp * 100 + rng.normal(0, 500, 400)})
+    schema = trainyard.profile(frame, target="price")
+    X = build(schema, "auto").fit_transform(frame.drop(columns="price"), frame["price"])
+    assert "engine_hp" in X.columns and "engine_(numbers only)" in X.columns and "engine_V6" in X.columns
+
+
 def test_native_categories_only_where_levels_have_rows() -> None:
     frame = _listings()  # 600 rows over 300 models: 2 rows a level
     schema = trainyard.profile(frame, target="price")

@@ -187,6 +187,9 @@ class ParseNumbers(FrameTransformer):
         return X
 
 
+NUMBERS_ONLY = "(numbers only)"  # the words of a cell whose text was all numbers and their units
+
+
 class ExtractNumbers(FrameTransformer):
     """Named extraction where one cell holds several numbers: "300.0HP 3.7L V6" -> hp, litres.
 
@@ -217,8 +220,12 @@ class ExtractNumbers(FrameTransformer):
         for column in X.columns:
             if column in (self.patterns or {}):
                 if column in self.keep:  # the words that remain, e.g. "Cylinder Engine Gasoline Fuel"
-                    words = remove_patterns(X[column], self.patterns[column])
-                    parts.append(words.astype(object).where(words.notna(), np.nan).to_frame(column))
+                    words = remove_patterns(X[column], self.patterns[column]).astype(object)
+                    # a cell that held numbers only has no other words: a value of its own, not a missing one
+                    # (else the column looks mostly missing and is dropped for a share it never had)
+                    filler = pd.Series(np.nan, index=words.index, dtype=object).mask(X[column].notna(), NUMBERS_ONLY)
+                    words = words.where(words.notna(), filler)
+                    parts.append(words.to_frame(column))
                 extracted = extract_named(X[column], self.patterns[column])
                 parts.append(extracted.add_prefix(f"{column}_"))
             else:
