@@ -1,6 +1,5 @@
-from trainyard.tabular.leaderboard import Entry, rank, to_frame
+from trainyard.tabular.leaderboard import Entry, baseline_warnings, rank, to_frame
 from trainyard.tabular.metrics import primary_metric
-from trainyard.tabular.training.trainer import baseline_warnings
 
 AUC = primary_metric("binary", "roc_auc")
 

@@ -311,7 +311,7 @@ def _text_role(name: str, present: pd.Series, unique: int, n_rows: int) -> tuple
     ratio = unique / len(present)
     if _ID_NAME.search(name) and ratio >= 0.5:
         return Role.ID, f"an id-like name with {unique} distinct values", {}
-    order = ordered_levels(present) if unique <= MAX_ORDERED_LEVELS else None
+    order = ordered_levels(sample) if unique <= MAX_ORDERED_LEVELS else None
     if order is not None:  # before "numbers inside": "3rd" is a rank, not 3 of a unit "rd"
         return Role.CATEGORICAL, f"{len(order)} ordered levels ({' < '.join(order)})", {"order": order}
     numbers = _numbers_inside(sample)

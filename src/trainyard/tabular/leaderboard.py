@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from trainyard.tabular.metrics import Metric
@@ -55,7 +56,7 @@ def rank(entries: list[Entry], metric: Metric) -> list[Entry]:
     """
     finished = [e for e in entries if e.status == "ok"]
     others = [e for e in entries if e.status != "ok"]
-    folds = max((len(e.cv_scores) for e in finished), default=0)
+    folds = full_folds(entries)
     finished.sort(key=lambda e: (len(e.cv_scores) < folds, -e.cv_mean if metric.greater_is_better else e.cv_mean))
     for i, entry in enumerate(finished, 1):
         entry.rank = i
@@ -76,6 +77,30 @@ def rank(entries: list[Entry], metric: Metric) -> list[Entry]:
     return finished + others
 
 
+def full_folds(entries: list[Entry]) -> int:
+    """The folds of a fully cross-validated model: the most any finished model was scored on."""
+    return max((len(e.cv_scores) for e in entries if e.status == "ok"), default=0)
+
+
+def baseline_warnings(entries: list[Entry], best: Entry, metric: Metric) -> list[str]:
+    """A line for each held-out set (test, fresh) where the chosen model scores worse than the baseline (dummy):
+    its cross-validation looked better, so something in the data or the model does not carry over."""
+    dummy = next((e for e in entries if e.name == "dummy" and e.status == "ok"), None)
+    if dummy is None or best is dummy:
+        return []
+    lines = []
+    for where in ("test", "fresh"):
+        mine, base = getattr(best, where).get(metric.name), getattr(dummy, where).get(metric.name)
+        if mine is None or base is None or not np.isfinite([mine, base]).all():
+            continue
+        if (mine < base) if metric.greater_is_better else (mine > base):
+            lines.append(
+                f"the chosen model ({best.name}) scores worse than the baseline on the {where} rows "
+                f"({metric.name} {mine:.4f} against dummy's {base:.4f}): it would serve worse than a constant answer"
+            )
+    return lines
+
+
 def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
     margin = 1e-3 * max(abs(dummy.cv_mean), 1.0)
     if metric.greater_is_better:
@@ -86,7 +111,7 @@ def _beats(metric: Metric, entry: Entry, dummy: Entry) -> bool:
 def to_frame(entries: list[Entry], metric: Metric) -> pd.DataFrame:
     """The leaderboard as a DataFrame, one row per model, ranked, with its flags in words."""
     rows = []
-    folds = max((len(e.cv_scores) for e in entries if e.status == "ok"), default=0)
+    folds = full_folds(entries)
     for e in entries:
         flags = ", ".join(
             f for f, on in (("no better than dummy", e.below_dummy), ("simplest within 1 SE", e.simplest)) if on

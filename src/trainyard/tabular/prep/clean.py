@@ -223,8 +223,8 @@ class ExtractNumbers(FrameTransformer):
                     words = remove_patterns(X[column], self.patterns[column]).astype(object)
                     # a cell that held numbers only has no other words: a value of its own, not a missing one
                     # (else the column looks mostly missing and is dropped for a share it never had)
-                    filler = pd.Series(np.nan, index=words.index, dtype=object).mask(X[column].notna(), NUMBERS_ONLY)
-                    words = words.where(words.notna(), filler)
+                    words = words.mask(words.isna() & X[column].notna(), NUMBERS_ONLY)
+                    words = words.where(words.notna(), np.nan)  # pd.NA as NaN, which every encoder takes
                     parts.append(words.to_frame(column))
                 extracted = extract_named(X[column], self.patterns[column])
                 parts.append(extracted.add_prefix(f"{column}_"))

@@ -21,7 +21,7 @@ import pandas as pd
 from trainyard.data.readers import read
 from trainyard.data.schema import Schema, profile, without_attrs
 from trainyard.errors import SchemaError
-from trainyard.tabular.leaderboard import Entry, rank
+from trainyard.tabular.leaderboard import Entry, baseline_warnings, rank
 from trainyard.tabular.metrics import bootstrap_se, primary_metric, scores_of
 from trainyard.tabular.models.catalog import ModelSpec, select
 from trainyard.tabular.prep.clean import HUGE, beyond_huge
@@ -261,25 +261,6 @@ def train(
         seed=seed,
         warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), metric)),
     )
-
-
-def baseline_warnings(entries: list[Entry], best: Entry, metric) -> list[str]:
-    """A line for each held-out set (test, fresh) where the chosen model scores worse than the baseline (dummy):
-    its cross-validation looked better, so something in the data or the model does not carry over."""
-    dummy = next((e for e in entries if e.name == "dummy" and e.status == "ok"), None)
-    if dummy is None or best is dummy:
-        return []
-    lines = []
-    for where in ("test", "fresh"):
-        mine, base = getattr(best, where).get(metric.name), getattr(dummy, where).get(metric.name)
-        if mine is None or base is None or not np.isfinite([mine, base]).all():
-            continue
-        if (mine < base) if metric.greater_is_better else (mine > base):
-            lines.append(
-                f"the chosen model ({best.name}) scores worse than the baseline on the {where} rows "
-                f"({metric.name} {mine:.4f} against dummy's {base:.4f}): it would serve worse than a constant answer"
-            )
-    return lines
 
 
 def notebook_progress() -> Callable[[str, dict], None] | None:
