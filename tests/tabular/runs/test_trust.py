@@ -195,3 +195,26 @@ def test_trust_types_reaches_the_commands(hostile_run: Path, tmp_path: Path) -> 
     result = runner.invoke(app, ["predict", str(hostile_run), str(rows), "--trust-types", "builtins.exec"])
     assert result.exit_code == 0, result.output
     assert marker.exists()
+
+
+def test_skops_loads_without_torch_and_trusts_the_same_estimators() -> None:
+    """The stand-ins that keep torch out of skops' import leave its list of scikit-learn estimators whole."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from trainyard.tabular.runs.trust import skops_io
+skops_io()
+assert "torch" not in sys.modules and "dask" not in sys.modules, "a framework was imported"
+assert "sklearn.externals.array_api_compat.torch" not in sys.modules  # the stand-in is gone
+from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
+from skops.io._utils import get_type_name
+from sklearn.utils import all_estimators
+full = {get_type_name(c) for _, c in all_estimators() if get_type_name(c).startswith("sklearn.")}
+assert set(SKLEARN_ESTIMATOR_TYPE_NAMES) == full, full ^ set(SKLEARN_ESTIMATOR_TYPE_NAMES)
+print(len(full))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 100  # scikit-learn's estimators, not an empty list on both sides

@@ -95,16 +95,45 @@ def _own(name: str) -> bool:
     return is_saved(name)
 
 
+# Subpackages of scikit-learn's vendored array-API layer that import a framework (torch, dask, cupy).
+_FRAMEWORK_SHIMS = tuple(f"sklearn.externals.array_api_compat.{name}" for name in ("torch", "dask", "cupy"))
+
+
+def skops_io() -> Any:
+    """``skops.io``, imported without importing torch and dask (2 s of every model load and save).
+
+    At import, skops lists scikit-learn's estimators with ``all_estimators()``, whose package walk
+    imports every subpackage to look inside it, the vendored array-API shims for torch and dask
+    included, before it skips ``sklearn.externals`` (which holds no estimator). An empty module
+    stands in for each shim during that import only, so the walk does not enter it; the list is the
+    same (``tests/tabular/runs/test_trust.py`` compares it with ``all_estimators()``).
+    """
+    import sys
+    import types
+
+    if "skops.io" not in sys.modules:
+        import sklearn.utils  # noqa: F401  (the shims' parent packages load as scikit-learn does)
+
+        stand_ins = [name for name in _FRAMEWORK_SHIMS if name not in sys.modules]
+        sys.modules.update({name: types.ModuleType(name) for name in stand_ins})
+        try:
+            importlib.import_module("skops.io")
+        finally:
+            for name in stand_ins:
+                del sys.modules[name]
+    return sys.modules["skops.io"]
+
+
 def dump_model(model: Any, path: Path) -> None:
     """Write a fitted model in skops' format (no pickle)."""
-    import skops.io as sio
+    sio = skops_io()
 
     sio.dump(model, path)
 
 
 def untrusted_types(path: Path) -> list[str]:
     """The types a skops file names that skops does not trust by default."""
-    import skops.io as sio
+    sio = skops_io()
 
     return sio.get_untrusted_types(file=path)
 
@@ -115,7 +144,7 @@ def load_model(path: Path, *, trust: Iterable[str] = (), remedy: str = "retrain 
     Nothing in the file is built before every type it names has been checked. A file
     that is not a skops archive (truncated, empty, garbage) is one ``DataError`` naming it.
     """
-    import skops.io as sio
+    sio = skops_io()
 
     path = Path(path)
     try:
