@@ -98,7 +98,7 @@ def test_search_add(tmp_path: Path, seed: int, built_index: tuple[Path, float]) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "idx", "more"]
 
 
-TRAIN = ["--target", "price", "--models", "dummy,ridge,lightgbm,random_forest", "--no-tune", "--no-report"]
+TRAIN = ["--target", "price", "--models", "dummy,ridge,lightgbm", "--no-tune", "--no-report"]
 TRAIN += ["--seed", "3", "--folds", "3"]
 
 

@@ -61,7 +61,7 @@ def tracking_server(tmp_path_factory):
 
 
 def _train(table: Path, runs: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [str(BIN / "trainyard"), "train", str(table), "-t", TARGET, "--models", "dummy,logistic,lightgbm",
+    command = [str(BIN / "trainyard"), "train", str(table), "-t", TARGET, "--models", "dummy,logistic", "--folds", "3",
                "--no-tune", "--no-ensemble", "--runs", str(runs), *extra]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
 
