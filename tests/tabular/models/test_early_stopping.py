@@ -10,7 +10,7 @@ import pytest
 
 from trainyard.data.schema import profile
 from trainyard.tabular.models.catalog import catalog
-from trainyard.tabular.models.early_stopping import CAP_FACTOR, MIN_ROWS, TREES_PARAM, inner_split
+from trainyard.tabular.models.early_stopping import CAP_FACTOR, MIN_ROWS, inner_split
 from trainyard.tabular.recipe import load_recipe
 from trainyard.tabular.split import cv_folds
 from trainyard.tabular.training.job import Job, fit_final, fit_fold
@@ -47,19 +47,32 @@ def _all(rows: int):
     return Split(np.arange(rows), np.array([], dtype=int), np.array([], dtype=int), "random")
 
 
-@pytest.mark.parametrize("name", sorted(TREES_PARAM))
+BOOSTERS = sorted(name for name, spec in catalog("binary").items() if spec.stopping is not None)
+
+
+def _trees_param(task: str, name: str) -> str:
+    stopping = catalog(task)[name].stopping
+    assert stopping is not None
+    return stopping.trees_param
+
+
+def test_the_boosters_are_the_four() -> None:
+    assert BOOSTERS == ["catboost", "hist_gb", "lightgbm", "xgboost"]
+
+
+@pytest.mark.parametrize("name", BOOSTERS)
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_the_refit_grows_the_median_of_the_folds_tree_counts(name: str, task: str) -> None:
     job = _job(name, task, rows=1500)
     folds = [fit_fold(job, i, threads=1) for i in range(len(job.folds))]
     counts = [fold[2] for fold in folds]
-    cap = CAP_FACTOR * catalog(task)[name].defaults[TREES_PARAM[name]]
+    cap = CAP_FACTOR * catalog(task)[name].defaults[_trees_param(task, name)]
     assert all(isinstance(c, int) and 0 < c < cap for c in counts), counts  # stopped before the cap
     final = fit_final(job, threads=1, folds=folds)
     model = pickle.loads(final["model"])[-1]
     model = getattr(model, "regressor_", model)
     assert final["trees"] == int(np.median(counts))
-    assert model.get_params()[TREES_PARAM[name]] == final["trees"]
+    assert model.get_params()[_trees_param(task, name)] == final["trees"]
     if name == "catboost":
         assert model.tree_count_ == final["trees"]  # no inner split stopped the refit short
     if name == "hist_gb":

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.prep.base import FrameTransformer
 from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.runs.store import check_saved_model
-from trainyard.tabular.runs.trust import THIRD_PARTY_TYPES, dump_model, trusted
+from trainyard.tabular.runs.trust import PIPELINE_TYPES, dump_model, third_party_types, trusted
 from trainyard.tabular.saved import is_saved, qualified_name
 from trainyard.tabular.serve.compiled import NotCompiled, check_compiled, compile_model
 
@@ -78,6 +79,7 @@ NEVER_WRITTEN = {
     "trainyard.tabular.prep.plan.Plan": "the plan is JSON (plan.json), never a model",
     "trainyard.tabular.prep.prepare.Prepared": "the result of `trainyard prep`, written as tables",
     "trainyard.tabular.models.catalog.ModelSpec": "the catalog's entries: code, not state",
+    "trainyard.tabular.models.early_stopping.Stopping": "how a catalog entry stops early: code, not state",
     "trainyard.tabular.models.ensemble.LabelledModel": "wraps a loaded model in the user's labels, never saved",
     "trainyard.tabular.models.torch_mlp._TorchMLP": "the MLPs' base; only its two subclasses are fitted",
 }
@@ -160,16 +162,15 @@ def _steps(model) -> list:
 
 def _models_per_needs(task: str) -> list[str]:
     """The cheapest catalog model for each kind of input needs (scaled, trees, native categories, one-hot), and
-    a k-NN per distance: it saves its search tree and metric only on few features (recipes that reduce them)."""
+    every k-NN: it saves its search tree and metric only on few features (recipes that reduce them), and each
+    entry lists the types it saves then."""
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
     chosen: dict[object, str] = {}
-    neighbours: dict[object, str] = {}
+    neighbours = {n for n, s in catalog(task).items() if s.factory in (KNeighborsClassifier, KNeighborsRegressor)}
     for name, spec in sorted(catalog(task).items(), key=lambda item: item[1].cost):
         chosen.setdefault(spec.needs, name)
-        if spec.factory in (KNeighborsClassifier, KNeighborsRegressor):
-            neighbours.setdefault(spec.defaults.get("p", 2), name)
-    return sorted({*chosen.values(), *neighbours.values()})
+    return sorted({*chosen.values(), *neighbours})
 
 
 def _fits():
@@ -207,17 +208,18 @@ def _fits():
 
 
 @pytest.fixture(scope="module")
-def walked(tmp_path_factory) -> dict[str, set[str]]:
+def walked(tmp_path_factory) -> dict[str, Any]:
     """Each fit written, loaded back by save_run's check and compiled as the server compiles it; what it named."""
     folder = tmp_path_factory.mktemp("every-step")
-    named: dict[str, set[str]] = {"steps": set(), "types": set()}
+    named: dict[str, Any] = {"steps": set(), "types": set(), "by_fit": {}}
     for i, (label, task, model, rows, classes) in enumerate(_fits()):
         file = folder / f"{i}.skops"
         dump_model(model, file)
         check = check_saved_model(file, model, rows, task, classes)  # raises, naming the type, on any refusal
         assert check["rows"] == len(rows) and check["largest_difference"] <= 1e-6, label
         _served_answers_the_same(label, model, task, len(classes or []), rows)
-        named["types"] |= set(sio.get_untrusted_types(file=file))
+        named["by_fit"][label] = set(sio.get_untrusted_types(file=file))
+        named["types"] |= named["by_fit"][label]
         named["steps"] |= {qualified_name(type(step)) for step in _steps(model)}
     return named
 
@@ -250,9 +252,25 @@ def test_every_step_class_fires_in_the_walk_and_is_saved(walked) -> None:
 
 
 def test_every_third_party_type_written_is_listed_and_every_listed_one_is_written(walked) -> None:
-    theirs = {t for t in walked["types"] if not t.startswith("trainyard.")}
-    assert theirs <= THIRD_PARTY_TYPES, f"written but not listed: {sorted(theirs - THIRD_PARTY_TYPES)}"
-    assert THIRD_PARTY_TYPES <= theirs, f"listed but never written: {sorted(THIRD_PARTY_TYPES - theirs)}"
+    """Each model file names only the pipelines' types and its own model's (its catalog entry's ``saved_types``),
+    and every listed type is written by a fit of the model that lists it."""
+    written: dict[str, set[str]] = {}  # catalog name -> the third-party types its fits named
+    for label, types in walked["by_fit"].items():
+        task, name = label.split("/")[0], label.split("/")[-1]
+        theirs = {t for t in types if not t.startswith("trainyard.")}
+        if name == "ensemble":  # its members' types: checked in the members' own fits
+            assert theirs <= third_party_types(), label
+            continue
+        own = set(catalog(task)[name].saved_types)
+        unlisted = sorted(theirs - PIPELINE_TYPES - own)
+        assert not unlisted, f"{label} wrote types neither its entry nor the pipelines list: {unlisted}"
+        written.setdefault(name, set()).update(theirs)
+    for task in TASKS:
+        for name, spec in catalog(task).items():
+            missing = set(spec.saved_types) - written.get(name, set())
+            assert not missing, f"{name} lists types none of its fits wrote: {sorted(missing)}"
+    every = set().union(*written.values())
+    assert PIPELINE_TYPES <= every, f"listed but never written: {sorted(PIPELINE_TYPES - every)}"
     ours = {t for t in walked["types"] if t.startswith("trainyard.")}
     assert ours and all(trusted(t) for t in ours)
 

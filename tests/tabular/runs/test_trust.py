@@ -23,11 +23,11 @@ from trainyard.artifacts import FILES, write_file_list
 from trainyard.data.synthetic import used_car_market
 from trainyard.errors import DataError
 from trainyard.tabular.runs.store import PartialRun, load_run, save_run
-from trainyard.tabular.runs.trust import THIRD_PARTY_TYPES, load_model, trusted
+from trainyard.tabular.runs.trust import load_model, third_party_types, trusted
 
 
 def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
-    assert all("." in name and not name.endswith(".") for name in THIRD_PARTY_TYPES)
+    assert all("." in name and not name.endswith(".") for name in third_party_types())
     dangerous = {
         "builtins.exec",
         "builtins.eval",
@@ -39,7 +39,7 @@ def test_no_prefix_or_callable_of_concern_is_trusted() -> None:
         "pickle.loads",
         "builtins.getattr",
     }
-    assert not dangerous & THIRD_PARTY_TYPES and not any(trusted(name) for name in dangerous)
+    assert not dangerous & third_party_types() and not any(trusted(name) for name in dangerous)
 
 
 # --- the probe's hostile files ------------------------------------------------------------

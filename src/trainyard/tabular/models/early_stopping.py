@@ -15,84 +15,116 @@ were chosen on uk_used_cars, whose score they hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-# catalog name -> the estimator parameter that counts the trees
-TREES_PARAM = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "hist_gb": "max_iter", "catboost": "iterations"}
 TASKS = ("binary", "multiclass")  # where stopping early is on (see the module's docstring)
 CAP_FACTOR = 3  # the cap on trees: this many times the catalog's count
 MIN_ROWS = 400
 VALIDATION_SHARE = 0.1
-PATIENCE = 100  # rounds without improvement on the inner split (LightGBM, XGBoost)
+PATIENCE = 100  # rounds without improvement on the inner split (LightGBM, XGBoost, CatBoost)
 HIST_PATIENCE = 30  # HistGradientBoosting's n_iter_no_change
 
 
-def stops_early(name: str, task: str, n_rows: int) -> bool:
-    """Whether the model grows trees with early stopping here (a booster, on enough rows)."""
-    return name in TREES_PARAM and task in TASKS and n_rows >= MIN_ROWS
+@dataclass(frozen=True)
+class Stopping:
+    """How one booster grows trees with early stopping: a catalog entry's ``stopping``.
+
+    ``trees_param`` counts its trees; ``search`` and ``refit`` are the extra parameters of a fold's fit and
+    of the refit; ``fit`` fits the model on the kept rows judged by the inner split (None: the estimator
+    holds out its own, from ``search``); ``found`` reads the trees a fitted model kept.
+    """
+
+    trees_param: str
+    found: Callable[[Any], int]
+    fit: Callable[[Any, Any, np.ndarray, Any, np.ndarray], None] | None = None
+    search: dict[str, Any] = field(default_factory=dict)
+    refit: dict[str, Any] = field(default_factory=dict)
 
 
-def search_params(name: str, defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of a fold's fit: the tree cap, and HistGradientBoosting's own early stopping."""
-    key = TREES_PARAM[name]
+def _lightgbm_fit(model, X_keep, y_keep, X_valid, y_valid) -> None:
+    import lightgbm
+
+    model.fit(
+        X_keep,
+        y_keep,
+        eval_X=(X_valid,),
+        eval_y=(y_valid,),
+        callbacks=[lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)],
+    )
+
+
+def _eval_set_fit(model, X_keep, y_keep, X_valid, y_valid) -> None:
+    """XGBoost's and CatBoost's way: ``early_stopping_rounds`` and an ``eval_set``."""
+    booster = model.regressor if hasattr(model, "regressor") else model
+    booster.set_params(early_stopping_rounds=PATIENCE)
+    model.fit(X_keep, y_keep, eval_set=[(X_valid, y_valid)], verbose=False)
+
+
+def _lightgbm_found(model) -> int:
+    return int(model.best_iteration_) if model.best_iteration_ else int(model.n_estimators)
+
+
+def _xgboost_found(model) -> int:
+    best = getattr(model, "best_iteration", None)
+    return int(best) + 1 if best is not None else int(model.n_estimators)
+
+
+def _catboost_found(model) -> int:
+    best = model.get_best_iteration()
+    return int(best) + 1 if best is not None else int(model.tree_count_)
+
+
+HIST_GB = Stopping(
+    "max_iter",
+    found=lambda model: int(model.n_iter_),
+    search={"early_stopping": True, "validation_fraction": VALIDATION_SHARE, "n_iter_no_change": HIST_PATIENCE},
+    refit={"early_stopping": False},
+)
+LIGHTGBM = Stopping("n_estimators", found=_lightgbm_found, fit=_lightgbm_fit)
+XGBOOST = Stopping("n_estimators", found=_xgboost_found, fit=_eval_set_fit)
+CATBOOST = Stopping("iterations", found=_catboost_found, fit=_eval_set_fit)
+
+
+def stops_early(spec, task: str, n_rows: int) -> bool:
+    """Whether the model (a catalog ``ModelSpec``) grows trees with early stopping here: a booster, on enough
+    rows."""
+    return spec.stopping is not None and task in TASKS and n_rows >= MIN_ROWS
+
+
+def search_params(stopping: Stopping, defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a fold's fit: the tree cap, and the booster's own early stopping where it has one."""
+    key = stopping.trees_param
     cap = CAP_FACTOR * int(params.get(key, defaults.get(key, 100)))
-    extra: dict[str, Any] = {key: cap}
-    if name == "hist_gb":
-        extra.update(early_stopping=True, validation_fraction=VALIDATION_SHARE, n_iter_no_change=HIST_PATIENCE)
-    return {**params, **extra}
+    return {**params, key: cap, **stopping.search}
 
 
-def refit_params(name: str, params: dict[str, Any], trees: int) -> dict[str, Any]:
+def refit_params(stopping: Stopping, params: dict[str, Any], trees: int) -> dict[str, Any]:
     """The refit's parameters: the trees the folds found, and no inner split."""
-    extra: dict[str, Any] = {TREES_PARAM[name]: trees}
-    if name == "hist_gb":
-        extra["early_stopping"] = False
-    return {**params, **extra}
+    return {**params, stopping.trees_param: trees, **stopping.refit}
 
 
-def fit_stopping(pipeline, name: str, X: pd.DataFrame, y: np.ndarray, classification: bool, seed: int):
+def fit_stopping(pipeline, stopping: Stopping, X: pd.DataFrame, y: np.ndarray, classification: bool, seed: int):
     """Fit ``pipeline`` (preprocessing, then a booster built with ``search_params``) with early stopping."""
-    if name == "hist_gb":  # its own inner split
+    if stopping.fit is None:  # its own inner split
         return pipeline.fit(X, y)
     keep, valid = inner_split(y, classification, seed)
     head, model = pipeline[:-1], pipeline.steps[-1][1]
     X_keep = head.fit_transform(X.iloc[keep], y[keep])  # the steps are fitted in place, inside ``pipeline``
     X_valid = head.transform(X.iloc[valid])
     y_valid = model.func(y[valid]) if hasattr(model, "func") else y[valid]  # a log-target wrapper
-    if name == "lightgbm":
-        import lightgbm
-
-        model.fit(
-            X_keep,
-            y[keep],
-            eval_X=(X_valid,),
-            eval_y=(y_valid,),
-            callbacks=[lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)],
-        )
-    else:
-        booster = model.regressor if hasattr(model, "regressor") else model
-        booster.set_params(early_stopping_rounds=PATIENCE)
-        model.fit(X_keep, y[keep], eval_set=[(X_valid, y_valid)], verbose=False)
+    stopping.fit(model, X_keep, y[keep], X_valid, y_valid)
     return pipeline
 
 
-def trees_found(pipeline, name: str) -> int | None:
+def trees_found(pipeline, stopping: Stopping) -> int:
     """The number of trees an early-stopped fit kept."""
     model = pipeline.steps[-1][1]
-    model = getattr(model, "regressor_", model)
-    if name == "hist_gb":
-        return int(model.n_iter_)
-    if name == "lightgbm":
-        best = model.best_iteration_
-        return int(best) if best else int(model.n_estimators)
-    if name == "catboost":
-        best = model.get_best_iteration()
-        return int(best) + 1 if best is not None else int(model.tree_count_)
-    best = getattr(model, "best_iteration", None)
-    return int(best) + 1 if best is not None else int(model.n_estimators)
+    return stopping.found(getattr(model, "regressor_", model))
 
 
 def inner_split(y: np.ndarray, classification: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:

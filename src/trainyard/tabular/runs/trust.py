@@ -20,6 +20,7 @@ makes every step fire. See docs/security.md.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import zipfile
 from collections.abc import Iterable
@@ -33,36 +34,27 @@ from trainyard.tabular.saved import is_saved
 # which is trainyard's own code, is what makes the marks), and trusted only if it is marked.
 OWN_PACKAGES = ("trainyard.tabular.prep.", "trainyard.tabular.models.")
 
-# The third-party types (beyond skops' own safe defaults) that trainyard's model files name, each with
-# what writes it. tests/tabular/runs/test_every_step.py writes every one of them: an entry that is
-# no longer written, or a type written but not listed, fails it.
-THIRD_PARTY_TYPES: frozenset[str] = frozenset(
+# The third-party types (beyond skops' own safe defaults) that any pipeline may name, each with the step that
+# writes it. A model's own types are in its catalog entry (``ModelSpec.saved_types``), so adding a model is one
+# entry. tests/tabular/runs/test_every_step.py writes every one of them: an entry that is no longer written, or
+# a type written but not listed, fails it.
+PIPELINE_TYPES: frozenset[str] = frozenset(
     {
-        "collections.OrderedDict",  # the MLP (torch's state dict)
-        # HistGradientBoosting's native categories keep partial(check_array, ...): a partial only calls a function
-        # that is itself on this list, so it opens nothing by itself
-        "functools.partial",
-        "sklearn.utils.validation.check_array",
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # hist_gb
-        "lightgbm.basic.Booster",  # lightgbm
-        "lightgbm.sklearn.LGBMClassifier",
-        "lightgbm.sklearn.LGBMRegressor",
-        "xgboost.core.Booster",  # xgboost
-        "xgboost.sklearn.XGBClassifier",
-        "xgboost.sklearn.XGBRegressor",
         "numpy.dtype",  # any pipeline (encoders keep their dtypes)
-        "sklearn.tree._tree.Tree",  # the trees and forests
         "sklearn.feature_selection._univariate_selection.f_classif",  # a recipe's select = "kbest"
         "sklearn.feature_selection._univariate_selection.f_regression",
         "sklearn.model_selection._split.KFold",  # target encoding's cross-fitting (regression)
         "sklearn.model_selection._split.StratifiedKFold",  # target encoding's cross-fitting (classes)
-        "sklearn.metrics._dist_metrics.EuclideanDistance64",  # k-NN, p = 2
-        "sklearn.metrics._dist_metrics.ManhattanDistance64",  # k-NN, p = 1 (knn_manhattan_notes)
-        # k-NN on up to 15 features (more: brute force, nothing saved). Its Minkowski p = 1 or 2 never takes
-        # scikit-learn's ball tree, which only weighted or non-Minkowski metrics choose: not trusted
-        "sklearn.neighbors._kd_tree.KDTree",
     }
 )
+
+
+@functools.cache
+def third_party_types() -> frozenset[str]:
+    """Every third-party type a model file may name: the pipelines' and each catalog model's own."""
+    from trainyard.tabular.models.catalog import SPECS
+
+    return PIPELINE_TYPES | frozenset(name for spec in SPECS for name in spec.saved_types)
 
 
 class RefusedType(DataError):
@@ -75,7 +67,7 @@ class RefusedType(DataError):
 
 def trusted(name: str) -> bool:
     """Whether a model file may name ``name``: a marked type of trainyard's own, or a listed third-party one."""
-    return name in THIRD_PARTY_TYPES or _own(name)
+    return name in third_party_types() or _own(name)
 
 
 def _own(name: str) -> bool:

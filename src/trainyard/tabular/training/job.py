@@ -94,14 +94,15 @@ def fit_model(
     """Fit ``job``'s pipeline on ``X``; boosters stop early unless ``trees`` fixes their count.
 
     Returns the fitted pipeline and the trees it kept (None for a model without trees to count)."""
-    if trees is not None:
-        return make_pipeline(job, threads, refit_params(job.name, job.params, trees)).fit(X, y), trees
-    if not stops_early(job.name, job.task, len(X)):
+    spec = catalog(job.task)[job.name]
+    if trees is not None and spec.stopping is not None:
+        return make_pipeline(job, threads, refit_params(spec.stopping, job.params, trees)).fit(X, y), trees
+    if not stops_early(spec, job.task, len(X)):
         return make_pipeline(job, threads).fit(X, y), None
-    defaults = catalog(job.task)[job.name].defaults
-    pipeline = make_pipeline(job, threads, search_params(job.name, defaults, job.params))
-    fit_stopping(pipeline, job.name, X, y, job.task != "regression", job.seed)
-    return pipeline, trees_found(pipeline, job.name)
+    assert spec.stopping is not None  # stops_early said so
+    pipeline = make_pipeline(job, threads, search_params(spec.stopping, spec.defaults, job.params))
+    fit_stopping(pipeline, spec.stopping, X, y, job.task != "regression", job.seed)
+    return pipeline, trees_found(pipeline, spec.stopping)
 
 
 def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray, int | None]:
