@@ -31,6 +31,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "serve": ("fastapi", "uvicorn", "treelite"),
     "dask": ("dask", "distributed"),
     "catboost": ("catboost",),
+    "ebm": ("interpret",),
     "mlflow": ("mlflow",),
     "onnx": ("skl2onnx", "onnxmltools", "onnxruntime"),
 }

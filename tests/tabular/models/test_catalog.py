@@ -23,6 +23,7 @@ QUICK = {
     "extra_trees": {"n_estimators": 20},
     "mlp": {"max_epochs": 3},
     "random_forest_notes": {"n_estimators": 20},
+    "ebm": {"outer_bags": 2, "interactions": 2, "max_rounds": 200},
 }
 
 
@@ -76,3 +77,12 @@ def test_the_catalog_names_its_presets() -> None:
         "knn_manhattan_notes",
         "logistic_notes",
     } <= presets
+
+
+def test_a_model_on_request_is_trained_only_when_named() -> None:
+    from trainyard.tabular.models.catalog import select
+
+    on_request = {n for n, s in catalog("binary").items() if s.on_request}
+    assert "ebm" in on_request
+    assert not on_request & {s.name for s in select("binary")[0]}  # not among the defaults
+    assert [s.name for s in select("regression", ["ebm", "ridge"])[0]] == ["ebm", "ridge"]
