@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 # wheelhouse, and every later install, in any clone on this machine, takes the cached wheel.
 WHEELHOUSE ?= $(HOME)/.cache/trainyard/wheels
 LLAMA_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
-UV := $(BIN)/uv pip install --quiet --compile-bytecode
+UV_INSTALL := $(BIN)/uv pip install --quiet --compile-bytecode
 
 .PHONY: install demo test test-quick lint core-check docs bench constraints clean browser
 
@@ -24,7 +24,7 @@ $(STAMP):
 	@ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 		echo "building llama-cpp-python $(LLAMA_VERSION) once (several minutes); cached in $(WHEELHOUSE)"; \
 		$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION); }
-	$(UV) --python $(BIN)/python -c constraints.txt --find-links $(WHEELHOUSE) -e '.[all,test,bench]'
+	$(UV_INSTALL) --python $(BIN)/python -c constraints.txt --find-links $(WHEELHOUSE) -e '.[all,test,bench]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -52,7 +52,7 @@ core-check: $(STAMP)
 	$(BIN)/python -m build --no-isolation --wheel --sdist --outdir dist . >/dev/null
 	$(BIN)/python -m twine check --strict dist/*
 	$(BIN)/python -m venv $(CORE)
-	$(UV) --python $(CORE)/bin/python -c constraints.txt dist/trainyard-*.whl
+	$(UV_INSTALL) --python $(CORE)/bin/python -c constraints.txt dist/trainyard-*.whl
 	cd $(CORE) && ./bin/python $(CURDIR)/.ci/core_check.py
 	@rm -rf $(CORE) build
 

@@ -14,6 +14,7 @@ LDA and the MLP are natively multiclass.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,7 +25,6 @@ from sklearn import dummy, ensemble, linear_model, naive_bayes, neighbors, svm, 
 from trainyard.errors import SchemaError
 from trainyard.extras import available, require
 from trainyard.tabular.models import early_stopping
-from trainyard.tabular.models.early_stopping import Stopping
 from trainyard.tabular.prep.build import ModelNeeds
 
 REG, BIN, MULTI = "regression", "binary", "multiclass"
@@ -54,7 +54,7 @@ class ModelSpec:
     order: int = LAST  # its place when the trainer picks the models (see ``select``): lower trains sooner
     threads: str | None = None  # the estimator's parameter for its thread count
     extra: str | None = None  # the optional extra its library comes in (trainyard.extras)
-    stopping: Stopping | None = None  # a booster's early stopping (models/early_stopping.py)
+    stopping: early_stopping.Stopping | None = None  # a booster's early stopping (models/early_stopping.py)
     # The third-party types its fitted model names in a model file, beyond skops' safe defaults: the loader
     # trusts them by these exact names (runs/trust.py; tests/tabular/runs/test_every_step.py writes each one)
     saved_types: tuple[str, ...] = ()
@@ -165,6 +165,15 @@ _FOREST_SPACE = {
 }
 
 
+def _forest(name: str, regressor: type, classifier: type, max_features: float, *, order: int) -> ModelSpec:
+    """A forest entry: ``max_features`` for regression; classification takes scikit-learn's square root."""
+    return ModelSpec(
+        name, ALL, regressor, {"n_estimators": 100, "max_features": max_features, "min_samples_leaf": 2},
+        needs=TREES, space=_FOREST_SPACE, cost=7, order=order, threads="n_jobs", saved_types=_TREE,
+        per_task={CLASSIFY: {"factory": classifier, "defaults": {"n_estimators": 200, "min_samples_leaf": 2}}},
+    )  # fmt: skip
+
+
 # The training order without names (``order``): the baseline and the linear model, then one strong booster,
 # then the models that cost about a second each, then the other boosters, then the rest by cost. A model that
 # costs seconds never waits behind two that might take the budget, and each model gets at most a slice of
@@ -239,30 +248,8 @@ SPECS: tuple[ModelSpec, ...] = (
             }
         },
     ),
-    ModelSpec(
-        "random_forest", ALL, ensemble.RandomForestRegressor,
-        {"n_estimators": 100, "max_features": 0.5, "min_samples_leaf": 2}, needs=TREES, space=_FOREST_SPACE,
-        cost=7, order=150, threads="n_jobs",
-        saved_types=_TREE,
-        per_task={
-            CLASSIFY: {
-                "factory": ensemble.RandomForestClassifier,
-                "defaults": {"n_estimators": 200, "min_samples_leaf": 2},
-            }
-        },
-    ),
-    ModelSpec(
-        "extra_trees", ALL, ensemble.ExtraTreesRegressor,
-        {"n_estimators": 100, "max_features": 0.6, "min_samples_leaf": 2}, needs=TREES, space=_FOREST_SPACE,
-        cost=7, order=160, threads="n_jobs",
-        saved_types=_TREE,
-        per_task={
-            CLASSIFY: {
-                "factory": ensemble.ExtraTreesClassifier,
-                "defaults": {"n_estimators": 200, "min_samples_leaf": 2},
-            }
-        },
-    ),
+    _forest("random_forest", ensemble.RandomForestRegressor, ensemble.RandomForestClassifier, 0.5, order=150),
+    _forest("extra_trees", ensemble.ExtraTreesRegressor, ensemble.ExtraTreesClassifier, 0.6, order=160),
     ModelSpec(
         "svr_linear", (REG,), svm.LinearSVR, {"C": 1.0, "max_iter": 5000, "dual": "auto"}, needs=SCALED,
         space={"C": ("log", 1e-3, 1e2)}, cost=3, order=170,
@@ -396,7 +383,13 @@ SPECS: tuple[ModelSpec, ...] = (
 
 def catalog(task: str) -> dict[str, ModelSpec]:
     """All specs that serve ``task`` (regression, binary or multiclass), by name, as they are for that task."""
-    return {spec.name: spec.for_task(task) for spec in SPECS if task in spec.tasks}
+    return dict(_resolved(task))  # a copy: the caller may change it, the resolved entries are frozen
+
+
+@functools.cache
+def _resolved(task: str) -> tuple[tuple[str, ModelSpec], ...]:
+    """The entries for ``task``, resolved once (every fit looks its model up)."""
+    return tuple((spec.name, spec.for_task(task)) for spec in SPECS if task in spec.tasks)
 
 
 def select(task: str, names: list[str] | None = None, *, n_rows: int = 0) -> tuple[list[ModelSpec], list[str]]:
