@@ -87,15 +87,15 @@ def main() -> None:
                 start = time.perf_counter()
                 out = run_job(job)
                 seconds = time.perf_counter() - start
-                test = scores_of(job.task, y_test, out["test"], job.n_classes)
+                test = scores_of(job.task, y_test, out.test_output, job.n_classes)
                 row = {
                     "table": name,
                     "model": model,
                     "mode": mode,
                     "metric": metric,
-                    "cv": float(sum(out["cv_scores"]) / len(out["cv_scores"])),
+                    "cv": out.cv_mean,
                     "test": test[metric],
-                    "trees": out.get("trees"),
+                    "trees": out.trees,
                     "seconds": seconds,
                 }
                 rows.append(row)

@@ -42,8 +42,11 @@ def scores(name: str) -> dict[str, float]:
     result = _train()(train_df, info["target"], test_data=test_df, models=MODELS[info["metric"]], tune=False, seed=0)
     y = result.y.iloc[result.split.test]
     out = {}
-    for model, outputs in result.outputs.items():
-        output = outputs["test"]
+    if hasattr(result, "results"):  # ModelResult (issue #31)
+        tests = {name: r.test_output for name, r in result.results.items()}
+    else:
+        tests = {name: outputs["test"] for name, outputs in result.outputs.items()}
+    for model, output in tests.items():
         if output is None:
             continue
         if info["metric"] == "r2":

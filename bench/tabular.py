@@ -64,7 +64,7 @@ def run_trainyard(name: str, limit: float) -> dict:
     info = SETS[name]
     train_df, test_df = load(name)
     result = train(train_df, info["target"], test_data=test_df, time_limit=limit, seed=0)
-    output = result.outputs[result.best.name]["test"]
+    output = result.results[result.best.name].test_output
     y = result.y.iloc[result.split.test]
     if info["metric"] == "r2":
         value = score("r2", y, output)

@@ -227,10 +227,10 @@ def _train_lazy(source, target: str, models, cluster: str, seed: int, task) -> N
     ]
     rows = [
         [
-            entry["name"],
-            *(f"{entry['metrics'][k]:.4g}" if k in entry["metrics"] else "" for k in keys),
-            f"{entry['seconds']:.1f}",
-            escape(entry["status"] + (f" ({entry['message']})" if entry["message"] else "")),
+            entry.name,
+            *(f"{entry.test[k]:.4g}" if k in entry.test else "" for k in keys),
+            f"{entry.seconds:.1f}",
+            escape(entry.status + (f" ({entry.message})" if entry.message else "")),
         ]
         for entry in result.entries
     ]

@@ -69,14 +69,14 @@ def test_the_refit_grows_the_median_of_the_folds_tree_counts(name: str, task: st
     cap = CAP_FACTOR * catalog(task)[name].defaults[_trees_param(task, name)]
     assert all(isinstance(c, int) and 0 < c < cap for c in counts), counts  # stopped before the cap
     final = fit_final(job, threads=1, folds=folds)
-    model = pickle.loads(final["model"])[-1]
+    model = pickle.loads(final.fitted)[-1]
     model = getattr(model, "regressor_", model)
-    assert final["trees"] == int(np.median(counts))
-    assert model.get_params()[_trees_param(task, name)] == final["trees"]
+    assert final.trees == int(np.median(counts))
+    assert model.get_params()[_trees_param(task, name)] == final.trees
     if name == "catboost":
-        assert model.tree_count_ == final["trees"]  # no inner split stopped the refit short
+        assert model.tree_count_ == final.trees  # no inner split stopped the refit short
     if name == "hist_gb":
-        assert model.n_iter_ == final["trees"] and model.early_stopping is False  # the refit sees every row
+        assert model.n_iter_ == final.trees and model.early_stopping is False  # the refit sees every row
 
 
 @pytest.mark.parametrize(("task", "rows"), [("binary", MIN_ROWS - 100), ("regression", 1500)])
@@ -84,8 +84,8 @@ def test_small_tables_and_regression_keep_the_catalogs_count(task: str, rows: in
     job = _job("lightgbm", task, rows=rows)
     assert fit_fold(job, 0, threads=1)[2] is None
     final = fit_final(job, threads=1)
-    assert final["trees"] is None
-    model = pickle.loads(final["model"])[-1]
+    assert final.trees is None
+    model = pickle.loads(final.fitted)[-1]
     assert getattr(model, "regressor_", model).n_estimators == catalog(task)["lightgbm"].defaults["n_estimators"]
 
 

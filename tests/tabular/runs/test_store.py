@@ -57,7 +57,7 @@ def test_run_directory_round_trip(result, tmp_path: Path, market: pd.DataFrame) 
     run = load_run(path)
     rows = result.frame.iloc[result.split.test]
     predictions, notes = predict_with_notes(run, rows.drop(columns="price"))
-    expected = result.outputs[result.best.name]["test"]
+    expected = result.results[result.best.name].test_output
     assert predictions["prediction"].to_numpy() == pytest.approx(expected)
     assert (path / "predictions" / "test.parquet").exists() and (path / "predictions" / "fresh.parquet").exists()
     assert not list(tmp_path.glob(".*tmp*"))

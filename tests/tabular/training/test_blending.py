@@ -10,61 +10,58 @@ import pytest
 from trainyard.errors import SchemaError
 from trainyard.tabular.leaderboard import Entry
 from trainyard.tabular.training.blending import greedy_ensemble, latency
+from trainyard.tabular.training.results import Ledger, ModelResult
 from trainyard.tabular.training.trainer import fast_enough, train
 
 
-def _trainer(latencies: dict[str, float], seed: int = 0):
-    """A trainer's state after the catalog: out-of-fold predictions of a regression target, per model."""
+def _ledger(latencies: dict[str, float], seed: int = 0):
+    """A ledger after the catalog, with out-of-fold predictions of a regression target per model, and its job."""
     rng = np.random.default_rng(seed)
     n = 600
     y = rng.normal(size=n)
     half = rng.normal(size=n)  # a and b see the same signal with independent errors: their blend halves them
     oof = {"dummy": np.zeros(n), "a": y + half, "b": y - half + rng.normal(0, 0.2, n), "c": y + rng.normal(0, 0.9, n)}
     folds = [(np.setdiff1d(np.arange(n), v), v) for v in np.array_split(np.arange(n), 5)]
-    results = {
-        name: {
-            "cv_mean": float(np.sqrt(np.mean((o - y) ** 2))),
-            "fit_seconds": 1.0,
-            "predict_ms_per_1000": 10.0,
-            "size_bytes": 1,
-            "predict_ms_one_row": latencies.get(name, 1.0),
-        }
-        for name, o in oof.items()
-    }
-    return SimpleNamespace(
-        job=SimpleNamespace(task="regression", metric="rmse", y=y, folds=folds, n_classes=0),
-        oof=oof,
-        results=results,
-        outputs={name: {"test": o[:50], "fresh": None} for name, o in oof.items()},
-        codes=y,
-        split=SimpleNamespace(test=np.arange(50)),
-        costs={},
-        fresh_scores=lambda output: {},
-        max_predict_ms=None,
-    )
+    ledger = Ledger()
+    for name, o in oof.items():
+        ledger.add(
+            ModelResult(
+                name=name,
+                model=name,
+                cv_scores=[float(np.sqrt(np.mean((o[v] - y[v]) ** 2))) for _, v in folds],
+                oof=o,
+                test_output=o[:50],
+                fit_seconds=1.0,
+                predict_ms_per_1000=10.0,
+                size_bytes=1,
+                predict_ms_one_row=latencies.get(name, 1.0),
+            )
+        )
+    job = SimpleNamespace(task="regression", metric="rmse", y=y, folds=folds, n_classes=0)
+    return ledger, job
 
 
 def test_the_ensemble_respects_the_latency_bound() -> None:
-    free = _trainer({"a": 5.0, "b": 30.0, "c": 5.0})
-    assert "b" in greedy_ensemble(free)  # b is the best partner of a
-    bounded = _trainer({"a": 5.0, "b": 30.0, "c": 5.0})
-    bounded.max_predict_ms = 12.0
-    weights = greedy_ensemble(bounded)
-    assert weights is not None and "b" not in weights
-    assert latency(bounded, weights) <= 12.0
-    assert bounded.results["ensemble"]["predict_ms_one_row"] == pytest.approx(latency(bounded, weights))
+    free, job = _ledger({"a": 5.0, "b": 30.0, "c": 5.0})
+    assert "b" in greedy_ensemble(free, job).params["weights"]  # b is the best partner of a
+    bounded, job = _ledger({"a": 5.0, "b": 30.0, "c": 5.0})
+    blend = greedy_ensemble(bounded, job, max_predict_ms=12.0)
+    assert blend is not None and "b" not in blend.params["weights"]
+    assert latency(bounded, blend.params["weights"]) <= 12.0
+    assert blend.predict_ms_one_row == pytest.approx(latency(bounded, blend.params["weights"]))
+    assert blend.size_bytes == len(blend.params["weights"]) and blend.name == "ensemble" and blend.cost == 10
 
 
 def test_a_member_that_adds_only_latency_is_pruned(monkeypatch) -> None:
     import trainyard.tabular.training.blending as ensemble
 
-    assert set(greedy_ensemble(_trainer({}))) == {"a", "b"}
+    assert set(greedy_ensemble(*_ledger({})).params["weights"]) == {"a", "b"}
     monkeypatch.setattr(
         ensemble,
         "_prune",
-        lambda trainer, counts, metric: (counts, ensemble._blend_scores(trainer, counts, metric.name)[0]),
+        lambda ledger, job, counts, metric: (counts, ensemble._blend_scores(ledger, job, counts, metric.name)[0]),
     )
-    unpruned = greedy_ensemble(_trainer({}))
+    unpruned = greedy_ensemble(*_ledger({})).params["weights"]
     assert set(unpruned) == {"a", "b", "c"} and unpruned["c"] < 0.1  # c's small weight bought nothing
 
 

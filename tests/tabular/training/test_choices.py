@@ -57,7 +57,7 @@ def test_a_target_that_is_never_negative_gets_no_negative_prediction() -> None:
     result = _quick(frame, "y", metric="rmse")
     ridge = next(e for e in result.entries if e.name == "ridge")
     assert ridge.status == "ok"
-    assert np.min(result.outputs["ridge"]["test"]) >= 0  # a plain ridge goes below zero on half these rows
+    assert np.min(result.results["ridge"].test_output) >= 0  # a plain ridge goes below zero on half these rows
 
 
 def test_mostly_missing_columns_are_kept_for_boosters_when_the_folds_say_so() -> None:

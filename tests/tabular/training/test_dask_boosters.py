@@ -32,9 +32,9 @@ def test_lazy_read_is_a_dask_frame_of_every_file(cars_csv, cars_small):
 
 def test_boosters_train_on_the_cluster(cars_csv):
     result = train_lazy(read_lazy(cars_csv), "price", cluster="local:2", n_estimators=100)
-    assert {e["name"] for e in result.entries} == {"xgboost", "lightgbm"}
-    assert all(e["status"] == "ok" and e["metrics"]["r2"] > 0.8 for e in result.entries), result.entries
-    assert result.entries[0]["metrics"]["r2"] >= result.entries[1]["metrics"]["r2"]
+    assert {e.name for e in result.entries} == {"xgboost", "lightgbm"}
+    assert all(e.ok and e.test["r2"] > 0.8 for e in result.entries), result.entries
+    assert result.entries[0].test["r2"] >= result.entries[1].test["r2"]
     assert "make" in result.features and result.rows == 3000
 
 

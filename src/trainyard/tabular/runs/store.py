@@ -35,6 +35,7 @@ from trainyard.tabular.metrics import classification_details, primary_metric
 from trainyard.tabular.models.ensemble import EnsembleModel, LabelledModel
 from trainyard.tabular.prep.plan import explain
 from trainyard.tabular.runs.trust import RefusedType, dump_model, load_model
+from trainyard.tabular.training.results import ModelResult
 
 VERSIONED = ("trainyard", "scikit-learn", "xgboost-cpu", "lightgbm", "torch", "pandas", "numpy", "skops")
 
@@ -237,9 +238,9 @@ def _metrics(result) -> dict[str, Any]:
             "test": entry.test,
             "fresh": entry.fresh,
         }
-    if result.classes is not None and result.best.name in result.outputs:
+    if result.classes is not None and result.best.name in result.results:
         y = result.y.iloc[result.split.test].map({c: i for i, c in enumerate(result.classes)}).to_numpy()
-        predicted = result.outputs[result.best.name]["test"].argmax(axis=1)
+        predicted = result.results[result.best.name].test_output.argmax(axis=1)
         details = classification_details(y, predicted, list(range(len(result.classes))))
         details["classes"] = [str(c) for c in result.classes]
         out["classification"] = details
@@ -250,7 +251,7 @@ def _write_predictions(result, folder: Path) -> None:
     folder.mkdir()
     for part in ("test", "fresh"):
         rows = getattr(result.split, part)
-        output = result.outputs.get(result.best.name, {}).get(part)
+        output = getattr(result.results[result.best.name], f"{part}_output")
         if output is None or len(rows) == 0:
             continue
         frame = pd.DataFrame({"row": rows, "actual": result.y.iloc[rows].to_numpy()})
@@ -342,8 +343,8 @@ class PartialRun:
         self.path = Path(final).with_name(f".{Path(final).name}.partial")
         self.key = key  # data fingerprint, seed, recipe: a resume must match them
 
-    def start(self, resume: bool) -> dict[str, dict]:
-        """Open the store; return the finished records when resuming."""
+    def start(self, resume: bool) -> dict[str, ModelResult]:
+        """Open the store; return the finished results when resuming."""
         keyfile = self.path / "key.json"
         if resume and keyfile.exists():
             if json.loads(keyfile.read_text()) != json.loads(json.dumps(self.key, default=str)):
@@ -361,19 +362,21 @@ class PartialRun:
         keyfile.write_text(json.dumps(self.key, default=str))
         return {}
 
-    def save(self, name: str, record: dict, arrays: dict[str, np.ndarray | None], model: bytes | None) -> None:
-        """Keep one finished model: ``model`` is the pickle our own worker sent, stored as skops (never
-        as a pickle: ``--resume`` reads this folder back, and a pickle there would run whatever it holds).
-        A full disk removes the folder: half a model could not be resumed from, and nothing is left behind."""
+    def save(self, result: ModelResult) -> None:
+        """Keep one model's result: its fitted pipeline (the pickle our own worker sent) stored as skops (never
+        as a pickle: ``--resume`` reads this folder back, and a pickle there would run whatever it holds), its
+        arrays as npz, its record in leaderboard.json. A full disk removes the folder: half a model could not
+        be resumed from, and nothing is left behind."""
+        name = result.name
         try:
             with full_disk_named(self.path):
-                if model is not None:
-                    dump_model(pickle.loads(model), self.path / "models" / f"{name}.skops")
-                    kept: dict[str, Any] = {k: v for k, v in arrays.items() if v is not None}
-                    np.savez(self.path / "models" / f"{name}.npz", **kept)
+                if result.ok and result.fitted is not None:
+                    dump_model(pickle.loads(result.fitted), self.path / "models" / f"{name}.skops")
+                    arrays: dict[str, Any] = result.arrays()
+                    np.savez(self.path / "models" / f"{name}.npz", **arrays)
                 board = self.path / "leaderboard.json"
                 records = json.loads(board.read_text()) if board.exists() else {}
-                records[name] = record
+                records[name] = result.record()
                 tmp = board.with_suffix(".tmp")
                 tmp.write_text(json.dumps(records, default=float))
                 os.replace(tmp, board)
@@ -381,18 +384,24 @@ class PartialRun:
             self.remove()
             raise
 
-    def load(self) -> dict[str, dict]:
+    def load(self) -> dict[str, ModelResult]:
+        """The finished models' results (stopped and failed ones are trained again)."""
         board = self.path / "leaderboard.json"
         records = json.loads(board.read_text()) if board.exists() else {}
+        results = {}
         for name, record in records.items():
-            if record.get("status") == "ok":
-                arrays = np.load(self.path / "models" / f"{name}.npz", allow_pickle=False)
-                record["_arrays"] = {k: arrays[k] for k in arrays.files}
-                fitted = load_model(
-                    self.path / "models" / f"{name}.skops", remedy="train without resume=True to start again"
-                )
-                record["_model"] = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
-        return records
+            if record.get("status") != "ok":
+                continue
+            arrays = np.load(self.path / "models" / f"{name}.npz", allow_pickle=False)
+            fitted = load_model(
+                self.path / "models" / f"{name}.skops", remedy="train without resume=True to start again"
+            )
+            results[name] = ModelResult.restore(
+                {**record, "name": name},
+                {k: arrays[k] for k in arrays.files},
+                pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL),
+            )
+        return results
 
     def remove(self) -> None:
         import shutil

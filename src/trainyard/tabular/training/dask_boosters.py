@@ -13,7 +13,7 @@ Only models with a Dask interface can train this way: ``xgboost`` (xgboost.dask)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import pandas as pd
 
 from trainyard.data.schema import Role, Schema, profile
 from trainyard.errors import SchemaError, first_line
+from trainyard.tabular.training.results import ModelResult, unfinished
 
 LAZY_MODELS = ("lightgbm", "xgboost")
 FEATURE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TRISTATE)
@@ -34,12 +35,12 @@ class LazyResult:
     rows: int
     features: list[str]
     left_out: list[str]
-    entries: list[dict[str, Any]]  # name, status, seconds, metrics, message; best first
+    entries: list[ModelResult]  # best first; ``test`` holds the holdout's metrics (and its row count)
     notes: list[str] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict)  # the fitted Dask estimators
 
     @property
-    def best(self) -> dict[str, Any]:
+    def best(self) -> ModelResult:
         return self.entries[0]
 
 
@@ -113,21 +114,12 @@ def _train(frame, target, chosen, client, seed, test_fraction, sample_rows, n_es
             estimator.fit(train[features], train[target])
             metrics = _metrics(estimator, test, features, target, schema.task, len(classes or []))
             fitted[name] = estimator
-            entries.append(
-                {"name": name, "status": "ok", "seconds": time.monotonic() - started, "metrics": metrics, "message": ""}
-            )
+            entries.append(ModelResult(name=name, model=name, test=metrics, seconds=time.monotonic() - started))
         except Exception as err:  # noqa: BLE001 - a model that fails is recorded; the run goes on
-            entries.append(
-                {
-                    "name": name,
-                    "status": "failed",
-                    "seconds": time.monotonic() - started,
-                    "metrics": {},
-                    "message": f"{type(err).__name__}: {first_line(err, 200)}",
-                }
-            )
+            message = f"{type(err).__name__}: {first_line(err, 200)}"
+            entries.append(replace(unfinished(name, name, "failed", message), seconds=time.monotonic() - started))
     key = "r2" if schema.task == "regression" else "accuracy"
-    entries.sort(key=lambda e: -e["metrics"].get(key, -np.inf))
+    entries.sort(key=lambda e: -e.test.get(key, -np.inf))
     notes = [f"left out {len(left_out)} column(s) the lazy path cannot use: {', '.join(left_out)}"] if left_out else []
     notes.append(f"validated on a random {test_fraction:.0%} holdout; profiled on a sample of {len(sample):,} rows")
     return LazyResult(schema, rows, features, left_out, entries, notes, fitted)

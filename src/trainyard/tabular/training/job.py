@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,13 @@ from threadpoolctl import threadpool_limits
 
 from trainyard.cores import usable_cores
 from trainyard.data.schema import Schema
-from trainyard.tabular.metrics import metric_value, primary_metric, scores_of
+from trainyard.tabular.metrics import metric_value, primary_metric
 from trainyard.tabular.models.catalog import catalog
 from trainyard.tabular.models.early_stopping import fit_stopping, refit_params, search_params, stops_early, trees_found
 from trainyard.tabular.models.output import predict_output
 from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.recipe import Recipe
+from trainyard.tabular.training.results import ModelResult
 
 
 @dataclass
@@ -73,7 +74,7 @@ def fit_threads(job: Job) -> int:
     return max(1, usable_cores() // job.jobs)
 
 
-def run_job(job: Job) -> dict[str, Any]:
+def run_job(job: Job) -> ModelResult:
     """Cross-validate on the folds, then (optionally) refit on all training rows and predict."""
     threads = fit_threads(job)
     # Folds run in parallel threads; OpenMP and BLAS pools per fit must not oversubscribe the cores
@@ -112,9 +113,9 @@ def fit_fold(job: Job, index: int, threads: int) -> tuple[np.ndarray, np.ndarray
     return valid, predict_output(pipeline, job.X.iloc[valid], job.task, job.n_classes), trees
 
 
-def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any]:
+def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> ModelResult:
     """Refit on all training rows (with the median of the folds' tree counts); predict the test and
-    fresh rows; the pipeline pickled."""
+    fresh rows; the pipeline pickled. The folds' scores are added by ``assemble``."""
     counts = [trees for _, _, trees in folds if trees is not None]
     trees = int(np.median(counts)) if counts else job.trees
     start = time.perf_counter()
@@ -125,16 +126,19 @@ def fit_final(job: Job, threads: int, folds: list | tuple = ()) -> dict[str, Any
     predict_seconds = time.perf_counter() - start
     fresh = predict_output(pipeline, job.X_fresh, job.task, job.n_classes) if len(job.X_fresh) else None
     blob = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-    return {
-        "test": test,
-        "fresh": fresh,
-        "fit_seconds": fit_seconds,
-        "model": blob,
-        "size_bytes": len(blob),
-        "trees": trees,
-        "predict_ms_per_1000": 1000 * predict_seconds / max(len(job.X_test), 1) * 1000,
-        "predict_ms_one_row": one_row_ms(pipeline, job.X_test if len(job.X_test) else job.X, job),
-    }
+    return ModelResult(
+        name=job.name,
+        model=job.name,
+        params=job.params,
+        test_output=test,
+        fresh_output=fresh,
+        fit_seconds=fit_seconds,
+        fitted=blob,
+        size_bytes=len(blob),
+        trees=trees,
+        predict_ms_per_1000=1000 * predict_seconds / max(len(job.X_test), 1) * 1000,
+        predict_ms_one_row=one_row_ms(pipeline, job.X_test if len(job.X_test) else job.X, job),
+    )
 
 
 ONE_ROW_REPEATS = 7
@@ -151,36 +155,24 @@ def one_row_ms(pipeline, X: pd.DataFrame, job: Job) -> float:
     return 1000 * float(np.median(times))
 
 
-def assemble(job: Job, fold_results: list, final: dict[str, Any] | None) -> dict[str, Any]:
-    """The folds' out-of-fold predictions and scores, plus the refit's outputs."""
+def assemble(job: Job, fold_results: list, final: ModelResult | None) -> ModelResult:
+    """The folds' out-of-fold predictions and scores, added to the refit's result (or alone without one)."""
     metric = primary_metric(job.task, job.metric)
     oof = _out_of_fold(fold_results, len(job.y), job.task, job.n_classes)
     fold_scores = [metric_value(job.task, metric.name, job.y[v], out, job.n_classes) for v, out, _ in fold_results]
-    result: dict[str, Any] = {
-        "cv_scores": fold_scores,
-        "oof": oof,
-        "cv_all": known_scores(job, oof),
-        "fold_trees": [trees for _, _, trees in fold_results],
-    }
-    return {**result, **(final or {})}
+    base = final or ModelResult(name=job.name, model=job.name, params=job.params)
+    return replace(base, cv_scores=fold_scores, oof=oof, fold_trees=[trees for _, _, trees in fold_results])
 
 
-def merge_parts(job: Job, first: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
+def merge_parts(first: ModelResult, rest: ModelResult) -> ModelResult:
     """One model's result from two runs over different folds (the second one with the refit)."""
-    oof = np.where(np.isnan(first["oof"]), rest["oof"], first["oof"])
-    return {
-        **rest,
-        "cv_scores": first["cv_scores"] + rest["cv_scores"],
-        "oof": oof,
-        "cv_all": known_scores(job, oof),
-        "fold_trees": first["fold_trees"] + rest["fold_trees"],
-    }
-
-
-def known_scores(job: Job, oof: np.ndarray) -> dict[str, float]:
-    """Every metric over the rows that have an out-of-fold prediction (all of them after a full CV)."""
-    known = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
-    return scores_of(job.task, job.y[known], oof[known], job.n_classes) if known.any() else {}
+    assert first.oof is not None and rest.oof is not None
+    return replace(
+        rest,
+        cv_scores=first.cv_scores + rest.cv_scores,
+        oof=np.where(np.isnan(first.oof), rest.oof, first.oof),
+        fold_trees=first.fold_trees + rest.fold_trees,
+    )
 
 
 def _out_of_fold(fold_results, n: int, task: str, n_classes: int) -> np.ndarray:

@@ -33,6 +33,7 @@ from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
 from trainyard.tabular.training.job import Job, merge_parts
 from trainyard.tabular.training.refit_check import RefitCheck, check_refit
+from trainyard.tabular.training.results import Ledger, ModelResult, unfinished
 
 MIN_TIME_LIMIT = 5.0
 RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
@@ -54,8 +55,7 @@ class TrainResult:
     entries: list[Entry]
     best: Entry
     classes: list[Any] | None
-    outputs: dict[str, dict[str, np.ndarray | None]]  # model -> {"test": ..., "fresh": ...}
-    models: dict[str, bytes]  # model -> pickled fitted pipeline (kept for the best and ensemble members)
+    results: dict[str, ModelResult]  # every model's result; the fitted pipelines kept for the best and its members
     frame: pd.DataFrame
     y: pd.Series
     seconds: float
@@ -71,10 +71,15 @@ class TrainResult:
         if self.best.name == "ensemble" and self.ensemble:
             from trainyard.tabular.models.ensemble import EnsembleModel
 
-            members = [pickle.loads(self.models[n]) for n in self.ensemble]
+            members = [pickle.loads(self.fitted(n)) for n in self.ensemble]
             weights = list(self.ensemble.values())
             return EnsembleModel(members=members, weights=weights, task=self.schema.required_task())
-        return pickle.loads(self.models[self.best.name])
+        return pickle.loads(self.fitted(self.best.name))
+
+    def fitted(self, name: str) -> bytes:
+        blob = self.results[name].fitted
+        assert blob is not None, f"{name}'s fitted pipeline was not kept"
+        return blob
 
     @property
     def model(self):
@@ -249,8 +254,7 @@ def train(
         entries=entries,
         best=best,
         classes=classes,
-        outputs=trainer.outputs,
-        models={k: v for k, v in trainer.models.items() if k in keep},
+        results={r.name: r if r.name in keep else replace(r, fitted=None) for r in trainer.ledger},
         frame=frame,
         y=y,
         seconds=time.monotonic() - start,
@@ -361,44 +365,34 @@ def _encode_classes(task: str, y: pd.Series, folds: int, split: Split) -> tuple[
 
 
 class Trainer:
-    """The loop's state: results per model, the outputs kept, the fitted pipelines.
+    """The loop's state: the ledger of results (``results.Ledger``), the engine the fits run on, the deadline.
 
-    Tuning (``tuning.py``) and blending (``blending.py``) work on a Trainer: they read ``job``, ``split``,
-    ``codes``, ``oof``, ``outputs``, ``results`` and ``deadline``, and add models through ``fit`` and
-    their records to ``results`` and ``outputs``. Those are its interface within the package.
+    Tuning (``tuning.py``) and blending (``blending.py``) are functions of the ledger: tuning yields the
+    parameters worth a ``<name>_tuned`` fit, blending returns the ensemble as one more ``ModelResult``;
+    the trainer fits, scores and records them like any other model.
     """
 
     def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint, engine):
         self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
         self.engine = engine
         self.checkpoint = checkpoint
-        self.results: dict[str, dict] = {}
-        self.outputs: dict[str, dict[str, np.ndarray | None]] = {}
-        self.oof: dict[str, np.ndarray] = {}
-        self.models: dict[str, bytes] = {}
-        self.costs: dict[str, int] = {}
+        self.ledger = Ledger()
         self.started_dummy = 0.0  # time.monotonic() when the baseline started: what came before it took
         self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
 
-    def restore(self, records: dict[str, dict]) -> None:
+    def restore(self, results: dict[str, ModelResult]) -> None:
         """Take back finished models from an interrupted run (stopped ones are tried again)."""
-        for name, record in records.items():
-            if record.get("status") != "ok":
-                continue
-            arrays = record.pop("_arrays")
-            self.models[name] = record.pop("_model")
-            self.outputs[name] = {"test": arrays["test"], "fresh": arrays.get("fresh")}
-            self.oof[name] = arrays["oof"]
-            self.results[name] = record
+        for result in results.values():
+            if result.ok:
+                self.ledger.add(result)
 
-    def fit(self, spec: ModelSpec, params: dict | None = None, label: str | None = None) -> dict:
+    def fit(self, spec: ModelSpec, params: dict | None = None, label: str | None = None) -> ModelResult:
         name = label or spec.name
-        self.costs[name] = spec.cost
-        if name in self.results:
+        if name in self.ledger:
             self.emit("result", {"model": name, "status": "ok", "message": "resumed: finished before"})
-            return self.results[name]
+            return self.ledger[name]
         self.emit("model", {"model": name})
-        job = Job(**{**self.job.__dict__, "name": spec.name, "params": params or {}})
+        job = replace(self.job, name=spec.name, params=params or {})
         started = time.monotonic()
         if name == "dummy":
             self.started_dummy = started
@@ -406,25 +400,27 @@ class Trainer:
         seconds = left if spec.name == "dummy" else time_slice(left)
         try:
             out, cut = self._run(job, seconds)
-            record = self._record(name, spec, job, out)
-            record["message"] = cut
+            result = replace(self.scored(out), name=name, message=cut)
         except Stopped as err:
             why = "the time limit" if seconds >= left else f"its time slice ({seconds:.0f} s of the {left:.0f} s left)"
-            record = {"status": "stopped", "message": f"stopped by {why}: {err}", "params": params or {}}
+            result = unfinished(name, spec.name, "stopped", f"stopped by {why}: {err}", params)
         except Failed as err:
-            record = {"status": "failed", "message": str(err), "params": params or {}}
-        record["seconds"] = time.monotonic() - started
-        record["model"] = spec.name
-        self.results[name] = record
+            result = unfinished(name, spec.name, "failed", str(err), params)
+        result = self.ledger.add(replace(result, seconds=time.monotonic() - started, cost=spec.cost))
         if self.checkpoint is not None:
-            arrays = {"oof": self.oof.get(name), **self.outputs.get(name, {})} if record["status"] == "ok" else {}
-            self.checkpoint.save(name, record, arrays, self.models.get(name))
+            self.checkpoint.save(result)
         self.emit(
-            "result", {"model": name, **{k: v for k, v in record.items() if k in ("status", "cv_mean", "message")}}
+            "result",
+            {
+                "model": name,
+                "status": result.status,
+                "message": result.message,
+                **({"cv_mean": result.cv_mean} if result.ok else {}),
+            },
         )
-        return record
+        return result
 
-    def _run(self, job: Job, seconds: float) -> tuple[dict, str]:
+    def _run(self, job: Job, seconds: float) -> tuple[ModelResult, str]:
         """One model's cross-validation and refit within ``seconds``, and a message when it was cut short.
 
         Under a time limit the first fold runs alone first. The other folds follow only when that fold's
@@ -444,37 +440,22 @@ class Trainer:
         left, others = seconds - took, len(job.folds) - 1
         needed = took * (others + REFIT_COST)
         if needed <= left:
-            return merge_parts(job, first, self.engine.run(replace(job, folds=job.folds[1:]), seconds=left)), ""
+            return merge_parts(first, self.engine.run(replace(job, folds=job.folds[1:]), seconds=left)), ""
         if took * REFIT_COST > left:
             raise Stopped(f"its first fold took {took:.0f} s and a refit would not fit in the {left:.0f} s left")
-        final = self.engine.run(replace(job, folds=[], trees=first["fold_trees"][0]), seconds=left)
-        return merge_parts(job, first, final), (
-            f"cut after 1 of {others + 1} folds (score {first['cv_scores'][0]:.4g}): "
+        final = self.engine.run(replace(job, folds=[], trees=first.fold_trees[0]), seconds=left)
+        return merge_parts(first, final), (
+            f"cut after 1 of {others + 1} folds (score {first.cv_scores[0]:.4g}): "
             f"the others would need about {needed:.0f} s of the {left:.0f} s left"
         )
 
-    def _record(self, name: str, spec: ModelSpec, job: Job, out: dict) -> dict:
-        test_scores = scores_of(job.task, self.codes[self.split.test], out["test"], job.n_classes)
-        fresh_scores = self.fresh_scores(out.get("fresh"))
-        self.outputs[name] = {"test": out["test"], "fresh": out.get("fresh")}
-        self.oof[name] = out["oof"]
-        self.models[name] = out["model"]
-        return {
-            "status": "ok",
-            "message": "",
-            "params": job.params,
-            "cv_scores": out["cv_scores"],
-            "cv_mean": float(np.mean(out["cv_scores"])),
-            "cv_std": float(np.std(out["cv_scores"])),
-            "cv_all": out["cv_all"],
-            "test": test_scores,
-            "fresh": fresh_scores,
-            "fit_seconds": out["fit_seconds"],
-            "predict_ms_per_1000": out["predict_ms_per_1000"],
-            "trees": out.get("trees"),
-            "predict_ms_one_row": out.get("predict_ms_one_row", float("nan")),
-            "size_bytes": out["size_bytes"],
-        }
+    def scored(self, result: ModelResult) -> ModelResult:
+        """``result`` with every metric on the test rows and on the fresh rows (with the primary one's
+        bootstrap standard error), from its outputs there."""
+        job = self.job
+        assert result.test_output is not None  # every run has test rows
+        test = scores_of(job.task, self.codes[self.split.test], result.test_output, job.n_classes)
+        return replace(result, test=test, fresh=self.fresh_scores(result.fresh_output))
 
     def refit_full(self, names: list[str], X: pd.DataFrame, codes: np.ndarray, on_cluster: bool) -> dict[str, Any]:
         """Refit ``names`` on every labelled row with their settings and tree counts; replace their models.
@@ -487,7 +468,7 @@ class Trainer:
             return self.training_rows_only(["refitting on every row is not available on a cluster yet"])
         # all or none: an ensemble whose members learned from different rows would be hard to explain
         share = len(rows) / max(len(self.split.train), 1)
-        needed = sum(1.5 * self.results[n].get("fit_seconds", 1.0) * share + 1.0 for n in names)
+        needed = sum(1.5 * self.ledger[n].fit_seconds * share + 1.0 for n in names)
         left = self.deadline - time.monotonic()
         if left < needed:
             return self.training_rows_only(
@@ -501,19 +482,17 @@ class Trainer:
         refit: dict[str, bytes] = {}
         checks: dict[str, RefitCheck | None] = {}
         for name in names:
-            record = self.results[name]
-            job = Job(
-                **{
-                    **self.job.__dict__,
-                    "name": record.get("model", name.removesuffix("_tuned")),
-                    "params": record.get("params", {}),
-                    "X": X.iloc[rows],
-                    "y": codes[rows],
-                    "folds": [],
-                    "X_test": X.iloc[held_out],  # its answers there are checked against the scored model's
-                    "X_fresh": X.iloc[:0],
-                    "trees": record.get("trees"),
-                }
+            scored = self.ledger[name]
+            job = replace(
+                self.job,
+                name=scored.model,
+                params=scored.params,
+                X=X.iloc[rows],
+                y=codes[rows],
+                folds=[],
+                X_test=X.iloc[held_out],  # its answers there are checked against the scored model's
+                X_fresh=X.iloc[:0],
+                trees=scored.trees,
             )
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
@@ -525,8 +504,8 @@ class Trainer:
                         f"{name} on every row did not finish ({err})"
                     ]
                 )
-            refit[name] = out["model"]
-            checks[name] = self.check_refit(name, codes[held_out], out.get("test"))
+            refit[name] = out.fitted
+            checks[name] = self.check_refit(name, codes[held_out], out.test_output)
         refused = {n: c for n, c in checks.items() if c is not None and not c.passed}
         if refused:
             name, check = next(iter(refused.items()))
@@ -535,14 +514,16 @@ class Trainer:
                 "scored above, which learned from the training rows"
             )
             return {**self.training_rows_only([note]), "refit_check": {n: c.as_dict() for n, c in refused.items()}}
-        self.models.update(refit)
+        for name, fitted in refit.items():
+            self.ledger.add(replace(self.ledger[name], fitted=fitted))
         sets = [s for s in ("train", "test", "fresh") if len(getattr(self.split, s))]
         passed = {n: c.as_dict() for n, c in checks.items() if c is not None}
         return {"rows": len(rows), "sets": sets, "notes": [], "refit_check": passed}
 
     def check_refit(self, name: str, y: np.ndarray, refit: np.ndarray | None) -> RefitCheck | None:
         """The refit of ``name`` against its scored model on the held-out rows (None when there are none)."""
-        scored = [out for s in ("test", "fresh") if (out := self.outputs[name].get(s)) is not None]
+        result = self.ledger[name]
+        scored = [out for out in (result.test_output, result.fresh_output) if out is not None]
         if refit is None or not scored:
             return None
         job = self.job
@@ -564,10 +545,10 @@ class Trainer:
 
     def check_baseline(self, time_limit: float | None, before: float, shape: tuple[int, int]) -> None:
         """Refuse a run whose baseline did not finish, saying how long this table needs before any score."""
-        baseline = self.results.get("dummy", {})
-        if baseline.get("status") != "stopped":
+        baseline = self.ledger.get("dummy")
+        if baseline is None or baseline.status != "stopped":
             return
-        spent = baseline["seconds"]
+        spent = baseline.seconds
         what = (
             f"it had not finished after {spent:.1f} s, and reading, profiling and the choices took "
             f"{before:.1f} s before it"
@@ -583,17 +564,16 @@ class Trainer:
 
     def check_beyond_baseline(self, time_limit: float | None) -> None:
         """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
-        if any(r.get("status") == "ok" for n, r in self.results.items() if n != "dummy"):
+        if any(r.name != "dummy" for r in self.ledger.finished()):
             return
         stopped = {
-            n: r["seconds"]
-            for n, r in self.results.items()
-            if n != "dummy" and r.get("status") == "stopped" and r["seconds"] >= 1.0
+            r.name: r.seconds for r in self.ledger if r.name != "dummy" and r.status == "stopped" and r.seconds >= 1.0
         }  # it ran, then was stopped
         if not stopped or time_limit is None:
             cause = self.likely_cause()
             if cause:
-                baseline_ok = self.results.get("dummy", {}).get("status") == "ok"
+                baseline = self.ledger.get("dummy")
+                baseline_ok = baseline is not None and baseline.ok
                 raise SchemaError(
                     f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
                 )
@@ -607,23 +587,36 @@ class Trainer:
 
     def likely_cause(self) -> str:
         """The failure most models share, as "the likely cause (k of n models: a, b): message"; "" if none failed."""
-        failed = {n: r.get("message", "") for n, r in self.results.items() if r.get("status") == "failed"}
+        failed = {r.name: r.message for r in self.ledger if r.status == "failed"}
         if not failed:
             return ""
         message, count = Counter(failed.values()).most_common(1)[0]
         names = [n for n, m in failed.items() if m == message][:3]
-        return f"the likely cause ({count} of {len(self.results)} models: {', '.join(names)}): {message}"
+        return f"the likely cause ({count} of {len(self.ledger)} models: {', '.join(names)}): {message}"
 
     def entries(self) -> list[Entry]:
-        return [Entry.from_record(name, record, self.costs.get(name, 5)) for name, record in self.results.items()]
+        return self.ledger.entries()
 
     def tune(self, specs: list[ModelSpec], top: int = 2, trials: int = 12) -> None:
-        """An Optuna search over the best few models' spaces, inside the remaining budget."""
-        from trainyard.tabular.training.tuning import tune_specs
+        """An Optuna search over the best few models' spaces, inside the remaining budget; a ``<name>_tuned``
+        fit for each search that beats its model's defaults."""
+        from trainyard.tabular.training.tuning import tuned_params
 
-        tune_specs(self, specs, top=top, trials=trials)
+        def left() -> float:
+            return self.deadline - time.monotonic()
+
+        def run(job: Job, seconds: float) -> ModelResult:
+            return self.engine.run(job, seconds=seconds)
+
+        for spec, params in tuned_params(self.ledger, specs, run, self.job, left, self.emit, top=top, trials=trials):
+            self.fit(spec, params=params, label=f"{spec.name}_tuned")
 
     def ensemble(self) -> dict[str, float] | None:
+        """The greedy blend's weights, recorded as ``ensemble`` when it beats the best single model."""
         from trainyard.tabular.training.blending import greedy_ensemble
 
-        return greedy_ensemble(self)
+        blend = greedy_ensemble(self.ledger, self.job, self.max_predict_ms)
+        if blend is None:
+            return None
+        self.ledger.add(self.scored(blend))
+        return blend.params["weights"]

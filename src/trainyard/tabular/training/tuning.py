@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from trainyard.tabular.metrics import primary_metric
 from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.tabular.training.job import Job
+from trainyard.tabular.training.results import Ledger, ModelResult
 
 
 def suggest(trial, space: dict[str, tuple]) -> dict[str, Any]:
@@ -42,42 +44,44 @@ def default_trial(defaults: dict[str, Any], space: dict[str, tuple]) -> dict[str
     return trial
 
 
-def tune_specs(trainer, specs, *, top: int, trials: int) -> None:
-    """Search each of the ``top`` best tunable models; add ``<name>_tuned`` when it wins on CV."""
+def tuned_params(
+    ledger: Ledger, specs, run: Callable[[Job, float], ModelResult], job: Job, left, emit, *, top: int, trials: int
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Search each of the ``top`` best tunable models in ``ledger``; yield the (spec, parameters) that beat its
+    defaults on cross-validation, for the trainer to fit as ``<name>_tuned`` before the next search starts.
+
+    ``run(job, seconds)`` cross-validates one trial; ``left()`` is the seconds the tuning may still use.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    metric = primary_metric(trainer.job.task, trainer.job.metric)
+    metric = primary_metric(job.task, job.metric)
     by_name = {s.name: s for s in specs}
-    finished = [
-        (n, r)
-        for n, r in trainer.results.items()
-        if r.get("status") == "ok" and n in by_name and by_name[n].space and n != "dummy"
-    ]
-    finished.sort(key=lambda nr: nr[1]["cv_mean"], reverse=metric.greater_is_better)
-    for name, record in finished[:top]:
-        spec = by_name[name]
-        per_trial = max(record.get("seconds", 1.0), 0.5)
-        sampler = optuna.samplers.TPESampler(seed=trainer.job.seed)
+    finished = [r for r in ledger.finished() if r.name in by_name and by_name[r.name].space and r.name != "dummy"]
+    finished.sort(key=lambda r: r.cv_mean, reverse=metric.greater_is_better)
+    for result in finished[:top]:
+        name, spec = result.name, by_name[result.name]
+        per_trial = max(1.0 if np.isnan(result.seconds) else result.seconds, 0.5)
+        sampler = optuna.samplers.TPESampler(seed=job.seed)
         study = optuna.create_study(direction="maximize" if metric.greater_is_better else "minimize", sampler=sampler)
         study.enqueue_trial(default_trial(spec.defaults, spec.space))
         for _ in range(trials):
-            if trainer.deadline - time.monotonic() < 3 * per_trial:
+            if left() < 3 * per_trial:
                 break  # keep enough for this trial and the final refit
             trial = study.ask()
             params = suggest(trial, spec.space)
-            job = Job(**{**trainer.job.__dict__, "name": name, "params": params, "refit": False})
             try:
-                out = trainer.engine.run(job, seconds=trainer.deadline - time.monotonic())
+                out = run(replace(job, name=name, params=params, refit=False), left())
             except (Stopped, Failed):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 continue
-            study.tell(trial, float(np.mean(out["cv_scores"])))
-            trainer.emit("trial", {"model": name, "score": float(np.mean(out["cv_scores"]))})
+            study.tell(trial, out.cv_mean)
+            emit("trial", {"model": name, "score": out.cv_mean})
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if len(complete) < 2:
             continue
         best = study.best_trial
-        improves = best.value > record["cv_mean"] if metric.greater_is_better else best.value < record["cv_mean"]
+        value = float(best.value)  # type: ignore[arg-type]  # a complete trial has one
+        improves = value > result.cv_mean if metric.greater_is_better else value < result.cv_mean
         if improves and best.params != default_trial(spec.defaults, spec.space):
-            trainer.fit(spec, params=best.params, label=f"{name}_tuned")
+            yield spec, best.params

@@ -29,7 +29,7 @@ def test_cluster_gives_the_local_results(market: pd.DataFrame):
     assert [e.name for e in clustered.entries] == [e.name for e in local.entries]
     assert clustered.best.name == local.best.name
     best = local.best.name
-    assert (clustered.outputs[best]["test"] == local.outputs[best]["test"]).all()
+    assert (clustered.results[best].test_output == local.results[best].test_output).all()
 
 
 def test_a_worker_that_dies_costs_its_fit_not_the_run(market: pd.DataFrame):

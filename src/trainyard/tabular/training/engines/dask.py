@@ -24,6 +24,7 @@ from typing import Any
 from trainyard.errors import SchemaError, first_line
 from trainyard.tabular.training.engines.local import Failed, Stopped
 from trainyard.tabular.training.job import Job, assemble, fit_final, fit_fold, fit_threads
+from trainyard.tabular.training.results import ModelResult
 
 CONNECT_SECONDS = 10.0
 SCATTER_SECONDS = 60.0  # sending the training table to every worker: seconds on a network, for ~1 GB
@@ -73,7 +74,7 @@ class DaskEngine:
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
 
-    def run(self, job: Job, seconds: float) -> dict[str, Any]:
+    def run(self, job: Job, seconds: float) -> ModelResult:
         """The same result as ``fitting.run_job(job)``, computed on the cluster within ``seconds``."""
         deadline = time.monotonic() + seconds
         try:
@@ -95,7 +96,7 @@ class DaskEngine:
             futures.append(self.client.submit(_final, base, job.name, job.params, threads, list(futures), pure=False))
         return futures
 
-    def _collect(self, job: Job, futures: list, seconds: float) -> dict[str, Any]:
+    def _collect(self, job: Job, futures: list, seconds: float) -> ModelResult:
         from distributed import wait
         from distributed.client import FutureCancelledError, FuturesCancelledError
 
