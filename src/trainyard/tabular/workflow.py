@@ -15,10 +15,8 @@ from trainyard.data.readers import read
 from trainyard.errors import DataError, SchemaError
 from trainyard.io import writer_lock
 from trainyard.tabular.runs.store import PartialRun, Run, fingerprint, save_run
+from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, train
-
-# Of ``time_limit``, the share kept for saving the run and writing the report after training.
-FINISH_SHARE = 0.08
 
 
 def run_name(source: Any) -> str:
@@ -63,15 +61,15 @@ def train_run(
     Returns the saved ``Run``; its ``result`` is the ``TrainResult``, ``report`` the report's path (None when
     not written: not asked for, or the time limit was spent) and ``mlflow_run`` the MLflow run's id.
     """
-    started = time.monotonic()
     before = spent() if spent is not None else 0.0
+    # one clock for the whole call, from the process's start when the CLI says how long ago that was
+    budget = Budget.plan(
+        time_limit, refit=train_options.get("refit_full", True), report=report, start=time.monotonic() - before
+    )
     if mlflow is not None:  # before any work: a missing extra or server is no reason to train and then fail
         from trainyard.tabular.tracking.mlflow_runs import check_store
 
         check_store(mlflow)
-
-    def elapsed() -> float:
-        return before + time.monotonic() - started
 
     path = Path(runs) / (name or run_name(data))
     if path.exists() and not overwrite:
@@ -89,17 +87,17 @@ def train_run(
                 "metric": metric,
             },
         )
-        budget = None if time_limit is None else time_limit * (1 - FINISH_SHARE) - elapsed()
-        if time_limit is not None and budget is not None and budget < MIN_TIME_LIMIT:
+        training = budget.left("saving")  # what the training may use, final model included
+        if time_limit is not None and training < MIN_TIME_LIMIT:
             raise SchemaError(
-                f"time_limit={time_limit:g} leaves {max(budget, 0):.1f} s for training after start-up "
-                f"and reading; give it at least {time_limit - budget + MIN_TIME_LIMIT:.0f} s"
+                f"time_limit={time_limit:g} leaves {max(training, 0):.1f} s for training after start-up "
+                f"and reading; give it at least {time_limit - training + MIN_TIME_LIMIT:.0f} s"
             )
         result = train(
             frame,
             target,
             recipe=recipe,
-            time_limit=budget,
+            budget=budget,
             folds=folds,
             seed=seed,
             metric=metric,
@@ -109,12 +107,14 @@ def train_run(
         )
         save_run(result, path, command=command, overwrite=overwrite)
         checkpoint.remove()
+        budget.done("saving")
     run = Run.of_result(result, path)
-    if report and (time_limit is None or elapsed() < time_limit):
+    if report and budget.left("report") > 0:
         from trainyard.tabular.report import write_report
 
-        deadline = None if time_limit is None else time.monotonic() + time_limit - elapsed()
+        deadline = None if time_limit is None else budget.deadline("report")
         run.report, _ = write_report(run, deadline=deadline)  # the run as trained: not read back from disk
+        budget.done("report")
     if mlflow is not None:
         from trainyard.tabular.tracking.mlflow_runs import log_run, tracking_uri
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from trainyard.errors import SchemaError
+from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.engines.local import Stopped, run_with_deadline
 from trainyard.tabular.training.trainer import train
 
@@ -178,10 +179,8 @@ def _wide_regression(rows: int = 40_000, columns: int = 30) -> pd.DataFrame:
 
 
 def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monkeypatch) -> None:
-    import trainyard.tabular.training.trainer as trainer
-
     slices = iter([0.05])  # named models run in the order given: hist_gb first, with a slice too small for anything
-    monkeypatch.setattr(trainer, "time_slice", lambda left: next(slices, left))
+    monkeypatch.setattr(Budget, "slice", lambda self, part="fitting": next(slices, self.left(part)))
     events: list[str] = []
     result = train(
         _wide_regression(4_000, 10),
@@ -200,7 +199,6 @@ def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monke
 
 
 def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch) -> None:
-    import trainyard.tabular.training.trainer as trainer
     from trainyard.tabular.training.engines.local import LocalEngine
 
     class SlowFirstFold(LocalEngine):  # the real engine; its first-fold runs take two seconds longer
@@ -210,7 +208,9 @@ def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch)
                 time.sleep(2.0)
             return out
 
-    monkeypatch.setattr(trainer, "time_slice", lambda left: 6.0)  # the rest would need 2 s × (4 folds + refit)
+    monkeypatch.setattr(
+        Budget, "slice", lambda self, part="fitting": 6.0
+    )  # the rest would need 2 s × (4 folds + refit)
     result = train(
         _wide_regression(3_000, 8),
         "y",
@@ -230,14 +230,15 @@ def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch)
 
 
 def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tmp_path: Path) -> None:
-    import trainyard.tabular.training.trainer as trainer
     from trainyard.tabular.runs.store import PartialRun
 
-    monkeypatch.setattr(trainer, "time_slice", lambda left: 1.2)  # hist_gb's first fold on 48,000 rows takes longer
+    monkeypatch.setattr(
+        Budget, "slice", lambda self, part="fitting": 1.2
+    )  # hist_gb's first fold on 48,000 rows takes longer
     checkpoint = PartialRun(tmp_path / "runs" / "wide", {"seed": 0})
     with pytest.raises(
         SchemaError,
-        match=r"no model beyond the baseline finished within the 60 s for training: "
+        match=r"no model beyond the baseline finished within the 60 s time limit: "
         r"the quickest, hist_gb, was stopped after \d+ s; give about twice the time",
     ):
         train(

@@ -151,6 +151,7 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
                 "classes": _plain(result.classes),
                 "ensemble": result.ensemble,
                 "seconds": round(result.seconds, 2),
+                "time": result.budget.to_dict() if result.budget is not None else None,
                 "notes": result.notes,
                 "warnings": result.warnings,
                 "split": result.split.report(),

@@ -20,6 +20,7 @@ import pandas as pd
 
 from trainyard.data.schema import Role
 from trainyard.tabular.metrics import primary_metric
+from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.engines.local import Failed, Stopped, run_with_deadline
 
 PROBE_FOLDS = 3
@@ -59,15 +60,16 @@ class Decided:
     choices: list[Choice]
 
 
-def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
-    """The choices for ``job`` (a fitting.Job on the training rows, folds set), applied to its recipe."""
+def decide(job, y_raw: pd.Series, budget: Budget) -> Decided:
+    """The choices for ``job`` (a fitting.Job on the training rows, folds set), applied to its recipe; the
+    probes take at most ``BUDGET_SHARE`` of ``budget``'s limit."""
     from trainyard.tabular.prep.target import can_log, wants_log
 
     recipe, choices = job.recipe, []
-    budget = time.monotonic() + BUDGET_SHARE * time_limit if time_limit else float("inf")
+    deadline = budget.capped("choices", BUDGET_SHARE)
     if can_log(job.schema, recipe, y_raw, job.metric):
         choice = _compare(
-            replace(job, log_target=False), {"raw": {}, "log": {"log_target": True}}, "raw", budget, "target"
+            replace(job, log_target=False), {"raw": {}, "log": {"log_target": True}}, "raw", deadline, "target"
         )
         choices.append(choice)
         transform = "log" if choice.chosen == "log" else "none"
@@ -81,7 +83,7 @@ def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
             replace(job, recipe=recipe, log_target=log),
             {"dropped": {}, "words": {"recipe": words}},
             "dropped",
-            budget,
+            deadline,
             "text",
         )
         choices.append(choice)
@@ -93,7 +95,7 @@ def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
             replace(job, recipe=recipe, log_target=log),
             {"dropped": {}, "kept": {"recipe": kept}},
             "dropped",
-            budget,
+            deadline,
             "mostly-missing columns",
         )
         choices.append(choice)
@@ -101,14 +103,14 @@ def decide(job, y_raw: pd.Series, time_limit: float | None) -> Decided:
     return Decided(recipe=recipe, log_target=log, choices=choices)
 
 
-def _compare(job, options: dict[str, dict[str, Any]], default: str, budget: float, what: str) -> Choice:
+def _compare(job, options: dict[str, dict[str, Any]], default: str, deadline: float, what: str) -> Choice:
     """Probe each option; the default, said so, when the time for probes runs out first."""
     metric = primary_metric(job.task, job.metric)
     scores: dict[str, float] = {}
     for option, change in options.items():
         probe = replace(job, name="hist_gb", params=dict(PROBE_PARAMS), **change)
         try:  # in a worker with a deadline: a probe never takes more than the time kept for probes
-            scores[option] = run_with_deadline(_probe, probe, metric.name, seconds=budget - time.monotonic())
+            scores[option] = run_with_deadline(_probe, probe, metric.name, seconds=deadline - time.monotonic())
         except (Stopped, Failed) as err:
             return Choice(what, scores, default, f"not decided ({err}); kept the default")
     sign = 1 if metric.greater_is_better else -1

@@ -28,6 +28,7 @@ from trainyard.tabular.prep.clean import HUGE, beyond_huge
 from trainyard.tabular.prep.target import prepare_target, wants_log
 from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.split import Split, cv_folds, split_rows
+from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.choices import Choice, decide
 from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
@@ -36,13 +37,7 @@ from trainyard.tabular.training.refit_check import RefitCheck, check_refit
 from trainyard.tabular.training.results import Ledger, ModelResult, unfinished
 
 MIN_TIME_LIMIT = 5.0
-RESERVE_SHARE = 0.05  # of the time limit, kept for writing the run
-# No model may take more than this share of the time left when it starts (the baseline excepted):
-# a slow model is stopped at its slice and the run goes on with the others.
-TIME_SLICE_SHARE = 0.5
 REFIT_COST = 1.3  # a refit on all training rows, in folds' worth of time (it sees 5/4 of a fold's rows)
-REFIT_SHARE = 0.1  # of the time limit, kept for refitting the final choice on every labelled row
-MIN_SLICE = 5.0  # seconds: below this a slice is the whole remaining budget
 
 
 @dataclass
@@ -65,6 +60,7 @@ class TrainResult:
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
     seed: int = 0  # the seed that drove every random choice; a saved run records it
     warnings: list[str] = field(default_factory=list)  # what the user must not miss (worse than the baseline)
+    budget: Budget | None = None  # the call's time: its plan and where it went
 
     def final_estimator(self) -> Any:
         """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
@@ -121,6 +117,7 @@ def train(
     cluster: str | None = None,
     refit_full: bool = True,
     max_predict_ms: float | None = None,
+    budget: Budget | None = None,
 ) -> TrainResult:
     """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
 
@@ -151,19 +148,19 @@ def train(
       held-out rows. False keeps the models fitted on the training rows.
     - ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
       measured on the test rows; slower models stay on the leaderboard but are not chosen.
+    - ``budget``: a ``Budget`` the caller planned for a longer call (``train_run`` keeps time for saving and
+      the report); it replaces ``time_limit``, and the result's ``budget`` says where the time went.
     """
     start = time.monotonic()
     if folds < 2:
         raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
-    if time_limit is not None and time_limit < MIN_TIME_LIMIT:
+    if budget is None and time_limit is not None and time_limit < MIN_TIME_LIMIT:
         raise SchemaError(
             f"time_limit={time_limit:g} is too small for even the baseline; give at least {MIN_TIME_LIMIT:g} seconds"
         )
     if not cluster:
         warm_up()  # a worker process starts now: its imports overlap reading and profiling the table
-    final_deadline = start + time_limit * (1 - RESERVE_SHARE) if time_limit else float("inf")
-    # training and tuning leave REFIT_SHARE of the limit for refitting the final choice on every row
-    deadline = final_deadline - (REFIT_SHARE * time_limit if time_limit and refit_full else 0.0)
+    budget = budget or Budget.plan(time_limit, refit=refit_full, start=start)
     emit = progress or notebook_progress() or (lambda kind, info: None)
     frame = without_attrs(read(data))
     chosen = load_recipe(recipe)
@@ -198,7 +195,8 @@ def train(
         jobs=jobs or 1,
         metric=metric,
     )
-    decided = decide(job, y.iloc[split.train], time_limit)
+    budget.done("reading")
+    decided = decide(job, y.iloc[split.train], budget)
     chosen = decided.recipe
     job = replace(
         job,
@@ -212,28 +210,30 @@ def train(
     engine = open_engine(cluster)
     owned = engine is not cluster  # an engine the caller opened is the caller's to close
     try:
-        trainer = Trainer(job, codes, split, deadline, emit, checkpoint, engine)
+        trainer = Trainer(job, codes, split, budget, emit, checkpoint, engine)
         trainer.max_predict_ms = max_predict_ms
         if checkpoint is not None:
             trainer.restore(checkpoint.start(resume))
         emit("start", {"models": [s.name for s in specs], "notes": notes})
+        budget.done("choices")
         for spec in specs:
             trainer.fit(spec)
+            budget.done("baseline" if spec.name == "dummy" else "fitting")
         try:
-            trainer.check_baseline(time_limit, trainer.started_dummy - start, frame.shape)
-            trainer.check_beyond_baseline(time_limit)
+            trainer.check_baseline(trainer.started_dummy - start, frame.shape)
+            trainer.check_beyond_baseline()
         except SchemaError:
             if checkpoint is not None:
                 checkpoint.remove()  # nothing beyond the baseline finished: nothing worth resuming, nothing left behind
             raise
         if tune:
             trainer.tune(specs)
+            budget.done("tuning")
         if not any(e.status == "ok" for e in trainer.entries()):
             cause = trainer.likely_cause()
             if cause:
                 raise SchemaError(f"no model finished; {cause}")
             raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
-        trainer.deadline = final_deadline  # the time kept back for the refit on every row
         weights = trainer.ensemble() if ensemble else None
         entries = rank(trainer.entries(), primary_metric(schema.required_task(), metric))
         best = fast_enough(entries, max_predict_ms)
@@ -243,6 +243,7 @@ def train(
             trained_on = trainer.refit_full(
                 sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes, cluster is not None
             )
+        budget.done("final model")
     finally:
         if owned:
             engine.close()
@@ -264,6 +265,7 @@ def train(
         choices=decided.choices,
         seed=seed,
         warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), metric)),
+        budget=budget,
     )
 
 
@@ -321,11 +323,6 @@ def infinity_notes(X: pd.DataFrame) -> list[str]:
     return notes
 
 
-def time_slice(left: float) -> float:
-    """The most one model may take when ``left`` seconds remain."""
-    return left if left <= MIN_SLICE / TIME_SLICE_SHARE else max(MIN_SLICE, TIME_SLICE_SHARE * left)
-
-
 def external_split(frame: pd.DataFrame, schema: Schema, recipe: Recipe, n_train: int) -> Split:
     """Train on the first ``n_train`` rows (less any fresh holdout), test on the rest."""
     from trainyard.tabular.split import fresh_rows, resolve_date_column
@@ -372,8 +369,8 @@ class Trainer:
     the trainer fits, scores and records them like any other model.
     """
 
-    def __init__(self, job: Job, codes: np.ndarray, split: Split, deadline: float, emit, checkpoint, engine):
-        self.job, self.codes, self.split, self.deadline, self.emit = job, codes, split, deadline, emit
+    def __init__(self, job: Job, codes: np.ndarray, split: Split, budget: Budget, emit, checkpoint, engine):
+        self.job, self.codes, self.split, self.budget, self.emit = job, codes, split, budget, emit
         self.engine = engine
         self.checkpoint = checkpoint
         self.ledger = Ledger()
@@ -396,8 +393,8 @@ class Trainer:
         started = time.monotonic()
         if name == "dummy":
             self.started_dummy = started
-        left = self.deadline - started
-        seconds = left if spec.name == "dummy" else time_slice(left)
+        left = self.budget.left("fitting")  # tuning's fits share fitting's time: tuning has no reserve
+        seconds = left if spec.name == "dummy" else self.budget.slice("fitting")
         try:
             out, cut = self._run(job, seconds)
             result = replace(self.scored(out), name=name, message=cut)
@@ -469,7 +466,7 @@ class Trainer:
         # all or none: an ensemble whose members learned from different rows would be hard to explain
         share = len(rows) / max(len(self.split.train), 1)
         needed = sum(1.5 * self.ledger[n].fit_seconds * share + 1.0 for n in names)
-        left = self.deadline - time.monotonic()
+        left = self.budget.left("final model")
         if left < needed:
             return self.training_rows_only(
                 [
@@ -496,7 +493,7 @@ class Trainer:
             )
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
-                out = self.engine.run(job, seconds=self.deadline - time.monotonic())
+                out = self.engine.run(job, seconds=self.budget.left("final model"))
             except (Stopped, Failed) as err:
                 return self.training_rows_only(
                     [
@@ -543,7 +540,7 @@ class Trainer:
         scores[f"{metric}_se"] = bootstrap_se(job.task, metric, y, output, job.n_classes, seed=job.seed)
         return scores
 
-    def check_baseline(self, time_limit: float | None, before: float, shape: tuple[int, int]) -> None:
+    def check_baseline(self, before: float, shape: tuple[int, int]) -> None:
         """Refuse a run whose baseline did not finish, saying how long this table needs before any score."""
         baseline = self.ledger.get("dummy")
         if baseline is None or baseline.status != "stopped":
@@ -556,14 +553,15 @@ class Trainer:
             else f"reading, profiling and the choices took {before:.1f} s and left it no time"
         )
         raise SchemaError(
-            f"the time limit ({time_limit:g} s for training) is too small for even the baseline (dummy) model on "
+            f"the time limit ({self.budget.limit:g} s) is too small for even the baseline (dummy) model on "
             f"{shape[0]:,} rows × {shape[1] - 1:,} columns: {what}; this table needs more than "
             f"{before + spent:.0f} s before any model is scored: try at least {2 * (before + spent):.0f} s, "
             f"or fewer columns"
         )
 
-    def check_beyond_baseline(self, time_limit: float | None) -> None:
+    def check_beyond_baseline(self) -> None:
         """Refuse a run where only the baseline finished, naming the time the quickest real model needed."""
+        time_limit = self.budget.limit
         if any(r.name != "dummy" for r in self.ledger.finished()):
             return
         stopped = {
@@ -580,7 +578,7 @@ class Trainer:
             return
         name = min(stopped, key=lambda n: stopped[n])
         raise SchemaError(
-            f"no model beyond the baseline finished within the {time_limit:.0f} s for training: the "
+            f"no model beyond the baseline finished within the {time_limit:.0f} s time limit: the "
             f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
             "or fewer, cheaper models"
         )
@@ -603,7 +601,7 @@ class Trainer:
         from trainyard.tabular.training.tuning import tuned_params
 
         def left() -> float:
-            return self.deadline - time.monotonic()
+            return self.budget.left("tuning")
 
         def run(job: Job, seconds: float) -> ModelResult:
             return self.engine.run(job, seconds=seconds)
