@@ -16,48 +16,35 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from trainyard.cli import options as opt
 from trainyard.cli.render import Column, print_table
+from trainyard.tabular.training.config import TrainConfig
 
 if TYPE_CHECKING:  # the CLI imports no pandas or scikit-learn before a command runs
     from trainyard.tabular.training.trainer import TrainResult
 
-Models = Annotated[
-    Optional[str],
-    typer.Option("--models", "-m", help="Comma-separated catalog names (default: all that fit the data)."),
-]
-TimeLimit = Annotated[
-    Optional[float],
-    typer.Option(
-        "--time-limit",
-        min=1,
-        help="Wall-clock seconds for the whole command, start to exit: reading, training, saving and the report.",
-    ),
-]
+# The training options' defaults and help come from their one declaration, TrainConfig (a test checks
+# every flag against it); a flag that turns an option off says "Off:" before the option's help.
+HELP, DEFAULT = TrainConfig.help, TrainConfig.default
+
+
+def _off(name: str) -> str:
+    return f"Off: {HELP(name)}"
+
+
+Models = Annotated[Optional[str], typer.Option("--models", "-m", help=f"Comma-separated. {HELP('models')}")]
+TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=1, help=HELP("time_limit"))]
 
 
 def train_command(
     source: opt.Source,
     target: Annotated[str, typer.Option("--target", "-t", help="The column to predict.")],
-    recipe: Annotated[
-        str, typer.Option("--recipe", "-r", help="auto, notes-basic, notes-winning or a TOML file.")
-    ] = "auto",
-    models: Models = None,
-    time_limit: TimeLimit = None,
-    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
-    jobs: Annotated[
-        Optional[int],
-        typer.Option(
-            "--jobs",
-            "-j",
-            min=1,
-            help="Folds fitted at once in threads (default 1: each fit uses all cores, which measured faster "
-            "on 2 cores).",
-        ),
-    ] = None,
-    metric: Annotated[
-        Optional[str], typer.Option("--metric", help="The ranking metric (default: r2, roc_auc or log_loss).")
-    ] = None,
-    task: opt.Task = None,
-    seed: opt.Seed = 0,
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help=HELP("recipe"))] = DEFAULT("recipe"),
+    models: Models = DEFAULT("models"),
+    time_limit: TimeLimit = DEFAULT("time_limit"),
+    folds: Annotated[int, typer.Option("--folds", min=2, help=HELP("folds"))] = DEFAULT("folds"),
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help=HELP("jobs"))] = DEFAULT("jobs"),
+    metric: Annotated[Optional[str], typer.Option("--metric", help=HELP("metric"))] = DEFAULT("metric"),
+    task: Annotated[Optional[str], typer.Option("--task", help=HELP("task"))] = DEFAULT("task"),
+    seed: Annotated[int, typer.Option("--seed", min=0, help=HELP("seed"))] = DEFAULT("seed"),
     name: Annotated[
         Optional[str], typer.Option("--name", help="The run's name under runs/ (default: the data's name).")
     ] = None,
@@ -66,32 +53,16 @@ def train_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run of the same name, data and seed.")
     ] = False,
-    no_tune: Annotated[bool, typer.Option("--no-tune", help="Skip the Optuna search.")] = False,
-    no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help="Skip the greedy ensemble.")] = False,
+    no_tune: Annotated[bool, typer.Option("--no-tune", help=_off("tune"))] = not DEFAULT("tune"),
+    no_ensemble: Annotated[bool, typer.Option("--no-ensemble", help=_off("ensemble"))] = not DEFAULT("ensemble"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html and report.md.")] = False,
-    no_refit_full: Annotated[
-        bool,
-        typer.Option(
-            "--no-refit-full",
-            help="Save the models fitted on the training rows "
-            "instead of refitting the final choice on every labelled row.",
-        ),
-    ] = False,
+    no_refit_full: Annotated[bool, typer.Option("--no-refit-full", help=_off("refit_full"))] = not DEFAULT(
+        "refit_full"
+    ),
     max_predict_ms: Annotated[
-        Optional[float],
-        typer.Option(
-            "--max-predict-ms",
-            min=0.01,
-            help="The chosen model (or ensemble) answers one row within this many "
-            "milliseconds, as measured on the test rows; slower models are ranked but not chosen.",
-        ),
-    ] = None,
-    cluster: Annotated[
-        Optional[str],
-        typer.Option(
-            "--cluster", help="Fit on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here."
-        ),
-    ] = None,
+        Optional[float], typer.Option("--max-predict-ms", min=0.01, help=HELP("max_predict_ms"))
+    ] = DEFAULT("max_predict_ms"),
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help=HELP("cluster"))] = DEFAULT("cluster"),
     mlflow: Annotated[
         Optional[str],
         typer.Option(

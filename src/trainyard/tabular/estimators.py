@@ -59,6 +59,7 @@ class _AutoEstimator(BaseEstimator):
         """Train the catalog on ``X`` (a DataFrame, or an array) and ``y``; keep the best model."""
         from trainyard.tabular.leaderboard import to_frame
         from trainyard.tabular.metrics import primary_metric
+        from trainyard.tabular.training.config import TrainConfig
         from trainyard.tabular.training.trainer import train
 
         if self.mlflow is not None:  # before any work: a missing extra or server is no reason to train and then fail
@@ -70,20 +71,10 @@ class _AutoEstimator(BaseEstimator):
         target = _free_name(frame.columns)
         table = frame.assign(**{target: y})
         task = "regression" if self._task == "regression" else ("binary" if len(np.unique(y)) == 2 else "multiclass")
+        # every parameter that is a training option goes to the trainer as it is (TrainConfig checks it)
+        options = {n: getattr(self, n) for n in self._get_param_names() if n in TrainConfig.names()}
         try:
-            result = train(
-                table,
-                target,
-                task=task,
-                models=self.models,
-                time_limit=self.time_limit,
-                recipe=self.recipe,
-                metric=self.metric,
-                seed=self.seed,
-                folds=self.folds,
-                tune=self.tune,
-                ensemble=self.ensemble,
-            )
+            result = train(table, target, task=task, **options)
         except TrainyardError as err:  # scikit-learn's convention for input it cannot use
             raise ValueError(str(err)) from err
         self.result_ = result

@@ -19,7 +19,8 @@ from trainyard.tabular.metrics import Metric
 
 @dataclass
 class Entry:
-    """One model's line on the leaderboard: status, CV / test / fresh scores, timings, size and flags."""
+    """One model's line on the leaderboard: status, CV / test / fresh scores, timings, size and flags; a view of
+    the trainer's ``ModelResult`` (``training/results.py``), with the ranking's flags."""
 
     name: str
     status: str  # ok | stopped | failed
@@ -38,11 +39,6 @@ class Entry:
     rank: int = 0
     below_dummy: bool = False
     simplest: bool = False
-
-    @classmethod
-    def from_record(cls, name: str, record: dict, cost: int) -> Entry:
-        keys = {f for f in cls.__dataclass_fields__}
-        return cls(name=name, cost=cost, **{k: v for k, v in record.items() if k in keys and k not in ("name", "cost")})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,7 @@ from trainyard.errors import DataError, SchemaError
 from trainyard.io import writer_lock
 from trainyard.tabular.runs.store import PartialRun, Run, fingerprint, save_run
 from trainyard.tabular.training.budget import Budget
+from trainyard.tabular.training.config import TrainConfig
 from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, train
 
 
@@ -36,36 +37,33 @@ def train_run(
     overwrite: bool = False,
     resume: bool = False,
     report: bool = True,
-    time_limit: float | None = None,
-    seed: int = 0,
-    recipe: Any = "auto",
-    folds: int = 5,
-    metric: str | None = None,
     spent: Callable[[], float] | None = None,
     command: list[str] | None = None,
     mlflow: str | None = None,
-    **train_options: Any,
+    progress: Callable[[str, dict], None] | None = None,
+    config: TrainConfig | None = None,
+    **options: Any,
 ) -> Run:
     """Train on ``data`` (a path, a glob, a SQL query or a table) to predict ``target``; save and report the run.
 
     The run goes to ``runs/name`` (``name`` defaults to the data file's name). ``overwrite`` replaces a finished
     run there; ``resume`` continues an interrupted one (``runs/.name.partial``, written after every model) of
     the same data, seed, recipe, target, folds and metric, and trains only what it lacks. ``report`` writes
-    ``report.html`` and ``report.md`` into the run. ``time_limit`` (seconds) covers the whole call: reading,
-    training, saving and the report; ``spent`` says how much of it was spent before the call (the CLI passes
-    the process's age). ``mlflow`` logs the run to MLflow when given: ``"local"`` for the store ./mlflow.db in
-    the working directory, or a tracking URI (``http://host:port``); it is logged even when the time limit is
-    spent, as it was asked for. The other keywords are ``train()``'s: ``models``, ``task``, ``jobs``, ``tune``,
-    ``ensemble``, ``cluster``, ``refit_full``, ``max_predict_ms``, ``progress``.
+    ``report.html`` and ``report.md`` into the run. The training options are ``train()``'s (``TrainConfig``:
+    keywords, or ``config`` whole); ``time_limit`` (seconds) covers the whole call: reading, training, saving
+    and the report; ``spent`` says how much of it was spent before the call (the CLI passes the process's
+    age). ``mlflow`` logs the run to MLflow when given: ``"local"`` for the store ./mlflow.db in the working
+    directory, or a tracking URI (``http://host:port``); it is logged even when the time limit is spent, as
+    it was asked for. ``progress`` is ``train()``'s.
 
     Returns the saved ``Run``; its ``result`` is the ``TrainResult``, ``report`` the report's path (None when
     not written: not asked for, or the time limit was spent) and ``mlflow_run`` the MLflow run's id.
     """
+    config = TrainConfig.build(config, options)
+    time_limit = config.time_limit
     before = spent() if spent is not None else 0.0
     # one clock for the whole call, from the process's start when the CLI says how long ago that was
-    budget = Budget.plan(
-        time_limit, refit=train_options.get("refit_full", True), report=report, start=time.monotonic() - before
-    )
+    budget = Budget.plan(time_limit, refit=config.refit_full, report=report, start=time.monotonic() - before)
     if mlflow is not None:  # before any work: a missing extra or server is no reason to train and then fail
         from trainyard.tabular.tracking.mlflow_runs import check_store
 
@@ -80,11 +78,11 @@ def train_run(
             path,
             {
                 "data": fingerprint(frame),
-                "seed": seed,
-                "recipe": recipe,
+                "seed": config.seed,
+                "recipe": config.recipe,
                 "target": target,
-                "folds": folds,
-                "metric": metric,
+                "folds": config.folds,
+                "metric": config.metric,
             },
         )
         training = budget.left("saving")  # what the training may use, final model included
@@ -93,18 +91,7 @@ def train_run(
                 f"time_limit={time_limit:g} leaves {max(training, 0):.1f} s for training after start-up "
                 f"and reading; give it at least {time_limit - training + MIN_TIME_LIMIT:.0f} s"
             )
-        result = train(
-            frame,
-            target,
-            recipe=recipe,
-            budget=budget,
-            folds=folds,
-            seed=seed,
-            metric=metric,
-            checkpoint=checkpoint,
-            resume=resume,
-            **train_options,
-        )
+        result = train(frame, target, config, budget=budget, checkpoint=checkpoint, resume=resume, progress=progress)
         save_run(result, path, command=command, overwrite=overwrite)
         checkpoint.remove()
         budget.done("saving")

@@ -330,10 +330,12 @@ def test_the_readme_number_in_text_example_trains_predicts_and_serves(tmp_path: 
     cars.to_csv(tmp_path / "cars.csv", index=False)
     cars.drop(columns="price").head(20).to_csv(tmp_path / "new.csv", index=False)
     trained = _cli(
-        "train", "cars.csv", "--target", "price", "--models", "ridge", "--no-tune", "--no-report", cwd=tmp_path
-    )
+        "train", "cars.csv", "--target", "price", "--models", "ridge", "--no-tune", "--no-report",
+        "--time-limit", "120", cwd=tmp_path,
+    )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "gave the same answers" in trained.stdout
+    assert "time: reading" in trained.stdout and "(limit 120 s)" in trained.stdout  # where the time went
     predicted = _cli("predict", "runs/cars", "new.csv", "-o", "out.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr
     written = pd.read_csv(tmp_path / "out.csv")["prediction"].to_numpy()
@@ -347,6 +349,9 @@ def test_the_readme_number_in_text_example_trains_predicts_and_serves(tmp_path: 
     assert np.allclose(served.json()["predictions"], written, rtol=1e-6)
     manifest = json.loads((tmp_path / "runs" / "cars" / "manifest.json").read_text())
     assert manifest["saved_check"]["rows"] == 80
+    assert manifest["config"]["models"] == ["ridge"] and manifest["config"]["tune"] is False  # how it was made
+    assert manifest["time"]["limit"] == 120 and set(manifest["time"]["reserves"]) == {"final model", "saving"}
+    assert {"reading", "fitting", "final model"} <= set(manifest["time"]["spent"])
 
 
 def test_a_classifier_on_every_step_trains_saves_loads_and_serves(tmp_path: Path) -> None:

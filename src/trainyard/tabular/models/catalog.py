@@ -177,7 +177,7 @@ def _forest(name: str, regressor: type, classifier: type, max_features: float, *
 # The training order without names (``order``): the baseline and the linear model, then one strong booster,
 # then the models that cost about a second each, then the other boosters, then the rest by cost. A model that
 # costs seconds never waits behind two that might take the budget, and each model gets at most a slice of
-# what is left (train.TIME_SLICE_SHARE).
+# what is left (budget.SLICE_SHARE).
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "dummy",

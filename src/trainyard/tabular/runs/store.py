@@ -152,6 +152,7 @@ def save_run(result, path: Path | str, *, command: list[str] | None = None, over
                 "ensemble": result.ensemble,
                 "seconds": round(result.seconds, 2),
                 "time": result.budget.to_dict() if result.budget is not None else None,
+                "config": result.config.to_dict() if result.config is not None else None,
                 "notes": result.notes,
                 "warnings": result.warnings,
                 "split": result.split.report(),

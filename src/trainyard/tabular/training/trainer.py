@@ -30,6 +30,7 @@ from trainyard.tabular.recipe import Recipe, load_recipe
 from trainyard.tabular.split import Split, cv_folds, split_rows
 from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.choices import Choice, decide
+from trainyard.tabular.training.config import TrainConfig
 from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
 from trainyard.tabular.training.job import Job, merge_parts
@@ -61,6 +62,7 @@ class TrainResult:
     seed: int = 0  # the seed that drove every random choice; a saved run records it
     warnings: list[str] = field(default_factory=list)  # what the user must not miss (worse than the baseline)
     budget: Budget | None = None  # the call's time: its plan and where it went
+    config: TrainConfig | None = None  # the options it was trained with
 
     def final_estimator(self) -> Any:
         """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
@@ -99,86 +101,61 @@ class TrainResult:
 def train(
     data: Any,
     target: str,
+    config: TrainConfig | None = None,
     *,
-    task: str | None = None,
-    recipe: str | dict | Recipe | None = "auto",
-    models: list[str] | None = None,
-    time_limit: float | None = None,
-    folds: int = 5,
-    seed: int = 0,
-    jobs: int | None = None,
-    metric: str | None = None,
-    tune: bool = True,
-    ensemble: bool = True,
     progress: Callable[[str, dict], None] | None = None,
     checkpoint: Any = None,
     resume: bool = False,
     test_data: Any = None,
-    cluster: str | None = None,
-    refit_full: bool = True,
-    max_predict_ms: float | None = None,
     budget: Budget | None = None,
+    **options: Any,
 ) -> TrainResult:
     """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
 
-    Parameters:
+        ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL
+        query); ``target``: the column to predict. The training options come as keywords, or whole as a
+        ``TrainConfig`` (``config``; keywords then replace its values); each is checked before any work:
 
-    - ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL query).
-    - ``target``: the column to predict.
-    - ``task``: ``regression``, ``binary`` or ``multiclass``; None infers it from the target (the Schema says why).
-    - ``recipe``: ``auto``, ``notes-basic``, ``notes-winning``, a TOML path, a dict or a ``Recipe``.
-    - ``models``: catalog names; None takes every model that suits the table's size, cheapest first.
-    - ``time_limit``: seconds for the whole call; each model gets at most half of the time left when it starts.
-      None: no limit.
-    - ``folds``: cross-validation folds on the training rows (at least 2).
-    - ``seed``: drives every random choice (split, folds, models, tuning); the result keeps it.
-    - ``jobs``: folds fitted at once, in threads (default 1: each fit uses every core).
-    - ``metric``: the ranking metric (default ``r2``, ``roc_auc`` for two classes, ``log_loss`` for more);
-      a metric of the wrong task is refused before any work.
-    - ``tune``: Optuna (TPE, seeded) on the best few models, within the time left.
-    - ``ensemble``: a greedy weighted blend of out-of-fold predictions, kept when it beats the best model.
-    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result``, ``trial`` and ``done``
-      events. None: a progress bar in a Jupyter notebook, silence elsewhere.
-    - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
-      holds are not trained again.
-    - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
-    - ``cluster``: run the fits on a Dask cluster (``tcp://HOST:8786``, or ``local:N`` for N local workers).
-    - ``refit_full``: after scoring, refit the final choice (the best model, or the ensemble's members) on every
-      labelled row (train, test and fresh), with its settings and tree counts; the scores stay those of the
-      held-out rows. False keeps the models fitted on the training rows.
-    - ``max_predict_ms``: the chosen model (or ensemble) answers one row within this many milliseconds, as
-      measured on the test rows; slower models stay on the leaderboard but are not chosen.
-    - ``budget``: a ``Budget`` the caller planned for a longer call (``train_run`` keeps time for saving and
-      the report); it replaces ``time_limit``, and the result's ``budget`` says where the time went.
+    {options}
+
+        And for this call:
+
+        - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result``, ``trial`` and ``done``
+          events. None: a progress bar in a Jupyter notebook, silence elsewhere.
+        - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
+          holds are not trained again.
+        - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
+        - ``budget``: a ``Budget`` the caller planned for a longer call (``train_run`` keeps time for saving and
+          the report); its limit replaces ``time_limit``, and the result's ``budget`` says where the time went.
     """
+    config = TrainConfig.build(config, options)
     start = time.monotonic()
-    if folds < 2:
-        raise SchemaError(f"folds={folds}: cross-validation needs at least 2 folds")
+    time_limit = config.time_limit
     if budget is None and time_limit is not None and time_limit < MIN_TIME_LIMIT:
         raise SchemaError(
             f"time_limit={time_limit:g} is too small for even the baseline; give at least {MIN_TIME_LIMIT:g} seconds"
         )
-    if not cluster:
+    if not config.cluster:
         warm_up()  # a worker process starts now: its imports overlap reading and profiling the table
-    budget = budget or Budget.plan(time_limit, refit=refit_full, start=start)
+    budget = budget or Budget.plan(time_limit, refit=config.refit_full, start=start)
     emit = progress or notebook_progress() or (lambda kind, info: None)
     frame = without_attrs(read(data))
-    chosen = load_recipe(recipe)
-    schema = profile(frame, target, task=task)
-    primary_metric(schema.required_task(), metric)  # an unknown metric is refused before any work
+    chosen = load_recipe(config.recipe)
+    schema = profile(frame, target, task=config.task)
+    primary_metric(schema.required_task(), config.metric)  # an unknown metric is refused before any work
     if frame.shape[1] < 2:
         raise SchemaError(f"the table has only the target column {target!r}: there are no features to learn from")
     frame, y = prepare_target(frame, schema)
     if test_data is None:
-        split = split_rows(frame, schema, chosen.split, seed=seed)
+        split = split_rows(frame, schema, chosen.split, seed=config.seed)
     else:  # the user's own test rows: every row of ``data`` trains
         test_frame, test_y = prepare_target(read(test_data), schema)
         n_train = len(frame)
         frame = pd.concat([frame, test_frame[frame.columns]], ignore_index=True)
         y = pd.concat([y, test_y], ignore_index=True)
         split = external_split(frame, schema, chosen, n_train)
-    classes, codes = _encode_classes(schema.required_task(), y, folds, split)
-    fold_index = cv_folds(frame, y, schema, split, folds=folds, seed=seed)
+    classes, codes = _encode_classes(schema.required_task(), y, config.folds, split)
+    fold_index = cv_folds(frame, y, schema, split, folds=config.folds, seed=config.seed)
     job = Job(
         name="",
         task=schema.required_task(),
@@ -190,10 +167,10 @@ def train(
         X_test=frame.iloc[split.test].drop(columns=[target]),
         X_fresh=frame.iloc[split.fresh].drop(columns=[target]),
         n_classes=len(classes or []),
-        log_target=wants_log(schema, chosen, y, metric),
-        seed=seed,
-        jobs=jobs or 1,
-        metric=metric,
+        log_target=wants_log(schema, chosen, y, config.metric),
+        seed=config.seed,
+        jobs=config.jobs or 1,
+        metric=config.metric,
     )
     budget.done("reading")
     decided = decide(job, y.iloc[split.train], budget)
@@ -204,14 +181,14 @@ def train(
         log_target=decided.log_target,
         nonnegative=schema.task == "regression" and bool((y >= 0).all()),
     )
-    specs, notes = select(schema.required_task(), models, n_rows=len(split.train))
+    specs, notes = select(schema.required_task(), config.models, n_rows=len(split.train))
     notes = [c.line() for c in decided.choices] + notes
     notes += infinity_notes(frame.drop(columns=[target]))
-    engine = open_engine(cluster)
-    owned = engine is not cluster  # an engine the caller opened is the caller's to close
+    engine = open_engine(config.cluster)
+    owned = engine is not config.cluster  # an engine the caller opened is the caller's to close
     try:
         trainer = Trainer(job, codes, split, budget, emit, checkpoint, engine)
-        trainer.max_predict_ms = max_predict_ms
+        trainer.max_predict_ms = config.max_predict_ms
         if checkpoint is not None:
             trainer.restore(checkpoint.start(resume))
         emit("start", {"models": [s.name for s in specs], "notes": notes})
@@ -226,7 +203,7 @@ def train(
             if checkpoint is not None:
                 checkpoint.remove()  # nothing beyond the baseline finished: nothing worth resuming, nothing left behind
             raise
-        if tune:
+        if config.tune:
             trainer.tune(specs)
             budget.done("tuning")
         if not any(e.status == "ok" for e in trainer.entries()):
@@ -234,14 +211,14 @@ def train(
             if cause:
                 raise SchemaError(f"no model finished; {cause}")
             raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
-        weights = trainer.ensemble() if ensemble else None
-        entries = rank(trainer.entries(), primary_metric(schema.required_task(), metric))
-        best = fast_enough(entries, max_predict_ms)
+        weights = trainer.ensemble() if config.ensemble else None
+        entries = rank(trainer.entries(), primary_metric(schema.required_task(), config.metric))
+        best = fast_enough(entries, config.max_predict_ms)
         keep = set(weights or {}) | {best.name}
         trained_on = trainer.training_rows_only([])
-        if refit_full:
+        if config.refit_full:
             trained_on = trainer.refit_full(
-                sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes, cluster is not None
+                sorted(keep - {"ensemble"}), frame.drop(columns=[target]), codes, config.cluster is not None
             )
         budget.done("final model")
     finally:
@@ -263,10 +240,14 @@ def train(
         ensemble=weights,
         trained_on=trained_on,
         choices=decided.choices,
-        seed=seed,
-        warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), metric)),
+        seed=config.seed,
+        config=config,
+        warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), config.metric)),
         budget=budget,
     )
+
+
+train.__doc__ = (train.__doc__ or "").replace("{options}", TrainConfig.doc())
 
 
 def notebook_progress() -> Callable[[str, dict], None] | None:
