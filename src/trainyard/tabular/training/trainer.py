@@ -173,7 +173,8 @@ def train(
         metric=config.metric,
     )
     budget.done("reading")
-    decided = decide(job, y.iloc[split.train], budget)
+    specs, notes = select(schema.required_task(), config.models, n_rows=len(split.train))
+    decided = decide(job, y.iloc[split.train], budget, models=len(specs))
     chosen = decided.recipe
     job = replace(
         job,
@@ -181,7 +182,6 @@ def train(
         log_target=decided.log_target,
         nonnegative=schema.task == "regression" and bool((y >= 0).all()),
     )
-    specs, notes = select(schema.required_task(), config.models, n_rows=len(split.train))
     notes = [c.line() for c in decided.choices] + notes
     notes += infinity_notes(frame.drop(columns=[target]))
     engine = open_engine(config.cluster)
