@@ -7,12 +7,10 @@ when the time kept for probes (``BUDGET_SHARE`` of the limit) is spent, and keep
 better mean validation score on the run's ranking metric. The default option (raw target, text dropped)
 stays unless another beats it by more than ``MARGIN`` of the score's scale, so noise does not flip a choice.
 
-Under a time limit free text kept as words must also be affordable, as every later fit featurises it: what
-the words cost the probe beyond the text dropped is scaled to the rows and fits of the whole catalog, and
-words whose extra would take more than ``COST_SHARE`` of the time fitting has left are not taken, with the
-reason said. (The target's transform costs nothing per fit; kept mostly-missing columns cost little, and a
-probe's timing noise, scaled up the same way, would decide them.) Every choice is recorded, scores and
-probe seconds included, and the plan and the report show it.
+Every choice is recorded, scores and each probe's seconds included, and the plan and the report show it.
+The score alone decides: weighing what kept words cost every later fit was tried and lost (movies' titles
+and trump_source's tweets score better with the words and fewer models trained; docs/benchmarks.md,
+"Costly choices").
 """
 
 from __future__ import annotations
@@ -34,10 +32,6 @@ SMALL_TABLE = 5_000  # training rows; above it one fold decides
 PROBE_ROWS = 10_000
 PROBE_PARAMS = {"max_iter": 60, "learning_rate": 0.15}
 MARGIN = 0.002  # of max(1, |score|): a smaller gain is noise on a few thousand rows
-# Of the time fitting has left: the most that an option's extra cost, over every fit of the catalog, may take
-# (docs/benchmarks.md, "Costly choices": movies' titles as words cost about ten times this; trump_source's
-# tweets and Titanic's names fit within it)
-COST_SHARE = 0.25
 BUDGET_SHARE = 0.1  # of the time limit, at most, for all the probes
 # Mostly-missing columns, when kept, are kept to this share for the models that take missing values:
 # on movies (92% missing budget) keeping them gained 0.017 R², on ames it cost 0.007-0.016
@@ -71,15 +65,13 @@ class Decided:
     choices: list[Choice]
 
 
-def decide(job, y_raw: pd.Series, budget: Budget, models: int = 1) -> Decided:
+def decide(job, y_raw: pd.Series, budget: Budget) -> Decided:
     """The choices for ``job`` (a fitting.Job on the training rows, folds set), applied to its recipe; the
-    probes take at most ``BUDGET_SHARE`` of ``budget``'s limit, and the words' extra cost over the ``models``
-    the run will train must fit in ``COST_SHARE`` of the time fitting has left."""
+    probes take at most ``BUDGET_SHARE`` of ``budget``'s limit."""
     from trainyard.tabular.prep.target import can_log, wants_log
 
     recipe, choices = job.recipe, []
     deadline = budget.capped("choices", BUDGET_SHARE)
-    afford = Affordable(budget, models)
     if can_log(job.schema, recipe, y_raw, job.metric):
         choice = _compare(
             replace(job, log_target=False), {"raw": {}, "log": {"log_target": True}}, "raw", deadline, "target"
@@ -98,7 +90,6 @@ def decide(job, y_raw: pd.Series, budget: Budget, models: int = 1) -> Decided:
             "dropped",
             deadline,
             "text",
-            afford,
         )
         choices.append(choice)
         recipe = words if choice.chosen == "words" else recipe
@@ -117,33 +108,7 @@ def decide(job, y_raw: pd.Series, budget: Budget, models: int = 1) -> Decided:
     return Decided(recipe=recipe, log_target=log, choices=choices)
 
 
-@dataclass
-class Affordable:
-    """Whether an option's extra probe seconds, scaled to the catalog's fits, fit in the time fitting has left."""
-
-    budget: Budget
-    models: int
-
-    def extra(self, job, seconds: float) -> float:
-        """``seconds`` more per probe, as seconds more over the run: every model fits the training rows once
-        per fold (on (k-1)/k of them) and once more for its refit, about k times the rows in all."""
-        probed = sum(min(len(train), PROBE_ROWS) for train, _ in _probe_folds(job))
-        return max(seconds, 0.0) * len(job.X) * len(job.folds) / max(probed, 1) * self.models
-
-    def refusal(self, job, seconds: float) -> str:
-        """Why an option costing ``seconds`` more per probe is not affordable; "" when it is."""
-        extra, left = self.extra(job, seconds), self.budget.left("fitting")
-        if extra <= COST_SHARE * left:
-            return ""
-        return (
-            f"it would add about {extra:.0f} s over the {self.models} models' fits, more than "
-            f"{COST_SHARE:.0%} of the {max(left, 0):.0f} s fitting has left"
-        )
-
-
-def _compare(
-    job, options: dict[str, dict[str, Any]], default: str, deadline: float, what: str, afford: Affordable | None = None
-) -> Choice:
+def _compare(job, options: dict[str, dict[str, Any]], default: str, deadline: float, what: str) -> Choice:
     """Probe each option; the default, said so, when the time for probes runs out first."""
     metric = primary_metric(job.task, job.metric)
     scores: dict[str, float] = {}
@@ -163,9 +128,6 @@ def _compare(
     folds = len(_probe_folds(job))
     shown = ", ".join(f"{o} {v:.4f} ({seconds[o]:.1f} s)" for o, v in scores.items())
     why = f"{metric.name} on {folds} folds of a probe HistGradientBoosting: {shown}"
-    refusal = afford.refusal(job, seconds[chosen] - seconds[default]) if afford and chosen != default else ""
-    if refusal:
-        chosen, why = default, f"{why}; {best} not taken: {refusal}"
     return Choice(what, scores, chosen, why, seconds)
 
 

@@ -174,7 +174,7 @@ def train(
     )
     budget.done("reading")
     specs, notes = select(schema.required_task(), config.models, n_rows=len(split.train))
-    decided = decide(job, y.iloc[split.train], budget, models=len(specs))
+    decided = decide(job, y.iloc[split.train], budget)
     chosen = decided.recipe
     job = replace(
         job,
