@@ -18,6 +18,7 @@ import numpy as np
 from trainyard.tabular.leaderboard import Entry
 
 ARRAYS = ("oof", "test_output", "fresh_output")  # stored apart from the record (npz) by a checkpoint
+OLD_ARRAY_NAMES = {"test": "test_output", "fresh": "fresh_output"}  # a checkpoint written before ModelResult
 
 
 @dataclass
@@ -72,9 +73,15 @@ class ModelResult:
 
     @classmethod
     def restore(cls, record: dict[str, Any], arrays: dict[str, Any], fitted: bytes | None) -> ModelResult:
-        """The result a checkpoint stored with ``record()`` and ``arrays()``."""
+        """The result a checkpoint stored with ``record()`` and ``arrays()`` (or an older trainyard's: its
+        arrays named ``test`` and ``fresh``, its extra keys left out)."""
         known = {f.name for f in fields(cls)} - {*ARRAYS, "fitted"}
-        return cls(**{k: v for k, v in record.items() if k in known}, **arrays, fitted=fitted)
+        named = {OLD_ARRAY_NAMES.get(k, k): v for k, v in arrays.items()}
+        return cls(
+            **{k: v for k, v in record.items() if k in known},
+            **{k: v for k, v in named.items() if k in ARRAYS},
+            fitted=fitted,
+        )
 
 
 def unfinished(name: str, model: str, status: str, message: str, params: dict | None = None) -> ModelResult:
