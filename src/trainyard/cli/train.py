@@ -86,6 +86,10 @@ def train_command(
     """
     if lazy:
         return _train_lazy(source, target, _names(models), cluster or "local:2", seed, task)
+    if not cluster:  # the fits' worker imports its libraries while this process imports its own and reads
+        from trainyard.tabular.training.engines.local import warm_up
+
+        warm_up()
     from trainyard.tabular.workflow import train_run
 
     if mlflow is not None:  # the store is checked before the progress bar starts: a refusal is its one line

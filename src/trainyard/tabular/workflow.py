@@ -17,6 +17,7 @@ from trainyard.io import writer_lock
 from trainyard.tabular.runs.store import PartialRun, Run, fingerprint, save_run
 from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.config import TrainConfig
+from trainyard.tabular.training.engines.local import warm_up
 from trainyard.tabular.training.trainer import MIN_TIME_LIMIT, train
 
 
@@ -72,6 +73,8 @@ def train_run(
     path = Path(runs) / (name or run_name(data))
     if path.exists() and not overwrite:
         raise DataError(f"{path}: the run exists; pass overwrite=True to replace it, or another name=")
+    if not config.cluster:  # the fits' worker starts before the table is read: its imports overlap the reading
+        warm_up()
     with writer_lock(path):  # one writer per run: a second train or resume of it is refused
         frame = read(data)
         checkpoint = PartialRun(
