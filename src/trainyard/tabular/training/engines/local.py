@@ -195,7 +195,8 @@ def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any
 
 class LocalEngine:
     """Each model's work in a worker process on this machine (reused from call to call), killed at its deadline.
-    ``train()`` starts the first worker (``warm_up``) before it reads the table."""
+    ``trainyard train`` and ``train_run()`` start the first worker (``warm_up``) before they read the table,
+    ``train()`` as it begins, whichever comes first."""
 
     def run(self, job, seconds: float):
         from trainyard.tabular.training.job import run_job
