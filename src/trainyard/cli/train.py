@@ -286,8 +286,7 @@ def print_leaderboard(console: Console, result: TrainResult, metric_name: str | 
         f"{fresh_summary(result, metric)}; {result.seconds:.0f} s in all",
         highlight=False,
     )
-    if result.budget is not None:
-        console.print(result.budget.spent_line(), highlight=False)  # where the time went, by part
+    console.print(result.budget.spent_line(), highlight=False)  # where the time went, by part
 
 
 # The leaderboard's columns, most important first: a narrow terminal leaves out the last ones.

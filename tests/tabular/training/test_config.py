@@ -84,3 +84,15 @@ def test_keywords_replace_a_config_s_values_and_it_goes_to_json_whole() -> None:
     config = TrainConfig.build(base, {"seed": 8, "models": ["ridge"]})
     assert (config.folds, config.seed, config.models) == (3, 8, ["ridge"])
     assert json.loads(json.dumps(config.to_dict())) == {f.name: getattr(config, f.name) for f in fields(config)}
+
+
+def test_train_takes_a_config_whole_and_its_keywords_replace_values() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300)}).assign(y=lambda f: 2 * f["x"] + rng.normal(0, 0.1, 300))
+    config = TrainConfig(models=["dummy", "ridge"], tune=False, ensemble=False, folds=3, seed=4)
+    result = train(frame, "y", config, refit_full=False)
+    assert result.config == TrainConfig.build(config, {"refit_full": False}) and result.seed == 4
+    assert {e.name for e in result.entries} == {"dummy", "ridge"} and len(result.best.cv_scores) == 3

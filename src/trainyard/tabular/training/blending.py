@@ -81,7 +81,7 @@ def greedy_ensemble(ledger: Ledger, job, max_predict_ms: float | None = None) ->
 
 def _blend_scores(ledger: Ledger, job, counts: Counter, metric_name: str) -> tuple[float, list[float]]:
     total = sum(counts.values())
-    blend: Any = sum(ledger[n].oof * (c / total) for n, c in counts.items())  # type: ignore[misc,operator]
+    blend = _weighted({n: c / total for n, c in counts.items()}, [ledger[n].oof for n in counts])
     return _fold_mean(job, blend, metric_name)
 
 

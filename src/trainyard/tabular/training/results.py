@@ -120,6 +120,3 @@ class Ledger:
 
     def entries(self) -> list[Entry]:
         return [r.entry() for r in self]
-
-    def as_dict(self) -> dict[str, ModelResult]:
-        return dict(self._by_name)

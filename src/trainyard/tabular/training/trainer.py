@@ -55,14 +55,13 @@ class TrainResult:
     frame: pd.DataFrame
     y: pd.Series
     seconds: float
+    config: TrainConfig  # the options it was trained with (its seed drove every random choice)
+    budget: Budget  # the call's time: its plan and where it went
     notes: list[str] = field(default_factory=list)
     ensemble: dict[str, float] | None = None  # member -> weight
     trained_on: dict[str, Any] = field(default_factory=dict)  # the rows the saved model(s) learned from
     choices: list[Choice] = field(default_factory=list)  # what the folds decided before training (choices.py)
-    seed: int = 0  # the seed that drove every random choice; a saved run records it
     warnings: list[str] = field(default_factory=list)  # what the user must not miss (worse than the baseline)
-    budget: Budget | None = None  # the call's time: its plan and where it went
-    config: TrainConfig | None = None  # the options it was trained with
 
     def final_estimator(self) -> Any:
         """The chosen model as fitted (class codes for classifiers): a pipeline, or the ensemble of pipelines."""
@@ -73,6 +72,11 @@ class TrainResult:
             weights = list(self.ensemble.values())
             return EnsembleModel(members=members, weights=weights, task=self.schema.required_task())
         return pickle.loads(self.fitted(self.best.name))
+
+    @property
+    def seed(self) -> int:
+        """The seed that drove every random choice; a saved run records it."""
+        return self.config.seed
 
     def fitted(self, name: str) -> bytes:
         blob = self.results[name].fitted
@@ -112,21 +116,21 @@ def train(
 ) -> TrainResult:
     """Train the catalog side by side, validate honestly and rank it; returns a ``TrainResult``.
 
-        ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL
-        query); ``target``: the column to predict. The training options come as keywords, or whole as a
-        ``TrainConfig`` (``config``; keywords then replace its values); each is checked before any work:
+    ``data``: a table (pandas, polars, pyarrow) or anything ``trainyard.read`` takes (a path, a glob, a SQL
+    query); ``target``: the column to predict. The training options come as keywords, or whole as a
+    ``TrainConfig`` (``config``; keywords then replace its values); each is checked before any work:
 
     {options}
 
-        And for this call:
+    And for this call:
 
-        - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result``, ``trial`` and ``done``
-          events. None: a progress bar in a Jupyter notebook, silence elsewhere.
-        - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
-          holds are not trained again.
-        - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
-        - ``budget``: a ``Budget`` the caller planned for a longer call (``train_run`` keeps time for saving and
-          the report); its limit replaces ``time_limit``, and the result's ``budget`` says where the time went.
+    - ``progress``: called as ``progress(kind, info)`` for ``start``, ``model``, ``result``, ``trial`` and ``done``
+      events. None: a progress bar in a Jupyter notebook, silence elsewhere.
+    - ``checkpoint``: a ``runs.store.PartialRun``, written after every model; with ``resume`` the models it
+      holds are not trained again.
+    - ``test_data``: your own test rows (then every row of ``data`` trains and cross-validates).
+    - ``budget``: a ``Budget`` the caller planned for a longer call (``train_run`` keeps time for saving and
+      the report); its limit replaces ``time_limit``, and the result's ``budget`` says where the time went.
     """
     config = TrainConfig.build(config, options)
     start = time.monotonic()
@@ -142,7 +146,7 @@ def train(
     frame = without_attrs(read(data))
     chosen = load_recipe(config.recipe)
     schema = profile(frame, target, task=config.task)
-    primary_metric(schema.required_task(), config.metric)  # an unknown metric is refused before any work
+    metric = primary_metric(schema.required_task(), config.metric)  # an unknown one is refused before any work
     if frame.shape[1] < 2:
         raise SchemaError(f"the table has only the target column {target!r}: there are no features to learn from")
     frame, y = prepare_target(frame, schema)
@@ -206,13 +210,13 @@ def train(
         if config.tune:
             trainer.tune(specs)
             budget.done("tuning")
-        if not any(e.status == "ok" for e in trainer.entries()):
+        if not trainer.ledger.finished():
             cause = trainer.likely_cause()
             if cause:
                 raise SchemaError(f"no model finished; {cause}")
             raise SchemaError("no model finished in the time; raise time_limit or choose other, cheaper models")
         weights = trainer.ensemble() if config.ensemble else None
-        entries = rank(trainer.entries(), primary_metric(schema.required_task(), config.metric))
+        entries = rank(trainer.entries(), metric)
         best = fast_enough(entries, config.max_predict_ms)
         keep = set(weights or {}) | {best.name}
         trained_on = trainer.training_rows_only([])
@@ -239,15 +243,14 @@ def train(
         notes=notes,
         ensemble=weights,
         trained_on=trained_on,
-        choices=decided.choices,
-        seed=config.seed,
         config=config,
-        warnings=baseline_warnings(entries, best, primary_metric(schema.required_task(), config.metric)),
         budget=budget,
+        choices=decided.choices,
+        warnings=baseline_warnings(entries, best, metric),
     )
 
 
-train.__doc__ = (train.__doc__ or "").replace("{options}", TrainConfig.doc())
+train.__doc__ = (train.__doc__ or "").replace("    {options}", TrainConfig.doc())
 
 
 def notebook_progress() -> Callable[[str, dict], None] | None:
