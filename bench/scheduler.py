@@ -99,6 +99,12 @@ def read_run(run: Path, metric: str) -> dict:
         "test": best["test"].get(metric),
         "ok": sorted(e["name"] for e in board if e["status"] == "ok"),
         "stopped": sorted(e["name"] for e in board if e["status"] == "stopped"),
+        "fidelity": {
+            e["name"]: round(e.get("rows_share", 1.0) * e.get("work_share", 1.0), 3)
+            for e in board
+            if e.get("rows_share", 1.0) * e.get("work_share", 1.0) < 0.999
+        },
+        "time": manifest.get("time", {}).get("spent", {}),
     }
 
 

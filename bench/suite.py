@@ -159,6 +159,14 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
         out["best"] = manifest["best"]
         out["scored"] = sorted(e["name"] for e in board if e["status"] == "ok")
         out["cut"] = sorted(e["name"] for e in board if e["status"] != "ok")
+        out["unscored"] = {e["name"]: e["message"][:160] for e in board if e["status"] != "ok"}
+        # what the scheduler did: the models seen at a lower fidelity (their share of the full work)
+        out["fidelity"] = {
+            e["name"]: round(e.get("rows_share", 1.0) * e.get("work_share", 1.0), 3)
+            for e in board
+            if e.get("rows_share", 1.0) * e.get("work_share", 1.0) < 0.999
+        }
+        out["time"] = manifest.get("time", {}).get("spent", {})
     return out
 
 
@@ -341,17 +349,31 @@ def run_table(table: Table, limit: float, code: str | None) -> dict:
 
 
 def summary(rows: list[dict], limit: float) -> dict:
+    """The counts over the tables defaults are chosen on; the held-out tables' own, apart."""
+    out = _summary([r for r in rows if not BY_NAME[r["table"]].held_out], limit)
+    held = [r for r in rows if BY_NAME[r["table"]].held_out]
+    if held:
+        out["held_out"] = _summary(held, limit)
+    return out
+
+
+def _summary(rows: list[dict], limit: float) -> dict:
+    if not rows:
+        return {"tables": 0}
     done = [r for r in rows if r["trainyard"]["exit"] == 0]
     out: dict = {"tables": len(rows), "trainyard_failed": [r["table"] for r in rows if r["trainyard"]["exit"]]}
     for system in PEERS:
         versus = [r[system].get("versus") for r in done if "versus" in r.get(system, {})]
         out[system] = {k: versus.count(k) for k in ("win", "tie", "loss")}
+        out[system]["at_least"] = (versus.count("win") + versus.count("tie")) / len(versus) if versus else None
     for system in ("trainyard", *PEERS):
         values = [r[system]["normalised"] for r in done if "normalised" in r.get(system, {})]
         out.setdefault("mean_normalised", {})[system] = float(np.nanmean(values)) if values else None
     out["worst_wall_ratio"] = max(r["trainyard"]["wall_seconds"] / limit for r in rows)
     out["peak_mb"] = max(r["trainyard"]["peak_mb"] for r in rows)
     out["only_baseline"] = [r["table"] for r in done if set(r["trainyard"]["scored"]) <= {"dummy"}]
+    out["models_unscored"] = {r["table"]: sorted(r["trainyard"].get("unscored", {})) for r in done}
+    out["models_unscored"] = {t: names for t, names in out["models_unscored"].items() if names}
     checked = [r for r in done if "saved" in r]
     out["saved_checked"] = len(checked)
     out["saved_failed"] = [r["table"] for r in checked if not r["saved"]["passed"]]

@@ -36,6 +36,8 @@ class Entry:
     size_bytes: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     cost: int = 5
+    rows_share: float = 1.0  # the fidelity it was scored at: the share of training rows its fits learned from
+    work_share: float = 1.0  # and of its trees or epochs (training/fidelity.py)
     rank: int = 0
     below_dummy: bool = False
     simplest: bool = False

@@ -30,6 +30,9 @@ def _result(name: str = "lightgbm", **changes) -> ModelResult:
         predict_ms_one_row=0.8,
         size_bytes=2048,
         seconds=7.0,
+        work_seconds=6.5,
+        rows_share=0.5,
+        work_share=0.25,
         cost=4,
         **changes,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,6 @@ import pandas as pd
 import pytest
 
 from trainyard.errors import SchemaError
-from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.engines.local import Stopped, run_with_deadline
 from trainyard.tabular.training.trainer import train
 
@@ -178,74 +178,77 @@ def _wide_regression(rows: int = 40_000, columns: int = 30) -> pd.DataFrame:
     return pd.DataFrame(X, columns=[f"x{i}" for i in range(columns)]).assign(y=X[:, :5].sum(axis=1))
 
 
-def test_a_slow_model_is_stopped_at_its_slice_and_the_cheap_ones_still_run(monkeypatch) -> None:
-    slices = iter([0.05])  # named models run in the order given: hist_gb first, with a slice too small for anything
-    monkeypatch.setattr(Budget, "slice", lambda self, part="fitting": next(slices, self.left(part)))
+def _prior_times(monkeypatch, factor: dict[str, float]) -> None:
+    """The cost model's prior for the named models multiplied (a model that looks slow before it runs)."""
+    from trainyard.tabular.training import cost
+
+    prior = cost.predicted_fold_seconds
+    monkeypatch.setattr(
+        cost, "predicted_fold_seconds", lambda spec, *shape: prior(spec, *shape) * factor.get(spec.name, 1.0)
+    )
+
+
+def test_a_model_too_slow_for_its_share_is_cross_validated_at_a_cheaper_configuration(monkeypatch) -> None:
+    _prior_times(monkeypatch, {"hist_gb": 200.0})  # it looks about 200 times slower than it is
     events: list[str] = []
     result = train(
-        _wide_regression(4_000, 10),
+        _wide_regression(6_000, 10),
         "y",
-        models=["dummy", "hist_gb", "ridge", "linear"],
-        time_limit=60,
+        models=["dummy", "hist_gb", "ridge"],
+        time_limit=30,
         tune=False,
         ensemble=False,
         progress=lambda kind, info: events.append(f"{kind}:{info.get('model')}"),
     )
     status = {e.name: e for e in result.entries}
-    assert events.index("model:hist_gb") < events.index("model:ridge")  # hist_gb went first, and did not starve ridge
-    assert status["hist_gb"].status == "stopped" and "its time slice" in status["hist_gb"].message
-    assert status["ridge"].status == "ok" and status["linear"].status == "ok"
-    assert result.best.name in ("ridge", "linear")
+    hist = status["hist_gb"]
+    assert hist.status == "ok" and len(hist.cv_scores) == 5  # every fold, not one: a cross-validated score
+    assert hist.work_share < 1 and hist.message.startswith("a cheaper configuration that fit its time: ")
+    assert f"{hist.work_share:.0%} of its trees" in hist.message and hist.test["r2"] > 0.8
+    assert result.results["hist_gb"].params["max_iter"] < 300  # the cheaper configuration is what was fitted
+    assert status["ridge"].status == "ok" and events.index("model:hist_gb") < events.index("model:ridge")
 
 
-def test_a_model_whose_folds_do_not_fit_is_cut_to_one_fold_not_lost(monkeypatch) -> None:
+def test_a_model_whose_first_fold_shows_the_rest_will_not_fit_runs_every_fold_cheaper() -> None:
     from trainyard.tabular.training.engines.local import LocalEngine
 
-    class SlowFirstFold(LocalEngine):  # the real engine; its first-fold runs take two seconds longer
+    class SlowFirstFold(LocalEngine):  # the real engine; its first folds say they took 4 s
         def run(self, job, seconds):
             out = super().run(job, seconds)
-            if len(job.folds) == 1 and not job.refit:
-                time.sleep(2.0)
-            return out
+            return replace(out, work_seconds=4.0) if len(job.folds) == 1 and not job.refit else out
 
-    monkeypatch.setattr(
-        Budget, "slice", lambda self, part="fitting": 6.0
-    )  # the rest would need 2 s × (4 folds + refit)
     result = train(
-        _wide_regression(3_000, 8),
+        _wide_regression(10_000, 8),
         "y",
         models=["dummy", "ridge"],
-        time_limit=120,
+        time_limit=20,
         tune=False,
         ensemble=False,
         cluster=SlowFirstFold(),
     )
     ridge = next(e for e in result.entries if e.name == "ridge")
-    assert ridge.status == "ok" and len(ridge.cv_scores) == 1
-    assert ridge.message.startswith("cut after 1 of 5 folds") and ridge.test["r2"] > 0.9  # refit and scored
-    quick = train(
-        _wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=120, tune=False, ensemble=False
-    )
-    assert len(next(e for e in quick.entries if e.name == "ridge").cv_scores) == 5  # time enough: every fold
+    assert ridge.status == "ok" and len(ridge.cv_scores) == 5 and ridge.rows_share < 1
+    assert ridge.message == f"a cheaper configuration that fit its time: {ridge.rows_share:.0%} of the rows"
+    assert ridge.test["r2"] > 0.9
+    quick = train(_wide_regression(3_000, 8), "y", models=["dummy", "ridge"], time_limit=60, tune=False)
+    assert next(e for e in quick.entries if e.name == "ridge").rows_share == 1.0  # time enough: the full fit
 
 
-def test_only_the_baseline_is_an_error_naming_the_quickest_model(monkeypatch, tmp_path: Path) -> None:
+def test_only_the_baseline_is_an_error_naming_what_the_quickest_model_needs(monkeypatch, tmp_path: Path) -> None:
     from trainyard.tabular.runs.store import PartialRun
 
-    monkeypatch.setattr(
-        Budget, "slice", lambda self, part="fitting": 1.2
-    )  # hist_gb's first fold on 48,000 rows takes longer
+    _prior_times(monkeypatch, {"hist_gb": 1e5})
     checkpoint = PartialRun(tmp_path / "runs" / "wide", {"seed": 0})
     with pytest.raises(
         SchemaError,
-        match=r"no model beyond the baseline finished within the 60 s time limit: "
-        r"the quickest, hist_gb, was stopped after \d+ s; give about twice the time",
+        match=r"no model beyond the baseline finished within the 20 s time limit: hist_gb was stopped by .*"
+        r"even at its cheapest \(10% of its trees, .* of the rows\) it needs about \d+ s; give more time",
     ):
         train(
-            _wide_regression(60_000, 40),
+            _wide_regression(20_000, 10),
             "y",
             models=["dummy", "hist_gb"],
-            time_limit=60,
+            time_limit=20,
             tune=False,
             ensemble=False,
             checkpoint=checkpoint,

@@ -49,6 +49,14 @@ class ModelSpec:
     seeded: bool = True  # takes random_state
     max_rows: int | None = None  # above this many training rows it is skipped unless asked for by name
     cost: int = 1  # rough order of fitting cost, cheapest first
+    # The scheduler's cost prior (training/cost.py): seconds of one fold's fit on 1,000 rows × 10 numeric
+    # columns, scaled by rows ** rows_power, columns and (boosters) classes; bench/cost_model.py measures it
+    fold_seconds: float = 0.05
+    rows_power: float = 1.0
+    start_seconds: float = 0.0  # importing its library in a fresh worker (torch: about 2 s), once per worker
+    # The parameter that sets how much work one fit does (trees, epochs): a cheaper configuration scales it
+    # down (training/fidelity.py); its full value is in ``defaults``
+    work_param: str | None = None
     safe_names: bool = False  # the model rejects some characters in feature names
     description: str = ""
     order: int = LAST  # its place when the trainer picks the models (see ``select``): lower trains sooner
@@ -165,11 +173,15 @@ _FOREST_SPACE = {
 }
 
 
-def _forest(name: str, regressor: type, classifier: type, max_features: float, *, order: int) -> ModelSpec:
+def _forest(
+    name: str, regressor: type, classifier: type, max_features: float, *, order: int, prior: tuple[float, float]
+) -> ModelSpec:
     """A forest entry: ``max_features`` for regression; classification takes scikit-learn's square root."""
     return ModelSpec(
         name, ALL, regressor, {"n_estimators": 100, "max_features": max_features, "min_samples_leaf": 2},
-        needs=TREES, space=_FOREST_SPACE, cost=7, order=order, threads="n_jobs", saved_types=_TREE,
+        needs=TREES, space=_FOREST_SPACE, cost=7, order=order,
+        fold_seconds=prior[0], rows_power=prior[1], threads="n_jobs", saved_types=_TREE,
+        work_param="n_estimators",
         per_task={CLASSIFY: {"factory": classifier, "defaults": {"n_estimators": 200, "min_samples_leaf": 2}}},
     )  # fmt: skip
 
@@ -196,28 +208,32 @@ SPECS: tuple[ModelSpec, ...] = (
             }
         },
     ),
-    ModelSpec("linear", (REG,), linear_model.LinearRegression, seeded=False, needs=SCALED, cost=1, order=70),
+    ModelSpec("linear", (REG,), linear_model.LinearRegression, seeded=False, needs=SCALED,
+        fold_seconds=0.003, rows_power=1.0, cost=1, order=70),
     ModelSpec(
         "ridge", (REG,), linear_model.Ridge, {"alpha": 1.0}, needs=SCALED, space={"alpha": ("log", 1e-3, 1e3)},
-        cost=1, order=10,
+        fold_seconds=0.003, rows_power=1.0, cost=1, order=10,
     ),
     ModelSpec(
         "lasso", (REG,), linear_model.Lasso, {"alpha": 1e-3, "max_iter": 5000}, needs=SCALED,
-        space={"alpha": ("log", 1e-5, 10.0)}, cost=2, order=90,
+        space={"alpha": ("log", 1e-5, 10.0)}, fold_seconds=0.003, rows_power=1.0, cost=2, order=90,
     ),
     ModelSpec(
         "elastic_net", (REG,), linear_model.ElasticNet, {"alpha": 1e-3, "l1_ratio": 0.5, "max_iter": 5000},
-        needs=SCALED, space={"alpha": ("log", 1e-5, 10.0), "l1_ratio": ("float", 0.05, 0.95)}, cost=2, order=100,
+        needs=SCALED, space={"alpha": ("log", 1e-5, 10.0), "l1_ratio": ("float", 0.05, 0.95)},
+        fold_seconds=0.003, rows_power=1.0, cost=2, order=100,
     ),
     ModelSpec(
         "logistic", CLS, linear_model.LogisticRegression, {"C": 1.0, "max_iter": 2000}, needs=SCALED,
-        space={"C": ("log", 1e-3, 1e3)}, cost=1, order=20,
+        space={"C": ("log", 1e-3, 1e3)}, fold_seconds=0.015, rows_power=0.6, cost=1, order=20,
     ),
-    ModelSpec("lda", CLS, da.LinearDiscriminantAnalysis, seeded=False, needs=SCALED, cost=1, order=40),
-    ModelSpec("naive_bayes", CLS, naive_bayes.GaussianNB, seeded=False, needs=SCALED, cost=1, order=50),
+    ModelSpec("lda", CLS, da.LinearDiscriminantAnalysis, seeded=False, needs=SCALED,
+        fold_seconds=0.004, rows_power=1.0, cost=1, order=40),
+    ModelSpec("naive_bayes", CLS, naive_bayes.GaussianNB, seeded=False, needs=SCALED,
+        fold_seconds=0.003, rows_power=1.0, cost=1, order=50),
     ModelSpec(
         "sgd", ALL, linear_model.SGDRegressor, {"alpha": 1e-4, "max_iter": 2000}, needs=SCALED,
-        space={"alpha": ("log", 1e-6, 1e-1)}, cost=1, order=80,
+        space={"alpha": ("log", 1e-6, 1e-1)}, fold_seconds=0.011, rows_power=0.8, cost=1, order=80,
         per_task={
             CLASSIFY: {
                 "factory": linear_model.SGDClassifier,
@@ -227,7 +243,8 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         "knn", ALL, neighbors.KNeighborsRegressor, {"n_neighbors": 5, "p": 2, "weights": "distance"},
-        needs=SCALED, seeded=False, space={"n_neighbors": ("int", 2, 50)}, max_rows=50_000, cost=6, order=180,
+        needs=SCALED, seeded=False, space={"n_neighbors": ("int", 2, 50)}, max_rows=50_000,
+        fold_seconds=0.015, rows_power=1.5, cost=6, order=180,
         threads="n_jobs", saved_types=_EUCLIDEAN,
         per_task={
             CLASSIFY: {
@@ -239,7 +256,8 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         "decision_tree", ALL, tree.DecisionTreeRegressor, {"min_samples_leaf": 5}, needs=TREES,
-        space={"max_depth": ("int", 3, 30), "min_samples_leaf": ("int", 1, 50)}, cost=2, order=60,
+        space={"max_depth": ("int", 3, 30), "min_samples_leaf": ("int", 1, 50)},
+        fold_seconds=0.009, rows_power=1.0, cost=2, order=60,
         saved_types=_TREE,
         per_task={
             CLASSIFY: {
@@ -248,28 +266,36 @@ SPECS: tuple[ModelSpec, ...] = (
             }
         },
     ),
-    _forest("random_forest", ensemble.RandomForestRegressor, ensemble.RandomForestClassifier, 0.5, order=150),
-    _forest("extra_trees", ensemble.ExtraTreesRegressor, ensemble.ExtraTreesClassifier, 0.6, order=160),
+    _forest(
+        "random_forest", ensemble.RandomForestRegressor, ensemble.RandomForestClassifier, 0.5, order=150,
+        prior=(0.17, 0.9),
+    ),
+    _forest(
+        "extra_trees", ensemble.ExtraTreesRegressor, ensemble.ExtraTreesClassifier, 0.6, order=160, prior=(0.11, 0.65)
+    ),
     ModelSpec(
         "svr_linear", (REG,), svm.LinearSVR, {"C": 1.0, "max_iter": 5000, "dual": "auto"}, needs=SCALED,
-        space={"C": ("log", 1e-3, 1e2)}, cost=3, order=170,
+        space={"C": ("log", 1e-3, 1e2)}, fold_seconds=0.004, rows_power=1.0, cost=3, order=170,
     ),
     ModelSpec(
         "svr_rbf", (REG,), svm.SVR, {"kernel": "rbf", "C": 10.0, "gamma": "scale"}, needs=SCALED, seeded=False,
-        space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)}, max_rows=15_000, cost=9, order=200,
+        space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)}, max_rows=15_000,
+        fold_seconds=0.027, rows_power=1.9, cost=9, order=200,
     ),
     ModelSpec(
         "svc_linear", CLS, svm.SVC, {"kernel": "linear", "C": 1.0, "probability": True}, needs=SCALED,
-        space={"C": ("log", 1e-3, 1e2)}, max_rows=10_000, cost=8, order=190,
+        space={"C": ("log", 1e-3, 1e2)}, max_rows=10_000, fold_seconds=0.14, rows_power=1.3, cost=8, order=190,
     ),
     ModelSpec(
         "svc_rbf", CLS, svm.SVC, {"kernel": "rbf", "C": 1.0, "gamma": "scale", "probability": True}, needs=SCALED,
-        space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)}, max_rows=10_000, cost=9, order=210,
+        space={"C": ("log", 1e-1, 1e3), "gamma": ("log", 1e-4, 1.0)}, max_rows=10_000,
+        fold_seconds=0.086, rows_power=1.5, cost=9, order=210,
     ),
     ModelSpec(
         "hist_gb", ALL, ensemble.HistGradientBoostingRegressor,
         {"max_iter": 300, "learning_rate": 0.1, "categorical_features": "from_dtype"}, needs=HIST_CATEGORIES,
-        space=_HIST_SPACE, cost=4, order=30, stopping=early_stopping.HIST_GB,
+        space=_HIST_SPACE,
+        fold_seconds=0.11, rows_power=0.6, cost=4, order=30, stopping=early_stopping.HIST_GB, work_param="max_iter",
         # its native categories keep partial(check_array, ...): a partial only calls a function that is itself
         # on the list, so it opens nothing by itself
         saved_types=(
@@ -286,8 +312,9 @@ SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "xgboost", ALL, _xgb(REG),
         {"n_estimators": 600, "learning_rate": 0.05, "max_depth": 8, "subsample": 0.8, "colsample_bytree": 0.8},
-        needs=NATIVE_CATEGORIES, space=_BOOST_SPACE, cost=4, safe_names=True, order=120, threads="n_jobs",
-        stopping=early_stopping.XGBOOST,
+        needs=NATIVE_CATEGORIES, space=_BOOST_SPACE,
+        fold_seconds=0.36, rows_power=0.6, cost=4, safe_names=True, order=120, threads="n_jobs",
+        stopping=early_stopping.XGBOOST, work_param="n_estimators",
         saved_types=("xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "xgboost.sklearn.XGBRegressor"),
         per_task={
             CLASSIFY: {
@@ -307,8 +334,9 @@ SPECS: tuple[ModelSpec, ...] = (
             "n_estimators": 1000, "learning_rate": 0.05, "num_leaves": 63, "subsample": 0.8, "subsample_freq": 1,
             "colsample_bytree": 0.8,
         },
-        needs=NATIVE_CATEGORIES, space=_LGBM_SPACE, cost=3, safe_names=True, order=110, threads="n_jobs",
-        stopping=early_stopping.LIGHTGBM,
+        needs=NATIVE_CATEGORIES, space=_LGBM_SPACE,
+        fold_seconds=0.26, rows_power=0.6, cost=3, safe_names=True, order=110, threads="n_jobs",
+        stopping=early_stopping.LIGHTGBM, work_param="n_estimators",
         saved_types=(
             "lightgbm.basic.Booster", "lightgbm.sklearn.LGBMClassifier", "lightgbm.sklearn.LGBMRegressor",
             "collections.OrderedDict",  # inside the fitted estimator (skops lists it; torch's MLP names none)
@@ -325,13 +353,17 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         "catboost", ALL, _catboost(REG), {"iterations": 500, "learning_rate": 0.08, "depth": 6},
-        needs=NATIVE_CATEGORIES, space=_CATBOOST_SPACE, cost=5, order=130, threads="thread_count", extra="catboost",
-        stopping=early_stopping.CATBOOST, description="CatBoost (ordered target statistics on categories)",
+        needs=NATIVE_CATEGORIES, space=_CATBOOST_SPACE,
+        fold_seconds=0.4, rows_power=0.6, cost=5, order=130, threads="thread_count", extra="catboost",
+        stopping=early_stopping.CATBOOST, work_param="iterations",
+        description="CatBoost (ordered target statistics on categories)",
         per_task={CLASSIFY: {"factory": _catboost(BIN)}},
     ),
     ModelSpec(
-        "mlp", ALL, _mlp(REG), {}, needs=NETWORK, space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
-        cost=5, order=140, threads="threads", extra="mlp", description="a PyTorch MLP (AdamW, early stopping)",
+        "mlp", ALL, _mlp(REG), {"max_epochs": 60}, needs=NETWORK, work_param="max_epochs",
+        space={"lr": ("log", 1e-4, 1e-2), "dropout": ("float", 0.0, 0.3)},
+        fold_seconds=0.19, rows_power=0.6, start_seconds=2.0, cost=5, order=140, threads="threads", extra="mlp",
+        description="a PyTorch MLP (AdamW, early stopping)",
         per_task={CLASSIFY: {"factory": _mlp(BIN)}},
     ),
     ModelSpec(

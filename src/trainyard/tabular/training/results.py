@@ -39,11 +39,14 @@ class ModelResult:
     fresh: dict[str, float | None] = field(default_factory=dict)  # and on the fresh rows, with <primary>_se
     fitted: bytes | None = None  # the fitted pipeline, pickled by our own worker
     trees: int | None = None  # the refit's tree count (boosters)
+    rows_share: float = 1.0  # the share of the training rows its fits learned from (training/fidelity.py)
+    work_share: float = 1.0  # the share of its trees or epochs (its params hold the scaled values)
     fit_seconds: float = math.nan  # the refit on every training row
     predict_ms_per_1000: float = math.nan
     predict_ms_one_row: float = math.nan  # one request of one row: what --max-predict-ms bounds
     size_bytes: int = 0
     seconds: float = math.nan  # wall time the trainer spent on it, cross-validation and refit
+    work_seconds: float = math.nan  # the time inside the worker (no start-up, no transfer): what the cost model learns
     cost: int = 5  # the catalog's cost rank: the simplest model within one SE is the cheapest
 
     @property

@@ -31,14 +31,17 @@ from trainyard.tabular.split import Split, cv_folds, split_rows
 from trainyard.tabular.training.budget import Budget
 from trainyard.tabular.training.choices import Choice, decide
 from trainyard.tabular.training.config import TrainConfig
+from trainyard.tabular.training.cost import OVERHEAD, REFIT_COST, CostModel
 from trainyard.tabular.training.engines import open_engine
 from trainyard.tabular.training.engines.local import Failed, LocalEngine, Stopped, warm_up
+from trainyard.tabular.training.fidelity import Fidelity, fidelity_for, lowest, params_at
 from trainyard.tabular.training.job import Job, merge_parts
 from trainyard.tabular.training.refit_check import RefitCheck, check_refit
 from trainyard.tabular.training.results import Ledger, ModelResult, unfinished
+from trainyard.tabular.training.scheduler import SAFETY, schedule
 
 MIN_TIME_LIMIT = 5.0
-REFIT_COST = 1.3  # a refit on all training rows, in folds' worth of time (it sees 5/4 of a fold's rows)
+GRACE = 1.25  # a call may run this many times its seconds (and half a second) before it is stopped
 
 
 @dataclass
@@ -197,9 +200,7 @@ def train(
             trainer.restore(checkpoint.start(resume))
         emit("start", {"models": [s.name for s in specs], "notes": notes})
         budget.done("choices")
-        for spec in specs:
-            trainer.fit(spec)
-            budget.done("baseline" if spec.name == "dummy" else "fitting")
+        schedule(trainer, specs)
         try:
             trainer.check_baseline(trainer.started_dummy - start, frame.shape)
             trainer.check_beyond_baseline()
@@ -358,6 +359,8 @@ class Trainer:
         self.engine = engine
         self.checkpoint = checkpoint
         self.ledger = Ledger()
+        fold_rows = int(np.mean([len(train) for train, _ in job.folds])) if job.folds else len(job.y)
+        self.cost = CostModel(fold_rows, job.X.shape[1], job.n_classes, len(job.folds))
         self.started_dummy = 0.0  # time.monotonic() when the baseline started: what came before it took
         self.max_predict_ms: float | None = None  # the chosen model's bound on one row's latency
 
@@ -367,9 +370,24 @@ class Trainer:
             if result.ok:
                 self.ledger.add(result)
 
-    def fit(self, spec: ModelSpec, params: dict | None = None, label: str | None = None) -> ModelResult:
+    def fit(
+        self,
+        spec: ModelSpec,
+        params: dict | None = None,
+        label: str | None = None,
+        *,
+        seconds: float | None = None,
+        fidelity: Fidelity | None = None,
+        resume: bool = True,
+        record: bool = True,
+    ) -> ModelResult:
+        """Fit and score one model within ``seconds`` (default: a slice of what fitting has left), at
+        ``fidelity`` or the fullest one the cost model says fits; record it in the ledger.
+
+        ``resume``: a model the ledger holds is not fitted again (a resumed run); ``record``: add the result to
+        the ledger (False: the caller decides, as growing a model does)."""
         name = label or spec.name
-        if name in self.ledger:
+        if resume and name in self.ledger:
             self.emit("result", {"model": name, "status": "ok", "message": "resumed: finished before"})
             return self.ledger[name]
         self.emit("model", {"model": name})
@@ -378,18 +396,19 @@ class Trainer:
         if name == "dummy":
             self.started_dummy = started
         left = self.budget.left("fitting")  # tuning's fits share fitting's time: tuning has no reserve
-        seconds = left if spec.name == "dummy" else self.budget.slice("fitting")
+        if seconds is None:
+            seconds = left if spec.name == "dummy" else self.budget.slice("fitting")
+        seconds = min(seconds, left)
         try:
-            out, cut = self._run(job, seconds)
-            result = replace(self.scored(out), name=name, message=cut)
+            result = self.scored(self._run(spec, job, seconds, fidelity))
         except Stopped as err:
-            why = "the time limit" if seconds >= left else f"its time slice ({seconds:.0f} s of the {left:.0f} s left)"
+            why = "the time limit" if seconds >= left else f"its share of the time ({seconds:.0f} s of {left:.0f} s)"
             result = unfinished(name, spec.name, "stopped", f"stopped by {why}: {err}", params)
         except Failed as err:
             result = unfinished(name, spec.name, "failed", str(err), params)
-        result = self.ledger.add(replace(result, seconds=time.monotonic() - started, cost=spec.cost))
-        if self.checkpoint is not None:
-            self.checkpoint.save(result)
+        result = replace(result, name=name, seconds=time.monotonic() - started, cost=spec.cost)
+        if record:
+            self.record(result)
         self.emit(
             "result",
             {
@@ -401,34 +420,81 @@ class Trainer:
         )
         return result
 
-    def _run(self, job: Job, seconds: float) -> tuple[ModelResult, str]:
-        """One model's cross-validation and refit within ``seconds``, and a message when it was cut short.
+    def record(self, result: ModelResult) -> ModelResult:
+        """Add ``result`` to the ledger (and the checkpoint)."""
+        self.ledger.add(result)
+        if self.checkpoint is not None:
+            self.checkpoint.save(result)
+        return result
 
-        Under a time limit the first fold runs alone first. The other folds follow only when that fold's
-        time says they fit in ``seconds``; otherwise the model is refit and scored on the one fold (a cut,
-        said on the leaderboard), so a slow model still gives a score instead of nothing.
+    def timed(self) -> bool:
+        """Whether fits here are planned against the clock: a time limit, folds, and the local engine."""
+        return self.budget.limit is not None and len(self.job.folds) >= 2 and isinstance(self.engine, LocalEngine)
+
+    def _run(self, spec: ModelSpec, job: Job, seconds: float, fidelity: Fidelity | None) -> ModelResult:
+        """One model's cross-validation and refit within ``seconds``, at ``fidelity`` or the fullest that fits.
+
+        Under a time limit the first fold runs alone, its time corrects the cost model, and the other folds
+        follow when they fit; when they do not, every fold runs again at the fidelity that does (a cheaper
+        configuration, said on the leaderboard), so a slow model gets a cross-validated score, not nothing.
         """
-        if (
-            job.name == "dummy"
-            or seconds == float("inf")
-            or len(job.folds) < 2
-            or not isinstance(self.engine, LocalEngine)
-        ):
-            return self.engine.run(job, seconds=seconds), ""
-        started = time.monotonic()
-        first = self.engine.run(replace(job, folds=job.folds[:1], refit=False), seconds=seconds)
-        took = time.monotonic() - started
-        left, others = seconds - took, len(job.folds) - 1
-        needed = took * (others + REFIT_COST)
-        if needed <= left:
-            return merge_parts(first, self.engine.run(replace(job, folds=job.folds[1:]), seconds=left)), ""
-        if took * REFIT_COST > left:
-            raise Stopped(f"its first fold took {took:.0f} s and a refit would not fit in the {left:.0f} s left")
-        final = self.engine.run(replace(job, folds=[], trees=first.fold_trees[0]), seconds=left)
-        return merge_parts(first, final), (
-            f"cut after 1 of {others + 1} folds (score {first.cv_scores[0]:.4g}): "
-            f"the others would need about {needed:.0f} s of the {left:.0f} s left"
-        )
+        if spec.name == "dummy" or not self.timed():
+            return self.engine.run(job, seconds=seconds)
+        rows = len(job.y)
+        fidelity = fidelity or self.fitting_fidelity(spec, seconds)
+        if seconds <= 0:
+            raise Stopped("no time left")
+        if fidelity is None:
+            cheapest = lowest(spec, rows)
+            raise Stopped(
+                f"even at its cheapest ({cheapest.describe(spec)}) it needs about "
+                f"{self.cost.whole(spec, cheapest.share):.0f} s"
+            )
+        at = self.at_fidelity(spec, job, fidelity)
+        folds = len(job.folds)
+        # a fold stopped costs a new worker as well as its seconds: the first one is given some grace
+        grace = min(GRACE * seconds + 0.5 + spec.start_seconds, self.budget.left("fitting"))
+        try:
+            first = self.engine.run(replace(at, folds=job.folds[:1], refit=False), seconds=grace)
+            self.cost.observe(spec, fidelity.share, first.work_seconds, 1, rows=fidelity.rows)
+        except Stopped:
+            self.cost.observe(spec, fidelity.share, grace, 1, finished=False)
+            first = None
+        # the model's own time: a worker that had to start first (after another was stopped) is not its doing
+        # its share is a target, a slice of fitting's time the bound: a cheap model mispredicted still finishes
+        spent = grace if first is None else first.work_seconds
+        left = min(max(seconds, self.budget.slice("fitting")) - spent, self.budget.left("fitting"))
+        rest = self.cost.fold(spec) * fidelity.share * (folds - 1 + REFIT_COST) + OVERHEAD
+        if first is not None and rest <= SAFETY * left:
+            grace = min(GRACE * left + 0.5, self.budget.left("fitting"))
+            out = self.engine.run(replace(at, folds=job.folds[1:]), seconds=grace)
+            return self.labelled(spec, fidelity, merge_parts(first, out))
+        cheaper = fidelity_for(spec, SAFETY * left / self.cost.whole(spec), rows)
+        if cheaper is None or cheaper.share >= fidelity.share:
+            took = "did not finish" if first is None else f"took {first.work_seconds:.1f} s"
+            raise Stopped(
+                f"its first fold{(' at ' + fidelity.describe(spec)) if not fidelity.full else ''} {took}; "
+                f"every fold would need about {self.cost.whole(spec, fidelity.share):.0f} s"
+            )
+        grace = min(GRACE * left + 0.5, self.budget.left("fitting"))
+        out = self.engine.run(self.at_fidelity(spec, job, cheaper), seconds=grace)
+        return self.labelled(spec, cheaper, out)
+
+    def fitting_fidelity(self, spec: ModelSpec, seconds: float) -> Fidelity | None:
+        """The fullest fidelity whose predicted seconds fill ``SAFETY`` of ``seconds``."""
+        return fidelity_for(spec, SAFETY * seconds / self.cost.whole(spec), len(self.job.y))
+
+    @staticmethod
+    def at_fidelity(spec: ModelSpec, job: Job, fidelity: Fidelity) -> Job:
+        return replace(job, params=params_at(spec, fidelity, job.params), rows_share=fidelity.rows)
+
+    @staticmethod
+    def labelled(spec: ModelSpec, fidelity: Fidelity, result: ModelResult) -> ModelResult:
+        """``result`` with its fidelity recorded, and said in its message when it is not the full one."""
+        if fidelity.full:
+            return result
+        note = f"a cheaper configuration that fit its time: {fidelity.describe(spec)}"
+        return replace(result, rows_share=fidelity.rows, work_share=fidelity.work, message=note)
 
     def scored(self, result: ModelResult) -> ModelResult:
         """``result`` with every metric on the test rows and on the fresh rows (with the primary one's
@@ -474,6 +540,7 @@ class Trainer:
                 X_test=X.iloc[held_out],  # its answers there are checked against the scored model's
                 X_fresh=X.iloc[:0],
                 trees=scored.trees,
+                rows_share=scored.rows_share,  # the validated configuration: the same share of the rows
             )
             self.emit("model", {"model": f"{name} (refit on every row)"})
             try:
@@ -548,24 +615,27 @@ class Trainer:
         time_limit = self.budget.limit
         if any(r.name != "dummy" for r in self.ledger.finished()):
             return
-        stopped = {
-            r.name: r.seconds for r in self.ledger if r.name != "dummy" and r.status == "stopped" and r.seconds >= 1.0
-        }  # it ran, then was stopped
-        if not stopped or time_limit is None:
-            cause = self.likely_cause()
-            if cause:
-                baseline = self.ledger.get("dummy")
-                baseline_ok = baseline is not None and baseline.ok
-                raise SchemaError(
-                    f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
-                )
-            return
-        name = min(stopped, key=lambda n: stopped[n])
-        raise SchemaError(
-            f"no model beyond the baseline finished within the {time_limit:.0f} s time limit: the "
-            f"quickest, {name}, was stopped after {stopped[name]:.0f} s; give about twice the time, "
-            "or fewer, cheaper models"
-        )
+        stopped = [r for r in self.ledger if r.name != "dummy" and r.status == "stopped"]
+        ran = {r.name: r.seconds for r in stopped if r.seconds >= 1.0}  # it ran, then was stopped
+        if ran and time_limit is not None:
+            name = min(ran, key=lambda n: ran[n])
+            raise SchemaError(
+                f"no model beyond the baseline finished within the {time_limit:.0f} s time limit: the "
+                f"quickest, {name}, was stopped after {ran[name]:.0f} s; give about twice the time, "
+                "or fewer, cheaper models"
+            )
+        if stopped and time_limit is not None:  # stopped before it ran: the cost model said it could not fit
+            raise SchemaError(
+                f"no model beyond the baseline finished within the {time_limit:.0f} s time limit: "
+                f"{stopped[0].name} was {stopped[0].message}; give more time, or fewer, cheaper models"
+            )
+        cause = self.likely_cause()
+        if cause:
+            baseline = self.ledger.get("dummy")
+            baseline_ok = baseline is not None and baseline.ok
+            raise SchemaError(
+                f"{'every model beyond the baseline failed' if baseline_ok else 'no model finished'}; {cause}"
+            )
 
     def likely_cause(self) -> str:
         """The failure most models share, as "the likely cause (k of n models: a, b): message"; "" if none failed."""

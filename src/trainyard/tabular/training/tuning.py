@@ -57,7 +57,12 @@ def tuned_params(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric = primary_metric(job.task, job.metric)
     by_name = {s.name: s for s in specs}
-    finished = [r for r in ledger.finished() if r.name in by_name and by_name[r.name].space and r.name != "dummy"]
+    # a model seen at a lower fidelity is not tuned: its trees were cut to fit, the time is too short to search
+    finished = [
+        r
+        for r in ledger.finished()
+        if r.name in by_name and by_name[r.name].space and r.name != "dummy" and r.rows_share * r.work_share >= 0.999
+    ]
     finished.sort(key=lambda r: r.cv_mean, reverse=metric.greater_is_better)
     for result in finished[:top]:
         name, spec = result.name, by_name[result.name]

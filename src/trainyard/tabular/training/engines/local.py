@@ -29,6 +29,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from trainyard.tabular.training.engines.worker import READY
+
 
 class Stopped(Exception):
     """The work did not finish before its deadline and was stopped."""
@@ -39,6 +41,7 @@ class Failed(Exception):
 
 
 IDLE_SECONDS = 120.0  # an idle worker leaves after this; the next call starts another
+START_SECONDS = 30.0  # a worker may take this long to start (imports on a busy machine) whatever the call's seconds
 MAX_IDLE = 1  # workers kept waiting: calls run one at a time, but for the rare caller in another thread
 
 
@@ -67,6 +70,18 @@ class Worker:
         self.results = Connection(results_read, writable=False)
         self.calls.send(list(sys.path))
         self.idle_since = time.monotonic()
+        self.ready = False  # its imports done (it says so once, before its first call)
+
+    def wait_ready(self, seconds: float) -> bool:
+        """Whether the worker finished starting within ``seconds`` (at once when it had already)."""
+        if not self.ready:
+            try:
+                if not self.results.poll(None if seconds == float("inf") else seconds):
+                    return False
+                self.ready = self.results.recv_bytes() == READY
+            except (EOFError, OSError):
+                return False
+        return self.ready
 
     def call(self, fn: Callable[..., Any], args: tuple, deadline: float) -> tuple[str, Any]:
         """``("ok", fn(*args))`` or ``("error", its last line)`` from the worker; ``Stopped`` when ``deadline``
@@ -176,16 +191,21 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 def run_with_deadline(fn: Callable[..., Any], *args: Any, seconds: float) -> Any:
     """Run ``fn(*args)`` in a worker process; stop it (killing the process) after ``seconds``.
 
-    The clock starts before the call is handed over, so starting a worker, when none waits, counts
-    against the deadline too. ``fn`` must be importable by name (not defined in ``__main__``).
+    The clock starts when a worker is ready: starting one, when none waits (after one was stopped), is not
+    the call's time, so a slow call does not make the next one look slow too. ``fn`` must be importable by
+    name (not defined in ``__main__``).
     """
     if seconds <= 0:
         raise Stopped("no time left")
-    deadline = time.monotonic() + seconds
     worker = _take()
+    if not worker.wait_ready(max(seconds, START_SECONDS)):
+        worker.close()
+        raise Stopped(f"its worker process had not started after {max(seconds, START_SECONDS):.0f} s")
+    deadline = time.monotonic() + seconds
     try:
         status, payload = worker.call(fn, args, deadline)
     except Stopped:
+        warm_up()  # the next call finds a worker already starting, rather than start one then
         raise Stopped(f"still running after {seconds:.0f} s") from None
     _give_back(worker)
     if status == "error":

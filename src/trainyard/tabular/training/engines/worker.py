@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 
 # Imported before the first call, while the caller still prepares it: the fits' own modules.
 PRELOAD = ("trainyard.tabular.training.job", "pandas", "sklearn.ensemble", "sklearn.linear_model")
+READY = b"ready"
 
 
 def main(calls_fd: int, results_fd: int) -> None:
@@ -34,6 +35,7 @@ def main(calls_fd: int, results_fd: int) -> None:
         return
     for name in PRELOAD:
         __import__(name)
+    results.send_bytes(READY)  # the caller starts a call's clock from here: start-up is not the call's time
     while True:
         try:
             message = calls.recv_bytes()
