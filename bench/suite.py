@@ -3,6 +3,7 @@
     python bench/suite.py                      # the full form: 20 tables, --time-limit 120
     python bench/suite.py --quick              # 8 tables at 30 s, for development (a few minutes)
     python bench/suite.py --tables digits,mpg --time-limit 60
+    python bench/suite.py --quick --loaded --peers hist_gb   # beside a busy loop on one core; HistGB only
 
 For each table: `trainyard train TABLE.csv --target T --metric M --time-limit L` runs in a fresh process
 and chooses the split (test rows, and fresh rows where there is a date). The peers then train, each in a
@@ -44,6 +45,9 @@ FOLDER = WORK / "suite"
 BOOTSTRAP = 300
 PEERS = ("hist_gb", "flaml")
 TRAINYARD_ONLY = "--trainyard-only" in sys.argv  # the saved-model check alone: no peers
+# --loaded: trainyard runs beside a busy loop on one of the two cores (the peers, quiet: HistGB has no limit)
+LOADED = "--loaded" in sys.argv
+RUN_PEERS = list(PEERS)  # --peers
 
 
 # ---------------------------------------------------------------- scoring (one code path for every system)
@@ -150,7 +154,12 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
         "--seed",
         "0",
     ]
-    out = watch(command, env)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if LOADED else None
+    try:
+        out = watch(command, env)
+    finally:
+        if busy:
+            busy.kill()
     out.pop("stdout")
     run = runs / table.name
     if out["exit"] == 0:
@@ -327,7 +336,7 @@ def run_table(table: Table, limit: float, code: str | None) -> dict:
     row["test_rows"], row["fresh_rows"] = len(test_rows), len(held) - len(test_rows)
     row["saved"] = saved_model_check(table, frame, test_rows, score(table, actual, output), code)
     outputs = {"trainyard": output}
-    for system in PEERS if not TRAINYARD_ONLY else ():
+    for system in RUN_PEERS if not TRAINYARD_ONLY else ():
         row[system] = run_peer(system, table, limit)
         path = FOLDER / f"{table.name}.{system}.npy"
         if row[system]["exit"] == 0:
@@ -469,6 +478,8 @@ def main() -> None:
     parser.add_argument("--label", default=None)
     parser.add_argument("--child", nargs=3, metavar=("SYSTEM", "TABLE", "LIMIT"))
     parser.add_argument("--trainyard-only", action="store_true", help="no peers: trainyard and its saved-model check")
+    parser.add_argument("--peers", default=",".join(PEERS), help="the peers to run (hist_gb, flaml)")
+    parser.add_argument("--loaded", action="store_true", help="trainyard beside a busy loop on one core")
     parser.add_argument(
         "--report",
         default=None,
@@ -478,6 +489,7 @@ def main() -> None:
     if args.report:
         report(args.report.split(","))
         return
+    RUN_PEERS[:] = args.peers.split(",")
     if args.child:
         system, name, limit = args.child
         peer_child(system, name, float(limit))
@@ -500,7 +512,14 @@ def main() -> None:
         # written after every table, so a run cut short keeps what it measured ("complete" says which)
         path = write_result(
             label,
-            {"time_limit": limit, "complete": len(rows) == len(chosen), "rows": rows, "summary": summary(rows, limit)},
+            {
+                "time_limit": limit,
+                "loaded": LOADED,
+                "peers": RUN_PEERS,
+                "complete": len(rows) == len(chosen),
+                "rows": rows,
+                "summary": summary(rows, limit),
+            },
         )
     print_rows(rows, limit)
     print(json.dumps(summary(rows, limit), indent=1))
