@@ -48,6 +48,7 @@ TRAINYARD_ONLY = "--trainyard-only" in sys.argv  # the saved-model check alone: 
 # --loaded: trainyard runs beside a busy loop on one of the two cores (the peers, quiet: HistGB has no limit)
 LOADED = "--loaded" in sys.argv
 RUN_PEERS = list(PEERS)  # --peers
+PEER_OVERRUN = 3.0  # a peer still running at this many times the limit is stopped (FLAML on 32 classes ran 10 min)
 
 
 # ---------------------------------------------------------------- scoring (one code path for every system)
@@ -92,8 +93,9 @@ def baseline(table: Table, actual: np.ndarray, train_labels: np.ndarray) -> floa
 # ---------------------------------------------------------------- running one system in a fresh process
 
 
-def watch(command: list[str], env: dict | None = None) -> dict:
-    """Run a command; its wall time, exit status, last stderr line and the peak RSS of its process tree."""
+def watch(command: list[str], env: dict | None = None, timeout: float | None = None) -> dict:
+    """Run a command; its wall time, exit status, last stderr line and the peak RSS of its process tree.
+    After ``timeout`` seconds the process tree is killed (exit -9, an error saying so)."""
     import psutil
 
     start = time.monotonic()
@@ -101,6 +103,12 @@ def watch(command: list[str], env: dict | None = None) -> dict:
     peak = 0
     parent = psutil.Process(process.pid)
     while process.poll() is None:
+        if timeout is not None and time.monotonic() - start > timeout:
+            for child in [*parent.children(recursive=True), parent]:
+                child.kill()
+            process.wait()
+            error = f"killed after {timeout:.0f} s (its limit was {timeout / PEER_OVERRUN:.0f} s)"
+            return {"wall_seconds": time.monotonic() - start, "exit": -9, "peak_mb": peak / 2**20, "error": error}
         try:
             tree = [parent, *parent.children(recursive=True)]
             peak = max(peak, sum(_pss(p) for p in tree if p.is_running()))
@@ -160,7 +168,7 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
     finally:
         if busy:
             busy.kill()
-    out.pop("stdout")
+    out.pop("stdout", None)
     run = runs / table.name
     if out["exit"] == 0:
         board = json.loads((run / "leaderboard.json").read_text())
@@ -308,8 +316,8 @@ def _classifier_output(table: Table, model, X_test, y_train):
 
 
 def run_peer(system: str, table: Table, limit: float) -> dict:
-    out = watch([sys.executable, __file__, "--child", system, table.name, str(limit)])
-    out.pop("stdout")
+    out = watch([sys.executable, __file__, "--child", system, table.name, str(limit)], timeout=PEER_OVERRUN * limit)
+    out.pop("stdout", None)
     return out
 
 

@@ -51,13 +51,18 @@ def schedule(trainer, specs) -> None:
 def first_look(trainer, specs) -> None:
     """Every model, in the catalog's order, within its share of ``LOOK_SHARE`` of fitting's time: an equal
     split of the look's time left among the models still to come (what a cheap model leaves passes on),
-    but at least what it needs on every row with its fewest trees, and at most a slice of fitting's time."""
+    but at least what it needs on every row with its fewest trees, and at most a slice of fitting's time.
+    Until a model beyond the baseline has a score, the next one may take the whole slice: a run on a busy
+    machine must not end with the baseline alone because the first real model's share was too short."""
     budget, cost = trainer.budget, trainer.cost
     end = time.monotonic() + LOOK_SHARE * budget.left("fitting")
     for index, spec in enumerate(specs):
         equal = (end - time.monotonic()) / (len(specs) - index)
         every_row = cost.whole(spec, MIN_WORK_SHARE if spec.work_param else 1.0) / SAFETY
-        trainer.fit(spec, seconds=min(max(equal, every_row, MIN_SHARE), budget.slice("fitting")))
+        share = min(max(equal, every_row, MIN_SHARE), budget.slice("fitting"))
+        if not any(r.ok and r.name != "dummy" for r in trainer.ledger):
+            share = budget.slice("fitting")  # until one real model has a score, a model may take a slice
+        trainer.fit(spec, seconds=share)
 
 
 def grow(trainer, specs) -> None:

@@ -460,8 +460,8 @@ class Trainer:
         except Stopped:
             self.cost.observe(spec, fidelity.share, grace, 1, finished=False)
             first = None
-        # the model's own time: a worker that had to start first (after another was stopped) is not its doing
-        # its share is a target, a slice of fitting's time the bound: a cheap model mispredicted still finishes
+        # Its own time counts (a worker that had to start first is not its doing). Its seconds are a target and
+        # a slice of fitting's time the bound: a model that costs more than predicted but little still finishes.
         spent = grace if first is None else first.work_seconds
         left = min(max(seconds, self.budget.slice("fitting")) - spent, self.budget.left("fitting"))
         rest = self.cost.fold(spec) * fidelity.share * (folds - 1 + REFIT_COST) + OVERHEAD
