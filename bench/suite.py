@@ -1,6 +1,6 @@
-"""The benchmark suite: trainyard, scikit-learn's HistGradientBoosting and FLAML on 20 public tables, same run.
+"""The benchmark suite: trainyard, scikit-learn's HistGradientBoosting and FLAML on 26 public tables, same run.
 
-    python bench/suite.py                      # the full form: 20 tables, --time-limit 120
+    python bench/suite.py                      # the full form: 26 tables, --time-limit 120
     python bench/suite.py --quick              # 8 tables at 30 s, for development (a few minutes)
     python bench/suite.py --tables digits,mpg --time-limit 60
     python bench/suite.py --quick --loaded --peers hist_gb   # beside a busy loop on one core; HistGB only
