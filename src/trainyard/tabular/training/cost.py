@@ -36,7 +36,7 @@ class CostModel:
     folds: int
     ratios: dict[str, float] = field(default_factory=dict)  # model -> actual / prior, from its own fits
     bounds: dict[str, float] = field(default_factory=dict)  # model -> at least this ratio (a fit stopped unfinished)
-    priors: dict[str, float] = field(default_factory=dict)  # model -> the prior's seconds for the work observed
+    machine_ratios: dict[str, float] = field(default_factory=dict)  # the ratios that speak for the machine
 
     def fold(self, spec) -> float:
         """One fold's seconds at full fidelity, corrected."""
@@ -51,7 +51,7 @@ class CostModel:
     def machine(self) -> float:
         """How the machine runs against the prior: the median ratio of the models timed so far whose prior
         is long enough to say (1 before any), within ``MACHINE_RANGE``."""
-        said = [r for name, r in self.ratios.items() if self.priors.get(name, 0.0) >= MIN_MACHINE]
+        said = list(self.machine_ratios.values())
         low, high = MACHINE_RANGE
         return float(np.clip(np.median(said), low, high)) if said else 1.0
 
@@ -67,4 +67,7 @@ class CostModel:
         per_fold = max(seconds - OVERHEAD, 0.01) / folds / share
         prior = predicted_fold_seconds(spec, self.rows, self.columns, self.classes)
         (self.ratios if finished else self.bounds)[spec.name] = per_fold / prior
-        self.priors[spec.name] = prior * share * folds if rows >= 0.999 else 0.0
+        if finished and rows >= 0.999 and prior * share * folds >= MIN_MACHINE:
+            self.machine_ratios[spec.name] = per_fold / prior
+        else:
+            self.machine_ratios.pop(spec.name, None)

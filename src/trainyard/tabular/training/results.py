@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from trainyard.tabular.leaderboard import Entry
+from trainyard.tabular.training.fidelity import Fidelity
 
 ARRAYS = ("oof", "test_output", "fresh_output")  # stored apart from the record (npz) by a checkpoint
 OLD_ARRAY_NAMES = {"test": "test_output", "fresh": "fresh_output"}  # a checkpoint written before ModelResult
@@ -52,6 +53,11 @@ class ModelResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def fidelity(self) -> Fidelity:
+        """The share of its trees or epochs and of the training rows it was fitted at."""
+        return Fidelity(work=self.work_share, rows=self.rows_share)
 
     @property
     def cv_mean(self) -> float:

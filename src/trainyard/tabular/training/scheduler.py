@@ -72,7 +72,7 @@ def grow(trainer, specs) -> None:
     metric = primary_metric(job.task, job.metric)
     by_name = {s.name: s for s in specs}
     stopped = [r for r in trainer.ledger if r.name in by_name and r.status == "stopped"]
-    seen = [r for r in trainer.ledger.finished() if r.name in by_name and share_of(r) < 0.999]
+    seen = [r for r in trainer.ledger.finished() if r.name in by_name and not r.fidelity.full]
     seen.sort(key=lambda r: r.cv_mean, reverse=metric.greater_is_better)
     # the leader first (the likeliest winner, given most of the time), then every model still without a
     # score, then the others
@@ -83,7 +83,7 @@ def grow(trainer, specs) -> None:
         if seconds < MIN_SHARE:
             return
         fidelity = trainer.fitting_fidelity(spec, seconds)
-        if fidelity is None or (first.ok and fidelity.share < GROWTH * share_of(first)):
+        if fidelity is None or (first.ok and fidelity.share < GROWTH * first.fidelity.share):
             continue
         grown = trainer.fit(spec, seconds=seconds, fidelity=fidelity, resume=False, record=False)
         if not first.ok:
@@ -93,8 +93,3 @@ def grow(trainer, specs) -> None:
         better = grown.cv_mean > first.cv_mean if metric.greater_is_better else grown.cv_mean < first.cv_mean
         if grown.ok and better:
             trainer.record(grown)
-
-
-def share_of(result) -> float:
-    """The share of its full work a result was fitted at."""
-    return result.rows_share * result.work_share

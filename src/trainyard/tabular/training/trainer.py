@@ -440,10 +440,10 @@ class Trainer:
         """
         if spec.name == "dummy" or not self.timed():
             return self.engine.run(job, seconds=seconds)
-        rows = len(job.y)
-        fidelity = fidelity or self.fitting_fidelity(spec, seconds)
         if seconds <= 0:
             raise Stopped("no time left")
+        rows = len(job.y)
+        fidelity = fidelity or self.fitting_fidelity(spec, seconds)
         if fidelity is None:
             cheapest = lowest(spec, rows)
             raise Stopped(
@@ -452,8 +452,7 @@ class Trainer:
             )
         at = self.at_fidelity(spec, job, fidelity)
         folds = len(job.folds)
-        # a fold stopped costs a new worker as well as its seconds: the first one is given some grace
-        grace = min(GRACE * seconds + 0.5 + spec.start_seconds, self.budget.left("fitting"))
+        grace = self.grace(seconds + spec.start_seconds / GRACE)
         try:
             first = self.engine.run(replace(at, folds=job.folds[:1], refit=False), seconds=grace)
             self.cost.observe(spec, fidelity.share, first.work_seconds, 1, rows=fidelity.rows)
@@ -466,8 +465,7 @@ class Trainer:
         left = min(max(seconds, self.budget.slice("fitting")) - spent, self.budget.left("fitting"))
         rest = self.cost.fold(spec) * fidelity.share * (folds - 1 + REFIT_COST) + OVERHEAD
         if first is not None and rest <= SAFETY * left:
-            grace = min(GRACE * left + 0.5, self.budget.left("fitting"))
-            out = self.engine.run(replace(at, folds=job.folds[1:]), seconds=grace)
+            out = self.engine.run(replace(at, folds=job.folds[1:]), seconds=self.grace(left))
             return self.labelled(spec, fidelity, merge_parts(first, out))
         cheaper = fidelity_for(spec, SAFETY * left / self.cost.whole(spec), rows)
         if cheaper is None or cheaper.share >= fidelity.share:
@@ -476,9 +474,13 @@ class Trainer:
                 f"its first fold{(' at ' + fidelity.describe(spec)) if not fidelity.full else ''} {took}; "
                 f"every fold would need about {self.cost.whole(spec, fidelity.share):.0f} s"
             )
-        grace = min(GRACE * left + 0.5, self.budget.left("fitting"))
-        out = self.engine.run(self.at_fidelity(spec, job, cheaper), seconds=grace)
+        out = self.engine.run(self.at_fidelity(spec, job, cheaper), seconds=self.grace(left))
         return self.labelled(spec, cheaper, out)
+
+    def grace(self, seconds: float) -> float:
+        """A call's deadline for ``seconds`` of predicted work: ``GRACE`` times it and half a second (a call
+        stopped costs a new worker as well as its time), within what fitting has left."""
+        return min(GRACE * seconds + 0.5, self.budget.left("fitting"))
 
     def fitting_fidelity(self, spec: ModelSpec, seconds: float) -> Fidelity | None:
         """The fullest fidelity whose predicted seconds fill ``SAFETY`` of ``seconds``."""

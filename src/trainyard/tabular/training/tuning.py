@@ -61,7 +61,7 @@ def tuned_params(
     finished = [
         r
         for r in ledger.finished()
-        if r.name in by_name and by_name[r.name].space and r.name != "dummy" and r.rows_share * r.work_share >= 0.999
+        if r.name in by_name and by_name[r.name].space and r.name != "dummy" and r.fidelity.full
     ]
     finished.sort(key=lambda r: r.cv_mean, reverse=metric.greater_is_better)
     for result in finished[:top]:
