@@ -68,7 +68,11 @@ def test_without_a_time_limit_every_model_is_fitted_once_in_full() -> None:
 @pytest.mark.parametrize("limit", [None, 30])
 def test_the_blend_is_built_on_the_rows_every_member_was_scored_on(limit) -> None:
     result = train(
-        _table(3_000, classes=4), "y", models=["dummy", "logistic", "hist_gb", "naive_bayes"], time_limit=limit
+        _table(3_000, classes=4),
+        "y",
+        models=["dummy", "logistic", "hist_gb", "naive_bayes"],
+        time_limit=limit,
+        tune=False,
     )
     for entry in result.entries:
         oof = result.results[entry.name].oof
