@@ -105,6 +105,45 @@ def test_cacm_reads_as_distributed():
     assert all(grade == 1 for docs in qrels.values() for grade in docs.values())
 
 
+def test_cacm_uses_every_judgement_line():
+    from trainyard.search.documents import read_smart
+
+    with pytest.warns(TrainyardWarning):
+        queries = read_queries(shared("cacm", "query.text"))
+    qrels = read_qrels(shared("cacm", "qrels.text"))
+    lines = [line for line in shared("cacm", "qrels.text").read_text().splitlines() if line.strip()]
+    assert any(line.split()[1].startswith("0") for line in lines)  # documents named "0046"
+    docs = {rec["I"] for rec in read_smart(shared("cacm", "cacm.all"))}
+    with pytest.warns(TrainyardWarning, match="12 queries have no relevant document"):
+        judged = align(queries, qrels, docs)
+    assert judged.pairs == judged.used == len(lines)
+    assert not any("not in the index" in note for note in judged.notes)
+    assert "46" in {doc for docs in judged.qrels.values() for doc in docs}  # judged as "0046"
+
+
+@pytest.mark.parametrize(
+    "judged_doc, judged_query, doc_ids, query_ids",
+    [
+        ("0046", "01", {"46", "47"}, ["1", "2"]),  # leading zeros in the judgements (CACM)
+        ("46", "1", {"0046", "0047"}, ["001", "002"]),  # leading zeros in the collection
+        (" 46 ", "1 ", {"46", "47"}, ["1", "2"]),  # surrounding spaces
+        ("Doc-A", "Q1", {"doc-a", "doc-b"}, ["q1", "q2"]),  # ids that are words, in another case
+    ],
+)
+def test_ids_are_compared_as_the_collection_means_them(judged_doc, judged_query, doc_ids, query_ids):
+    queries = dict.fromkeys(query_ids[:1], "a query")
+    judged = align(queries, {judged_query: {judged_doc: 1}}, doc_ids)
+    assert judged.used == judged.pairs == 1
+    ((query, docs),) = judged.qrels.items()
+    assert query == query_ids[0] and set(docs) == {min(doc_ids)}
+
+
+def test_ids_that_differ_are_not_merged():
+    with pytest.warns(TrainyardWarning, match="1 judged document ids are not in the index"):
+        judged = align({"1": "a query"}, {"1": {"46": 1, "460": 1}}, {"46", "0460x"})
+    assert judged.used == 1 and judged.pairs == 2 and "used 1 of 2 judgement lines" in judged.notes
+
+
 def test_evaluate_on_a_real_index(cran_index, tmp_path):
     # Queries 1 and 2 of Cranfield judge documents within the first 200.
     qrels = tmp_path / "qrels"
@@ -120,7 +159,7 @@ def test_evaluate_on_a_real_index(cran_index, tmp_path):
     texts = list(read_queries(shared("cranfield", "cran.qry")).values())
     queries.write_text(f"1\t{texts[0]}\n2\t{texts[1]}\n", encoding="utf-8")
     result = evaluate(cran_index, queries, qrels, modes=["keyword", "dense", "hybrid"])
-    assert result["queries"] == 2
+    assert result["queries"] == 2 and result["judgement_lines"]["used"] == result["judgement_lines"]["total"]
     assert set(result["summary"]) == {"keyword", "dense", "hybrid"}
     assert all(0 < s["Recall@100"] <= 1 for s in result["summary"].values())
     assert result["best"] in result["summary"]

@@ -253,7 +253,9 @@ def eval_command(
                 "best" if p is None else f"{p:.3g}",
             ]
         )
-    print_table(console, f"{result['queries']} queries, {result['relevance']} relevance", columns, rows)
+    lines = result["judgement_lines"]
+    title = f"{result['queries']} queries, {result['relevance']} relevance"
+    print_table(console, f"{title}, {lines['used']:,} of {lines['total']:,} judgement lines", columns, rows)
     if out:
         console.print(f"per-query results: {out}")
 

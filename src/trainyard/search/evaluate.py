@@ -36,6 +36,8 @@ class Judgements:
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
     notes: list[str] = field(default_factory=list)
+    pairs: int = 0  # judged (query, document) pairs in the file
+    used: int = 0  # of them, those whose query and document were found
 
 
 def read_queries(path: Path | str) -> dict[str, str]:
@@ -161,29 +163,51 @@ def _is_int(text: str) -> bool:
     return True
 
 
+def canonical_id(text: str) -> str:
+    """An id as a collection means it: surrounding spaces dropped, numbers without leading zeros ("0046" is
+    document 46), words in one case."""
+    text = text.strip()
+    return str(int(text)) if text.isdigit() else text.casefold()
+
+
+def _match_ids(judged: set[str], known: set[str] | list[str]) -> dict[str, str]:
+    """Each judged id -> the known id it names: itself, else the known id with the same canonical form."""
+    canonical: dict[str, str] = {}
+    for known_id in known:
+        canonical.setdefault(canonical_id(known_id), known_id)
+    exact = set(known)
+    return {
+        j: j if j in exact else canonical[canonical_id(j)] for j in judged if j in exact or canonical_id(j) in canonical
+    }
+
+
 def align(
     queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_ids: set[str], graded: bool = False
 ) -> Judgements:
-    """Match judgements to queries and documents; fix Cranfield's numbering; set the gains."""
+    """Match judgements to queries and documents (ids compared as ``canonical_id``); fix Cranfield's
+    numbering; set the gains."""
     notes = []
-    by_id = set(qrels) & set(queries)
+    pairs = sum(len(docs) for docs in qrels.values())
+    by_id = _match_ids(set(qrels), list(queries))
     positions = {str(i): qid for i, qid in enumerate(queries, 1)}
-    by_position = set(qrels) & set(positions)
+    by_position = _match_ids(set(qrels), list(positions))
     if len(by_position) > len(by_id):
         queries = {str(i): text for i, text in enumerate(queries.values(), 1)}
+        by_id = by_position
         notes.append(
             f"judgement query ids match query positions (1..{len(queries)}), not the queries' own ids "
             f"(as in Cranfield): queries renumbered by position"
         )
-    unknown_queries = set(qrels) - set(queries)
-    pairs = [(q, d) for q, docs in qrels.items() for d in docs]
-    unknown_docs = {d for _, d in pairs if d not in doc_ids}
+    unknown_queries = set(qrels) - set(by_id)
     if len(unknown_queries) == len(qrels):
         raise DataError(
             f"none of the {len(qrels)} judged query ids matches a query (judged: {sorted(qrels)[:3]}, "
             f"queries: {list(queries)[:3]}); check that the two files belong together"
         )
-    if unknown_docs and len(unknown_docs) == len({d for _, d in pairs}):
+    judged_docs = {d for docs in qrels.values() for d in docs}
+    doc_of = _match_ids(judged_docs, doc_ids)
+    unknown_docs = judged_docs - set(doc_of)
+    if unknown_docs and not doc_of:
         raise DataError(
             f"none of the {len(unknown_docs)} judged document ids is in the index "
             f"(e.g. {sorted(unknown_docs)[:3]}); check the index and the judgements belong together"
@@ -194,13 +218,21 @@ def align(
         )
     if unknown_docs:
         notes.append(f"{len(unknown_docs)} judged document ids are not in the index (e.g. {sorted(unknown_docs)[:3]})")
-    cleaned = {q: {d: _gain(g, graded) for d, g in docs.items()} for q, docs in qrels.items() if q in queries}
+    cleaned: dict[str, dict[str, int]] = {}
+    for qid, docs in qrels.items():
+        if qid in by_id:
+            for doc, grade in docs.items():
+                if doc in doc_of:
+                    cleaned.setdefault(by_id[qid], {})[doc_of[doc]] = _gain(grade, graded)
+    used = sum(len(docs) for docs in cleaned.values())
+    notes.append(f"used {used:,} of {pairs:,} judgement lines")
     judged = {q: t for q, t in queries.items() if q in cleaned and any(g > 0 for g in cleaned[q].values())}
     if len(judged) < len(queries):
         notes.append(f"{len(queries) - len(judged)} queries have no relevant document and are not scored")
     for note in notes:
-        warnings.warn(note, TrainyardWarning, stacklevel=2)
-    return Judgements(judged, {q: cleaned[q] for q in judged}, notes)
+        if not note.startswith("used "):  # a count, not a warning
+            warnings.warn(note, TrainyardWarning, stacklevel=2)
+    return Judgements(judged, {q: cleaned[q] for q in judged}, notes, pairs, used)
 
 
 def _gain(grade: int, graded: bool) -> int:
@@ -299,6 +331,7 @@ def evaluate(
             "best": best,
             "paired_t_test_p": tests,
             "notes": judgements.notes,
+            "judgement_lines": {"used": judgements.used, "total": judgements.pairs},
             "per_query": {m: per_mode[m] for m in modes},
         }
     )
