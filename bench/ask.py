@@ -1,6 +1,19 @@
-"""Ask benchmark: the first 50 Cranfield queries answered from a Cranfield index by the local model.
+"""Ask benchmark: does an answer earn its citations, and how fast is it.
 
-    python bench/ask.py [--queries 50] [--max-tokens 200]
+    python bench/ask.py questions [--llm URL]        # the question set: correctness, citations, refusals
+    python bench/ask.py speed [--queries 50] [--max-tokens 200]
+
+questions: bench/corpora/ask_questions.json, written by hand over three collections (a folder of personal
+notes, bench/corpora/notes; Cranfield; CACM): questions whose answer is in one document, and questions the
+collection does not answer. Per back-end (the local model, its draft before the support check, the
+extractive mode at several sentence thresholds, and a model behind --llm URL when one is given):
+- correct: answerable questions answered with the right fact (one of the answer's phrases in the text);
+- citation precision: of the citations shown, the share that point at the document holding the answer
+  (every citation on a question the collection does not answer counts as wrong);
+- refusals: the share of unanswerable questions refused (want 1), and of answerable ones (want 0).
+Writes bench/results/ask_questions.json.
+
+speed: the first 50 Cranfield queries answered from a Cranfield index by the local model.
 
 Per query: recall of the judged-relevant documents inside the packed context, the share of
 answer sentences a passage supports (groundedness), time to first token, decode tokens/s,
@@ -46,11 +59,113 @@ def load_seconds() -> float:
     return {"llama_load_s": constructor, "import_and_load_s": with_import}
 
 
+QUESTIONS = Path(__file__).resolve().parent / "corpora" / "ask_questions.json"
+SOURCES = {
+    "notes": Path(__file__).resolve().parent / "corpora" / "notes",
+    "cranfield": CRAN / "cran.all.1400",
+    "cacm": SHARED_DATA / "cacm" / "cacm.all",
+}
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6)  # extractive: an answer's sentences' least cosine with the question
+
+
+def score(answer, question: dict) -> dict:
+    """One answer against its question: answered, correct, the citations shown and how many were right."""
+    from trainyard.rag.grounding import CITATION
+
+    text = answer["text"]
+    cited = [int(n) for n in CITATION.findall(text)] if answer["answered"] else []
+    docs = {p["number"]: p["doc_id"] for p in answer["passages"]}
+    keys = question["answer"]
+    right = sum(docs.get(n) == question.get("doc") for n in cited) if keys else 0
+    correct = bool(keys) and answer["answered"] and any(k.lower() in text.lower() for k in keys)
+    return {"answered": answer["answered"], "correct": correct, "citations": len(cited), "right_citations": right}
+
+
+def tally(rows: list[dict], questions: list[dict]) -> dict:
+    answerable = [r for r, q in zip(rows, questions) if q["answer"]]
+    unanswerable = [r for r, q in zip(rows, questions) if not q["answer"]]
+    citations = sum(r["citations"] for r in rows)
+    return {
+        "correct": sum(r["correct"] for r in answerable) / max(len(answerable), 1),
+        "citation_precision": sum(r["right_citations"] for r in rows) / citations if citations else None,
+        "refused_unanswerable": sum(not r["answered"] for r in unanswerable) / max(len(unanswerable), 1),
+        "refused_answerable": sum(not r["answered"] for r in answerable) / max(len(answerable), 1),
+        "seconds": median(r["seconds"] for r in rows),
+    }
+
+
+def questions(args) -> None:
+    import json
+
+    from trainyard.llm.base import open_backend
+    from trainyard.llm.local import default_model
+    from trainyard.rag.answer import ask
+    from trainyard.search.index import build_index
+
+    default_model()
+    sets = {k: v for k, v in json.loads(QUESTIONS.read_text()).items() if not k.startswith("_")}
+    backends = {"local": open_backend("local", None, context_tokens=2048, seed=0)}
+    if args.llm:
+        backends[args.llm] = open_backend(args.llm, args.model, context_tokens=8192, seed=0, timeout=60)
+    workdir = Path(tempfile.mkdtemp())
+    per_collection, per_question = {}, []
+    for name, qs in sets.items():
+        index = build_index(SOURCES[name], workdir / name)
+        rows: dict[str, list[dict]] = {}
+        for question in qs:
+            for label, backend in backends.items():
+                start = time.perf_counter()
+                answer = ask(index, question["q"], k=5, backend=backend).to_dict()
+                seconds = time.perf_counter() - start
+                rows.setdefault(label, []).append({**score(answer, question), "seconds": seconds})
+                draft = {**answer, "text": answer["draft"] or answer["text"], "answered": bool(answer["draft"])}
+                rows.setdefault(f"{label} draft (unchecked)", []).append({**score(draft, question), "seconds": seconds})
+                per_question.append(
+                    {
+                        "collection": name,
+                        "q": question["q"],
+                        "backend": label,
+                        "text": answer["text"],
+                        "draft": answer["draft"],
+                        "answered": answer["answered"],
+                    }
+                )
+            for threshold in THRESHOLDS:
+                start = time.perf_counter()
+                answer = ask(index, question["q"], k=5, backend=None, min_sentence=threshold).to_dict()
+                seconds = time.perf_counter() - start
+                rows.setdefault(f"extractive {threshold}", []).append({**score(answer, question), "seconds": seconds})
+            print(f"\r{name}: {len(rows['local'])}/{len(qs)}", end="", flush=True)
+        print()
+        index.close()
+        per_collection[name] = {label: tally(r, qs) for label, r in rows.items()}
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{'collection':10} {'back-end':26} {'correct':>8} {'cite prec':>9} {'refuse no':>9} {'refuse yes':>10}")
+    for name, table in per_collection.items():
+        for label, t in table.items():
+            precision = "-" if t["citation_precision"] is None else f"{t['citation_precision']:.2f}"
+            print(
+                f"{name:10} {label[:26]:26} {t['correct']:8.2f} {precision:>9} {t['refused_unanswerable']:9.2f} "
+                f"{t['refused_answerable']:10.2f}"
+            )
+    print(f"wrote {write_result('ask_questions', {'collections': per_collection, 'answers': per_question})}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("part", choices=["questions", "speed"], nargs="?", default="questions")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--max-tokens", type=int, default=200)
+    parser.add_argument("--llm", help="an OpenAI-compatible URL: a larger model beside the local one")
+    parser.add_argument("--model", help="the served model's name, with --llm")
     args = parser.parse_args()
+    if args.part == "questions":
+        questions(args)
+    else:
+        speed(args)
+
+
+def speed(args) -> None:
 
     from trainyard.llm.local import LocalGGUF, default_model
     from trainyard.rag.answer import ask

@@ -20,7 +20,11 @@ def test_generated_answer_streams_and_reports(cran_index, gemma):  # noqa: F811
         max_tokens=60,
         on_text=pieces.append,
     )
-    assert answer.answered and answer.text == "".join(pieces).strip() and answer.text
+    assert answer.draft == "".join(pieces).strip() and answer.draft  # what streamed is the model's draft
+    shown = [s for s in answer.supports if s["passage"] is not None]
+    assert answer.answered == bool(shown)  # what is shown is only what a passage supports
+    if not answer.answered:
+        assert answer.text.startswith("The documents do not answer this question")
     assert answer.timings["context_tokens"] <= gemma.context_tokens - 60
     assert answer.timings["first_token_s"] > 0 and answer.timings["decode_tokens"] >= 1
     assert answer.groundedness is None or 0.0 <= answer.groundedness <= 1.0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -168,3 +169,20 @@ def test_the_embedder_is_kept_and_another_is_refused(cran_index, tmp_path):
         assert refused.exit_code == 2 and "Traceback" not in refused.output
         line = refused.output.strip()
         assert len(line.splitlines()) == 1 and "is another model" in line and "--embedder" in line
+
+
+def test_keyword_files_of_another_index_are_one_line(cran_few, tmp_path):
+    from trainyard.search.index import checksums
+
+    path = tmp_path / "idx"
+    build_index(cran_few, path, IndexSettings(chunk_words=400, overlap=0)).close()
+    for name, replace in (("bm25", "indptr"), ("tfidf", "idf")):
+        broken = tmp_path / f"broken-{name}"
+        shutil.copytree(path, broken)
+        target = next((broken / name).glob(f"{replace}*.npy"))
+        np.save(target, np.load(target)[:-3], allow_pickle=False)  # shorter arrays, as from another index
+        manifest = json.loads((broken / "manifest.json").read_text())
+        manifest["checksums"] = checksums(broken)  # resealed: the checksums pass
+        (broken / "manifest.json").write_text(json.dumps(manifest))
+        with open_index(broken) as index, pytest.raises(DataError, match=rf"{name}: damaged \(.*\); rebuild the index"):
+            index.search("boundary layer", mode="keyword" if name == "bm25" else "tfidf")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json as jsonlib
-import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -65,15 +66,8 @@ def ask(
         from trainyard.llm.base import open_backend
 
         backend = open_backend(llm, model, context_tokens=context, seed=seed, timeout=timeout)
-    streamed = []
-
-    def show(piece: str) -> None:
-        streamed.append(piece)
-        if not json:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-
-    with open_index(index) as opened:
+    console = Console()
+    with _draft_view(console, enabled=not json and backend is not None) as show, open_index(index) as opened:
         answer = answer_question(
             opened,
             question,
@@ -89,21 +83,26 @@ def ask(
     if json:
         typer.echo(jsonlib.dumps(answer.to_dict(), indent=2, default=str))
         return
-    console = Console()
-    console.print()
-    if not answer.answered:
+    console.print(escape(answer.text), highlight=False)
+    if not answer.answered and not answer.supports:
         return
-    console.print("\n[bold]Sources[/]")
-    for citation in answer.citations:
-        mark = "" if citation["used"] else " [dim](in the context, not cited)[/]"
-        console.print(
-            f"  [{citation['n']}] {escape(citation['id'])}: {escape(citation['title'])}{mark}", highlight=False
-        )
+    if answer.answered:
+        console.print("\n[bold]Sources[/]")
+        for citation in answer.citations:
+            mark = "" if citation["used"] else " [dim](in the context, not cited)[/]"
+            console.print(
+                f"  [{citation['n']}] {escape(citation['id'])}: {escape(citation['title'])}{mark}", highlight=False
+            )
     if answer.supports:
         console.print("[bold]Support[/]")
         for item in answer.supports:
             sentence = item["sentence"] if len(item["sentence"]) <= 70 else item["sentence"][:67] + "..."
-            mark = f"[green]supported by [{item['passage']}][/]" if item["passage"] else "[red]unsupported[/]"
+            lacking = f" ({', '.join(item['missing'])} not in the passages)" if item["missing"] else ""
+            mark = (
+                f"[green]supported by \\[{item['passage']}][/]"
+                if item["passage"]
+                else f"[red]left out: unsupported{escape(lacking)}[/]"
+            )
             console.print(f"  {escape(sentence)}  {mark}", highlight=False)
     if answer.groundedness is not None:
         supported = sum(1 for s in answer.supports if s["passage"])
@@ -120,6 +119,26 @@ def ask(
             f"{speed or 0:.0f} tokens/s, {answer.timings['total_s']:.1f} s in all[/]",
             highlight=False,
         )
+
+
+@contextmanager
+def _draft_view(console: Console, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """While the model writes, its draft in a live view (a terminal only); it goes once the answer is checked,
+    and the checked answer is printed in its place."""
+    if not enabled or not console.is_terminal:
+        yield lambda piece: None
+        return
+    from rich.live import Live
+    from rich.text import Text
+
+    draft: list[str] = []
+    with Live(console=console, transient=True, refresh_per_second=8) as live:
+
+        def show(piece: str) -> None:
+            draft.append(piece)
+            live.update(Text.assemble(("draft, checked against the sources when done:\n", "dim"), "".join(draft)))
+
+        yield show
 
 
 def register(app: typer.Typer) -> None:

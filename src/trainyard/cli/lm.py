@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -22,20 +22,28 @@ def train_command(
     source: Annotated[Path, typer.Argument(help="A text file, a folder of .txt/.md, or a SMART collection.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The checkpoint directory.")],
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="char or bpe.")] = "char",
-    layers: Annotated[int, typer.Option("--layers", min=1)] = 4,
-    heads: Annotated[int, typer.Option("--heads", min=1)] = 4,
-    dim: Annotated[int, typer.Option("--dim", min=1)] = 256,
-    context: Annotated[int, typer.Option("--context", min=2, help="Tokens the model sees at once.")] = 256,
-    batch: Annotated[int, typer.Option("--batch", min=1)] = 16,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the learning-rate schedule.")] = 2000,
+    layers: Annotated[Optional[int], typer.Option("--layers", min=1, help="[default: 4; series 2]")] = None,
+    heads: Annotated[Optional[int], typer.Option("--heads", min=1, help="[default: 4]")] = None,
+    dim: Annotated[Optional[int], typer.Option("--dim", min=1, help="[default: 256; series 64]")] = None,
+    context: Annotated[
+        Optional[int],
+        typer.Option("--context", min=2, help="Tokens the model sees at once. [default: 256; series: fits its length]"),
+    ] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", min=1, help="[default: 16; series 32]")] = None,
+    steps: Annotated[
+        Optional[int],
+        typer.Option("--steps", min=1, help="Steps of the learning-rate schedule. [default: 2000; series 600]"),
+    ] = None,
     lr: Annotated[float, typer.Option("--lr", min=1e-9, help="Peak learning rate.")] = 3e-3,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adamw or sgd.")] = "adamw",
     time_limit: Annotated[
-        Optional[float], typer.Option("--time-limit", min=1, help="Stop after this many seconds.")
+        Optional[float],
+        typer.Option("--time-limit", min=1, help="Seconds for the whole command, the last checkpoint included."),
     ] = None,
     eval_every: Annotated[
-        int, typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps.")
-    ] = 100,
+        Optional[int],
+        typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps. [default: 100; series 50]"),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out exactly.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a trained checkpoint in --out.")] = False,
@@ -46,30 +54,52 @@ def train_command(
             help="Train on this numeric column of a table (a time series, binned into tokens) instead of text.",
         ),
     ] = None,
-    bins: Annotated[int, typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary).")] = 64,
+    bins: Annotated[
+        Optional[int],
+        typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary). [default: 64, fewer when short]"),
+    ] = None,
+    season: Annotated[
+        Optional[int],
+        typer.Option("--season", min=2, help="Series: steps in a season (12 for months). [default: found]"),
+    ] = None,
 ) -> None:
-    """Train a character- or BPE-level causal Transformer, validating in log space as it goes.
+    """Train a character- or BPE-level causal Transformer (or one on a numeric series), validating as it goes.
 
     Example: trainyard lm train ../shared/data/cranfield/cran.all.1400 -o cran-lm --time-limit 600
+
+    A series: trainyard lm train sales.csv --column units -o sales-lm, then trainyard lm forecast sales-lm sales.csv
     """
+    import time
+
+    started = time.monotonic()
     from trainyard.lm.train import TrainSettings, train_lm
 
-    settings = TrainSettings(
-        tokenizer=tokenizer,
-        layers=layers,
-        heads=heads,
-        dim=dim,
-        context=context,
-        batch=batch,
-        steps=steps,
-        lr=lr,
-        optimizer=optimizer,
-        time_limit=time_limit,
-        eval_every=eval_every,
-        seed=seed,
-        column=column,
-        bins=bins,
-    )
+    given: dict[str, Any] = {
+        name: value
+        for name, value in {
+            "layers": layers,
+            "heads": heads,
+            "dim": dim,
+            "context": context,
+            "batch": batch,
+            "steps": steps,
+            "eval_every": eval_every,
+            "bins": bins,
+            "season": season,
+        }.items()
+        if value is not None
+    }
+    common: dict[str, Any] = {
+        "tokenizer": tokenizer,
+        "lr": lr,
+        "optimizer": optimizer,
+        "time_limit": time_limit,
+        "seed": seed,
+    }
+    if column:
+        settings = TrainSettings.for_series(column, **common, **given)
+    else:
+        settings = TrainSettings(**common, **given)
     console = Console(stderr=True)
     bar = Progress(
         TextColumn("[bold]training"),
@@ -79,7 +109,7 @@ def train_command(
         TimeElapsedColumn(),
         console=console,
     )
-    task = bar.add_task("train", total=steps, info="")
+    task = bar.add_task("train", total=settings.steps, info="")
 
     def report(info: dict) -> None:
         if not bar.live.is_started:  # shown from the first step: input errors come before any bar
@@ -92,7 +122,7 @@ def train_command(
         )
 
     try:
-        state = train_lm(source, out, settings, resume=resume, overwrite=overwrite, progress=report)
+        state = train_lm(source, out, settings, resume=resume, overwrite=overwrite, progress=report, started=started)
     finally:
         bar.stop()
     last = state.history[-1]
@@ -105,10 +135,64 @@ def train_command(
     if "forecast" in last:
         f = last["forecast"]
         console.print(
-            f"one-step forecast on the last {f['points']} values: MAE {f['mae']:.4g} against "
-            f"{f['naive_mae']:.4g} for the last value seen ({f['mae'] / f['naive_mae']:.2f}x)",
+            f"forecast of the last {f['points']} values from the ones before: MASE {f['mase']:.2f} against "
+            f"{f['seasonal_naive_mase']:.2f} for the value a season ({f['season']}) before; "
+            f"{f['coverage_80']:.0%} inside the 80% band",
             highlight=False,
         )
+
+
+@lm_app.command("forecast")
+def forecast_command(
+    ckpt: Checkpoint,
+    series: Annotated[Path, typer.Argument(help="The table whose column continues (its last values are the start).")],
+    horizon: Annotated[int, typer.Option("--horizon", "-h", min=1, help="Steps ahead.")] = 12,
+    column: Annotated[
+        Optional[str], typer.Option("--column", help="The numeric column. [default: the one trained on]")
+    ] = None,
+    quantiles: Annotated[
+        str, typer.Option("--quantiles", help="Comma-separated quantiles of the sampled paths.")
+    ] = "0.1,0.5,0.9",
+    samples: Annotated[int, typer.Option("--samples", min=10, help="Paths sampled from the model.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the forecast as CSV.")] = None,
+) -> None:
+    """Roll a series model forward from the end of a series: each step's mean and quantiles.
+
+    Example: trainyard lm forecast sales-lm sales.csv --horizon 12 -o forecast.csv
+    """
+    import numpy as np
+    import pandas as pd
+
+    from trainyard.cli.render import Column, print_table
+    from trainyard.errors import DataError
+    from trainyard.io import atomic_path
+    from trainyard.lm import checkpoint
+    from trainyard.lm.data import read_series
+    from trainyard.lm.series import forecast
+
+    model, codec, config = checkpoint.load(ckpt)
+    if getattr(codec, "kind", None) != "series":
+        raise DataError(f"{ckpt}: a text model; forecast needs one trained on a series (lm train --column)")
+    column = column or config["settings"]["train"]["column"]
+    try:
+        levels = sorted({float(q) for q in quantiles.split(",") if q.strip()})
+    except ValueError:
+        raise DataError(f"--quantiles {quantiles!r}: give numbers between 0 and 1, e.g. 0.1,0.5,0.9") from None
+    if not levels or not all(0 < q < 1 for q in levels):
+        raise DataError(f"--quantiles {quantiles!r}: give numbers between 0 and 1, e.g. 0.1,0.5,0.9")
+    history, _, _ = read_series(series, column, holdout=0.0)
+    result = forecast(model, codec, history, horizon, levels, samples, seed)
+    table = pd.DataFrame({"step": np.arange(1, horizon + 1), **result})
+    if out:
+        with atomic_path(out) as tmp:
+            table.to_csv(tmp, index=False)
+    console = Console()
+    columns = [Column("step", "name"), *(Column(name, rank=i) for i, name in enumerate(result))]
+    rows = [[str(row.step), *(f"{getattr(row, c):.4g}" for c in result)] for row in table.itertuples()]
+    print_table(console, f"{column}: {horizon} steps after the last of {len(history)} values", columns, rows)
+    if out:
+        console.print(f"written to {out}")
 
 
 @lm_app.command("generate")
@@ -156,6 +240,12 @@ def generate_command(
         console, ckpt, prompt, max_new_tokens, memory_budget, stages, stage_timeout
     )
     timings: dict = {}
+    if getattr(tokenizer, "kind", None) == "series":  # a numeric prompt: the series' last values
+        from trainyard.lm.series import forecast, parse_values
+
+        path = forecast(model, tokenizer, parse_values(prompt), max_new_tokens, (0.5,), seed=seed)["q50"]
+        typer.echo(",".join(f"{v:.6g}" for v in path))
+        return
     try:
         typer.echo(
             prompt + generate(model, tokenizer, prompt, max_new_tokens, temperature, top_k, seed, timings=timings)

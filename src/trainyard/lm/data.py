@@ -1,7 +1,8 @@
 """Sequences for the language model: text files (or SMART collections), and numeric series.
 
-A numeric column becomes tokens by standardising it on the training part and cutting it
-into quantile bins; the model then predicts the next bin, and a bin's centre is its value.
+A numeric column becomes tokens by taking its differences over ``lag`` steps (``series.choose_lag``; 0
+keeps the values), standardising them on the training part and cutting them into quantile bins; the model
+then predicts the next bin, and a bin's centre is its value.
 """
 
 from __future__ import annotations
@@ -35,52 +36,96 @@ def read_text(source: Path | str, holdout: float = 0.1) -> tuple[str, str]:
 
 @dataclass
 class SeriesCodec:
-    """Values <-> tokens: standardise, then quantile bins; the bin centre decodes a token.
-    It is the tokenizer of a series model (``kind`` "series"), saved in its checkpoint."""
+    """Values <-> tokens: differences over ``lag`` steps (none for lag 0), standardised, then quantile bins;
+    the bin centre decodes a token. It is the tokenizer of a series model (``kind`` "series"), saved in its
+    checkpoint with the season it was trained for."""
 
     mean: float
     std: float
     edges: list[float]  # inner edges in standardised units
     centres: list[float]
+    lag: int = 0
+    season: int | None = None
+    log: bool = False  # the logarithm of the values is what is differenced (a multiplicative series)
     kind = "series"
 
     def to_json(self) -> str:
         import json
 
         return json.dumps(
-            {"kind": self.kind, "mean": self.mean, "std": self.std, "edges": self.edges, "centres": self.centres}
+            {
+                "kind": self.kind,
+                "mean": self.mean,
+                "std": self.std,
+                "edges": self.edges,
+                "centres": self.centres,
+                "lag": self.lag,
+                "season": self.season,
+                "log": self.log,
+            }
         )
 
     @classmethod
-    def fit(cls, values: np.ndarray, bins: int = 64) -> SeriesCodec:
+    def fit(
+        cls, values: np.ndarray, bins: int = 64, lag: int = 0, season: int | None = None, log: bool = False
+    ) -> SeriesCodec:
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
-        if len(values) < bins:
-            raise DataError(f"the series has {len(values)} values, fewer than the {bins} bins; use fewer bins")
-        mean, std = float(values.mean()), float(values.std() or 1.0)
-        z = (values - mean) / std
+        changes = cls(0.0, 1.0, [], [], lag, season, log).changes(values)
+        if len(changes) < bins:
+            raise DataError(
+                f"the series has {len(changes)} values to learn, fewer than the {bins} bins; use fewer bins"
+            )
+        mean, std = float(changes.mean()), float(changes.std() or 1.0)
+        z = (changes - mean) / std
         edges = np.unique(np.quantile(z, np.linspace(0, 1, bins + 1)[1:-1]))
         token = np.searchsorted(edges, z, side="right")
         centres = [float(z[token == i].mean()) if np.any(token == i) else 0.0 for i in range(len(edges) + 1)]
-        return cls(mean, std, edges.tolist(), centres)
+        return cls(mean, std, edges.tolist(), centres, lag, season, log)
 
     @property
     def vocab_size(self) -> int:
         return len(self.centres)
 
+    def changes(self, values: np.ndarray) -> np.ndarray:
+        """What the model learns of ``values``: their differences over ``lag`` steps (one per value after the
+        first ``lag``)."""
+        values = self._scale(values)
+        return values[self.lag :] - values[: -self.lag] if self.lag else values
+
+    def _scale(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        if self.log and np.any(values <= 0):
+            raise DataError("this series model learnt the logarithm of positive values; the series has values <= 0")
+        return np.log(values) if self.log else values
+
     def encode(self, values: np.ndarray) -> list[int]:
-        z = (np.asarray(values, dtype=float) - self.mean) / self.std
+        z = (self.changes(values) - self.mean) / self.std
         return np.searchsorted(np.asarray(self.edges), z, side="right").tolist()
 
     def decode(self, tokens) -> np.ndarray:
+        """Tokens -> changes (values, for lag 0)."""
         return np.asarray(self.centres)[np.asarray(tokens)] * self.std + self.mean
 
+    def undo(self, history: np.ndarray, changes: np.ndarray) -> np.ndarray:
+        """Values that continue ``history`` by ``changes`` (paths in rows): each adds its change to the value
+        ``lag`` steps before it."""
+        out = np.array(np.atleast_2d(changes), dtype=float)
+        if self.lag:
+            history = self._scale(history)
+            for step in range(out.shape[1]):
+                back = step - self.lag
+                out[:, step] += out[:, back] if back >= 0 else history[len(history) + back]
+        return np.exp(out) if self.log else out
 
-def read_series(source: Path | str, column: str, holdout: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """A numeric column of a table, in row order, split into the first and the last ``holdout`` share."""
+
+def read_series(source: Path | str, column: str, holdout: float = 0.1) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """A numeric column of a table, in row order, split into the first and the last ``holdout`` share; and
+    the season that the table's time column implies (``series.season_from_times``), if it has one."""
     import pandas as pd
 
     from trainyard.data.readers import read
+    from trainyard.lm.series import season_from_times
 
     frame = read(source)
     if column not in frame.columns:
@@ -92,32 +137,32 @@ def read_series(source: Path | str, column: str, holdout: float = 0.1) -> tuple[
     if bad:
         values = pd.Series(values).ffill().bfill().to_numpy()  # gaps take the last value seen
     cut = int(len(values) * (1 - holdout))
-    return values[:cut], values[cut:]
+    times = [frame[c] for c in frame.columns if c != column]
+    season = next((s for s in map(season_from_times, times) if s), None)
+    return values[:cut], values[cut:], season
 
 
-def forecast_errors(model, codec: SeriesCodec, history: np.ndarray, future: np.ndarray) -> dict[str, float]:
-    """One-step-ahead forecasts over ``future`` (each with at least half a context of past values):
-    the model's expected value against the naive forecast, the last value seen."""
-    context = model.config.context
-    half = context // 2
-    series = np.concatenate([history[-half:], future])
-    tokens = torch.tensor(codec.encode(series), dtype=torch.long)
-    centres = torch.tensor(codec.centres, dtype=torch.float64) * codec.std + codec.mean
-    predictions = []
-    model.eval()
-    with torch.inference_mode():
-        for start in range(half, len(series), half):
-            window = tokens[start - half : min(start + half, len(series)) - 1]
-            logits, _ = model(window[None])
-            probs = torch.softmax(logits[0, half - 1 :].double(), dim=-1)
-            predictions.append((probs @ centres).numpy())
-    predicted = np.concatenate(predictions)[: len(future)]
-    naive = series[half - 1 : -1][: len(future)]
-    truth = future[: len(predicted)]
+def holdout_forecast(
+    model, codec: SeriesCodec, history: np.ndarray, future: np.ndarray, seed: int = 0, samples: int = 200
+) -> dict:
+    """The held-out values forecast from the training values alone (every step ahead, as a user would
+    forecast): the model's MAE, MASE and 80% band coverage beside the naive and seasonal-naive forecasts'."""
+    from trainyard.lm.series import forecast, mase
+
+    predicted = forecast(model, codec, history, len(future), samples=samples, seed=seed)
+    season = codec.season or 1
+    snaive = np.array([history[len(history) - season + (i % season)] for i in range(len(future))])
+    naive = np.full(len(future), history[-1])
+    inside = (future >= predicted["q10"]) & (future <= predicted["q90"])
     return {
-        "mae": float(np.mean(np.abs(predicted - truth))),
-        "naive_mae": float(np.mean(np.abs(naive[: len(truth)] - truth))),
-        "points": int(len(truth)),
+        "points": int(len(future)),
+        "season": season,
+        "mae": float(np.mean(np.abs(predicted["mean"] - future))),
+        "naive_mae": float(np.mean(np.abs(naive - future))),
+        "seasonal_naive_mae": float(np.mean(np.abs(snaive - future))),
+        "mase": mase(future, predicted["mean"], history, season),
+        "seasonal_naive_mase": mase(future, snaive, history, season),
+        "coverage_80": float(np.mean(inside)),
     }
 
 
@@ -149,4 +194,25 @@ def validation_windows(tokens: list[int], context: int, limit: int = 64) -> list
         out.append((window[None, :-1], window[None, 1:]))
         if len(out) == limit:
             break
+    return out
+
+
+IGNORED = -100  # cross_entropy's ignore_index: targets that are context, not scored
+
+
+def series_validation_windows(
+    train: list[int], held_out: list[int], context: int
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Windows that score every held-out token once, each seen after the ``context`` tokens before it (the
+    end of the training part included): a short series has too few held-out tokens for windows of its own."""
+    data = torch.tensor(train + held_out, dtype=torch.long)
+    first = len(train)
+    out = []
+    for end in range(first, len(data), context):  # score targets end..end+context-1
+        stop = min(end + context, len(data))
+        start = max(0, stop - context - 1)
+        window = data[start:stop]
+        targets = window[1:].clone()
+        targets[: end - start - 1] = IGNORED
+        out.append((window[None, :-1], targets[None]))
     return out

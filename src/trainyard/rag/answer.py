@@ -11,7 +11,7 @@ import numpy as np
 from trainyard.errors import DataError
 from trainyard.rag import prompts
 from trainyard.rag.context import pack
-from trainyard.rag.grounding import CITATION, extract, groundedness, support
+from trainyard.rag.grounding import CITATION, EXTRACT_MIN_COSINE, checked, extract, groundedness, support
 
 MIN_RELEVANCE = 0.30  # MiniLM cosine of the best passage; below it the documents are said not to answer
 
@@ -21,7 +21,7 @@ class Answer:
     """An answer to a question: its text, whether it was answered, the passages cited and how well they support it."""
 
     question: str
-    text: str
+    text: str  # what the user is shown: supported sentences, each cited with its support; or the refusal
     answered: bool
     passages: list[dict]
     supports: list[dict]
@@ -29,6 +29,7 @@ class Answer:
     relevance: float
     backend: str
     timings: dict = field(default_factory=dict)
+    draft: str = ""  # the model's own text, before the check (sentences without support are left out of text)
 
     @property
     def citations(self) -> list[dict]:
@@ -81,8 +82,10 @@ def ask(
     max_tokens: int = 200,
     min_relevance: float = MIN_RELEVANCE,
     on_text: Callable[[str], None] | None = None,
+    min_sentence: float = EXTRACT_MIN_COSINE,
 ) -> Answer:
-    """Answer ``question`` from ``index``. ``backend=None`` gives an extractive answer (``--llm none``)."""
+    """Answer ``question`` from ``index``. ``backend=None`` gives an extractive answer (``--llm none``) of the
+    sentences whose MiniLM cosine with the question is at least ``min_sentence``."""
     question = question.strip()
     if not question:
         raise DataError('the question is empty; ask something, e.g. trainyard ask INDEX "what is ...?"')
@@ -113,9 +116,13 @@ def ask(
         return Answer(question, text, False, packed_passages, [], None, best, name, timings)
 
     if backend is None:
-        text = extract(question, packed_passages, index.embedder)
-        if on_text:
-            on_text(text)
+        text, closest = extract(question, packed_passages, index.embedder, min_cosine=min_sentence)
+        if not text:
+            text = prompts.NOTHING_EXTRACTED.format(best=closest, threshold=min_sentence)
+            timings["total_s"] = time.perf_counter() - start
+            if on_text:
+                on_text(text)
+            return Answer(question, text, False, packed_passages, [], None, relevance, name, timings)
     else:
         from trainyard.llm.base import generate
 
@@ -132,18 +139,23 @@ def ask(
                 "generate_s": result.timings["generate_s"],
             }
         )
-    supports = support(text, packed_passages, index.embedder, vectors)
+    supports = support(text, packed_passages, index.embedder, vectors, question)
+    shown = checked(supports)
+    answered = bool(shown)
+    if not answered:
+        shown = prompts.UNSUPPORTED.format(sentences=len(supports))
     timings["total_s"] = time.perf_counter() - start
     return Answer(
         question,
-        text,
-        True,
+        shown,
+        answered,
         packed_passages,
         [asdict(s) for s in supports],
         groundedness(supports),
         relevance,
         name,
         timings,
+        draft=text,
     )
 
 

@@ -51,6 +51,14 @@ NO_ANSWER = (
     "The documents do not answer this question: no passage is relevant enough "
     "(best relevance {best:.2f}, threshold {threshold:.2f})."
 )
+UNSUPPORTED = (
+    "The documents do not answer this question: none of the {sentences} sentence(s) the model wrote is "
+    "supported by the passages it was given."
+)
+NOTHING_EXTRACTED = (
+    "The documents do not answer this question: no sentence of the passages is close enough to it "
+    "(best {best:.2f}, threshold {threshold:.2f})."
+)
 
 
 def render(question: str, passages: list[dict], instruct: bool) -> tuple[str | list[dict], list[str], str]:

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from trainyard.artifacts import sha256
-from trainyard.errors import DataError, TrainyardWarning
+from trainyard.errors import DataError, TrainyardWarning, first_line
 from trainyard.io import atomic_directory, copy_on_write, writer_lock
 from trainyard.search.chunking import Passage, chunk
 from trainyard.search.documents import Document, LoadReport, load
@@ -386,14 +386,30 @@ class SearchIndex:
     @property
     def bm25(self) -> BM25Index:
         if self._bm25 is None:
-            self._bm25 = BM25Index.load(self.path / "bm25")
+            self._bm25 = self._keyword_side(BM25Index, "bm25")
         return self._bm25
 
     @property
     def tfidf(self) -> TfidfIndex:
         if self._tfidf is None:
-            self._tfidf = TfidfIndex.load(self.path / "tfidf")
+            self._tfidf = self._keyword_side(TfidfIndex, "tfidf")
         return self._tfidf
+
+    def _keyword_side(self, kind, folder: str):
+        """A keyword side loaded and checked against the documents: files that pass their checksums can still
+        be another index's (replaced and resealed); one line says so instead of a failure deep in a query."""
+        path = self.path / folder
+        try:
+            side = kind.load(path)
+            rows = side.rows()
+        except (ValueError, KeyError, OSError, EOFError) as err:
+            raise DataError(f"{path}: damaged ({first_line(err, 100)}); rebuild the index") from None
+        if rows != len(self.doc_ids):
+            raise DataError(
+                f"{path}: holds {rows:,} documents where the index has {len(self.doc_ids):,}; it is not this "
+                "index's; rebuild the index"
+            )
+        return side
 
     @property
     def store(self):

@@ -71,6 +71,19 @@ class BM25Index:
         index._model = model
         return index
 
+    def rows(self) -> int:
+        """Documents indexed, after checking that the arrays agree with each other (ValueError if not)."""
+        scores = self._model.scores
+        indptr, indices, data = scores["indptr"], scores["indices"], scores["data"]
+        if len(indptr) != len(self._model.vocab_dict) + 1 or len(indices) != len(data) or indptr[-1] != len(data):
+            raise ValueError(
+                f"its arrays disagree ({len(indptr)} pointers for {len(self._model.vocab_dict)} terms, "
+                f"{len(indices)} indices, {len(data)} scores)"
+            )
+        if len(indices) and (indices.min() < 0 or indices.max() >= scores["num_docs"]):
+            raise ValueError(f"a document number outside 0..{scores['num_docs'] - 1}")
+        return int(scores["num_docs"])
+
 
 def _tokenized(texts: list[str]):
     """bm25s's own Tokenized form (ids and vocabulary) built from the shared analyzer."""
@@ -122,3 +135,13 @@ class TfidfIndex:
         index._vectorizer = vectorizer
         index.matrix = sp.load_npz(directory / "matrix.npz").tocsr()
         return index
+
+    def rows(self) -> int:
+        """Documents indexed, after checking the vocabulary, the idf and the matrix agree (ValueError if not)."""
+        assert self._vectorizer is not None and self.matrix is not None, "a loaded index"
+        terms = len(self._vectorizer.vocabulary)
+        if self._vectorizer.idf_.shape != (terms,) or self.matrix.shape[1] != terms:
+            raise ValueError(
+                f"{terms} terms, {self._vectorizer.idf_.shape[0]} idf values, {self.matrix.shape[1]} matrix columns"
+            )
+        return int(self.matrix.shape[0])
