@@ -24,3 +24,18 @@ def test_progress_and_determinism():
     first = Embedder().encode(texts, progress=seen.append)
     assert sum(seen) == 37 and len(seen) == 5
     np.testing.assert_array_equal(first, Embedder().encode(texts))
+
+
+def test_queries_through_onnx_equal_the_models_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINYARD_CACHE", str(tmp_path))
+    queries = ["boundary layer transition", "what is the effect of a propeller slipstream on the lift of a wing?"]
+    embedder = Embedder()
+    assert embedder.fast_queries() is None  # nothing in this cache yet: the model's own path, then the export
+    slow = embedder.encode_queries(queries)
+    assert embedder.onnx_file.exists() and embedder.onnx_file.parent == tmp_path / "embedders"
+    fresh = Embedder()  # a new process's embedder: the ONNX copy, no sentence-transformers
+    fast = fresh.encode_queries(queries)
+    assert fresh.fast_queries() is not None and fresh._loaded is None
+    np.testing.assert_allclose((slow * fast).sum(1), 1.0, atol=1e-5)
+    embedder.onnx_file.write_bytes(b"damaged")  # a damaged cache file: the model's own path again
+    assert Embedder().fast_queries() is None and not embedder.onnx_file.exists()

@@ -172,13 +172,55 @@ def query_command(
         snippet = escape(hit.snippet)
         if mode in ("keyword", "tfidf", "hybrid"):
             snippet = highlight(snippet, text, ("[bold yellow]", "[/]"))
-        rows.append([str(rank), f"{hit.score:.4f}", escape(hit.doc_id), f"[bold]{escape(hit.title)}[/]\n{snippet}"])
-    print_table(
-        console,
-        f"{mode}: {escape(text)}",
-        [Column("#"), Column("score"), Column("id", "name"), Column("title / snippet", "text")],
-        rows,
-    )
+        row = [str(rank), f"{hit.score:.2f}" if mode in ("dense", "hybrid") else f"{hit.score:.1f}"]
+        if mode == "hybrid":
+            row.append(_sides(hit))
+        rows.append([*row, escape(hit.doc_id), f"[bold]{escape(hit.title)}[/]\n{snippet}"])
+    columns = [Column("#"), Column("score")]
+    if mode == "hybrid":
+        columns.append(Column("keyword · dense", "name"))
+    columns += [Column("id", "name"), Column("title / snippet", "text")]
+    print_table(console, f"{mode}: {escape(text)}", columns, rows)
+    if mode == "hybrid":
+        console.print(
+            "[dim]score: the fused rank score, 1 for first on both sides; beside it each side's rank, and the "
+            "dense side's cosine (about 0.5 and up: close in meaning; below 0.2: little in common)[/]"
+        )
+
+
+def _sides(hit) -> str:
+    """A hybrid hit's place on each side: "3 · 1 (0.49)" is third by keywords, first by meaning at cosine 0.49."""
+    keyword = hit.ranks.get("keyword")
+    dense = hit.ranks.get("dense")
+    cosine = hit.sides.get("dense")
+    meaning = "-" if dense is None else f"{dense} ({cosine:.2f})"
+    return f"{'-' if keyword is None else keyword} · {meaning}"
+
+
+@search_app.command("serve")
+def serve_command(
+    index: IndexDir,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8001,
+) -> None:
+    """Serve an index over HTTP with everything loaded once: GET /search?q=...&mode=hybrid&k=10, GET /health.
+
+    Example: trainyard search serve cran-index --port 8001, then curl 'http://127.0.0.1:8001/search?q=lift'
+    """
+    from trainyard.extras import require
+
+    require("serve", "trainyard search serve")
+    import uvicorn
+
+    from trainyard.search.index import open_index
+    from trainyard.search.serve import create_app
+
+    with open_index(index) as opened:  # a missing or damaged index fails here, in one line
+        app = create_app(opened)
+        Console(stderr=True, highlight=False).print(
+            f"serving {index} ({len(opened.doc_ids):,} documents) on http://{host}:{port}; API at /docs"
+        )
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
 
 
 @search_app.command("eval")

@@ -9,6 +9,12 @@ embedded longest first in small batches (little padding, no quality change) thro
 TorchScript-frozen copy of the transformer, with all cores. int8 quantisation was
 measured and rejected: its cosine agreement with the fp32 embeddings fell to 0.87-0.98
 (see docs/search.md).
+
+Queries do not wait for torch: the transformer is exported once to ONNX (fp32, the same
+weights) in trainyard's cache, keyed by the model's fingerprint, and a query is embedded by
+onnxruntime with the model's own ``tokenizer.json`` (about 0.3 s to start where
+sentence-transformers takes seconds). A model that is not plain mean pooling, or whose
+export failed, goes through sentence-transformers.
 """
 
 from __future__ import annotations
@@ -54,8 +60,14 @@ def model_fingerprint(path: Path | str | None) -> str:
     return digest.hexdigest()[:16]
 
 
+def cache_dir() -> Path:
+    """Where trainyard keeps what it derives once per machine (``TRAINYARD_CACHE``, else ~/.cache/trainyard)."""
+    return Path(os.environ.get("TRAINYARD_CACHE") or Path.home() / ".cache" / "trainyard")
+
+
 class Embedder:
-    """Embeds texts to unit-length float32 vectors (so inner product is cosine)."""
+    """Embeds texts to unit-length float32 vectors (so inner product is cosine). sentence-transformers loads on
+    the first ``encode``; ``encode_queries`` takes the ONNX copy when there is one."""
 
     def __init__(self, model: str | Path | None = None) -> None:
         self.path = Path(model) if model else default_model_path()
@@ -64,8 +76,15 @@ class Embedder:
                 f"{self.path}: not a sentence-transformers model directory (no modules.json or config.json)"
             )
         self.name = DEFAULT_MODEL if model is None else self.path.name
-        self._model = _load(str(self.path))
+        self._loaded = None
         self._traced = None
+        self._fast: FastQueries | None | bool = None  # None: not looked for yet; False: none to be had
+
+    @property
+    def _model(self):
+        if self._loaded is None:
+            self._loaded = _load(str(self.path))
+        return self._loaded
 
     @property
     def dim(self) -> int:
@@ -75,6 +94,11 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         return int(self._model.max_seq_length)
+
+    @property
+    def onnx_file(self) -> Path:
+        """The ONNX copy of this model's transformer in the cache."""
+        return cache_dir() / "embedders" / f"{self.name}-{model_fingerprint(self.path)}.onnx"
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit vectors for ``texts``, longest first in batches of ``BATCH_SIZE`` (little padding);
@@ -89,8 +113,67 @@ class Embedder:
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """The same vectors as ``encode``, for a few queries at a time (no sorting, no progress)."""
-        return self._batch(texts) if len(texts) <= BATCH_SIZE else self.encode(texts)
+        """The same vectors as ``encode`` (cosine 1.0 to 1e-6), for a few queries at a time: through ONNX when
+        the cache has this model's copy (made on the first call that loads the model, and by ``search index``)."""
+        if len(texts) > BATCH_SIZE:
+            return self.encode(texts)
+        fast = self.fast_queries()
+        if fast:
+            return fast.encode(texts)
+        vectors = self._batch(texts)
+        self.export_onnx()  # the next process asks without loading torch
+        return vectors
+
+    def fast_queries(self) -> FastQueries | None:
+        """The ONNX query encoder, if this model has one in the cache."""
+        if self._fast is None:
+            self._fast = FastQueries.open(self.path, self.onnx_file) or False
+        return self._fast or None
+
+    def export_onnx(self) -> Path | None:
+        """Write the transformer to ONNX in the cache (once per model and machine; atomic); None for a model
+        that is not plain mean pooling or that torch cannot export."""
+        target = self.onnx_file
+        if target.exists():
+            return target
+        if not self._plain_mean_pooling:
+            return None
+        import torch
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        features = self._model.tokenizer(["a query", "another query"], padding=True, return_tensors="pt")
+        transformer = self._model[0].auto_model.eval()
+
+        class Hidden(torch.nn.Module):  # keyword arguments: the exporter's positional call misreads the model's
+            def __init__(self) -> None:
+                super().__init__()
+                self.transformer = transformer
+
+            def forward(self, input_ids, attention_mask):
+                out = self.transformer(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+                return out["last_hidden_state"]
+
+        model = Hidden()
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    model,
+                    (features["input_ids"], features["attention_mask"]),
+                    str(tmp),
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask")},
+                    opset_version=17,
+                    dynamo=False,
+                )
+            os.replace(tmp, target)
+        except Exception:  # no fast path for this model: its queries stay on sentence-transformers
+            tmp.unlink(missing_ok=True)
+            return None
+        self._fast = None
+        return target
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         """One batch through the traced transformer with mean pooling, as sentence-transformers
@@ -149,6 +232,46 @@ class Embedder:
             "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else ""
         )
         return mode in ("mean", "mean_tokens")
+
+
+class FastQueries:
+    """Query vectors through onnxruntime and the model's own tokenizer: mean pooling over the attention mask,
+    unit length, as sentence-transformers computes them for this model."""
+
+    def __init__(self, session, tokenizer) -> None:
+        self.session, self.tokenizer = session, tokenizer
+
+    @classmethod
+    def open(cls, model_dir: Path, onnx_file: Path) -> FastQueries | None:
+        tokenizer_file = model_dir / "tokenizer.json"
+        if not onnx_file.exists() or not tokenizer_file.exists():
+            return None
+        import json
+
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        settings = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.enable_truncation(max_length=int(settings.get("max_seq_length", 256)))
+        tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        except Exception:  # a damaged cache file: the slow path, and a new export replaces it
+            onnx_file.unlink(missing_ok=True)
+            return None
+        return cls(session, tokenizer)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        (hidden,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
+        return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
 @lru_cache(maxsize=2)

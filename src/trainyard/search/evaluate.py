@@ -189,9 +189,12 @@ def align(
     notes = []
     pairs = sum(len(docs) for docs in qrels.values())
     by_id = _match_ids(set(qrels), list(queries))
+    exact = set(qrels) & set(queries)
     positions = {str(i): qid for i, qid in enumerate(queries, 1)}
     by_position = _match_ids(set(qrels), list(positions))
-    if len(by_position) > len(by_id):
+    same = all(positions[p] == by_id.get(j) for j, p in by_position.items())
+    if len(by_position) > len(by_id) or (len(by_position) == len(by_id) > len(exact) and not same):
+        # Cranfield: "3" is the third query ("004"); where both readings name the same queries, ids are kept
         queries = {str(i): text for i, text in enumerate(queries.values(), 1)}
         by_id = by_position
         notes.append(

@@ -123,6 +123,7 @@ def _build_index(
             embedder = Embedder(settings.model)
             store.create(embedder.dim)
             _embed_into(store, embedder, stored, stored.pids, progress)
+            embedder.export_onnx()  # queries to this index start without torch
         finally:
             store.close()
         _write_tables(tmp, stored, settings, progress)

@@ -18,9 +18,10 @@ import numpy as np
 
 from trainyard.errors import DataError
 from trainyard.search.fusion import RRF_K, reciprocal_rank, weighted_scores
-from trainyard.search.text import analyze, snippet
+from trainyard.search.text import analyze, plain_text, snippet
 
 MODES = ("keyword", "tfidf", "dense", "hybrid")
+SIDES = ("keyword", "dense")  # the two halves of hybrid, in fusion order
 FUSIONS = ("rrf", "weighted")
 HYBRID_DEPTH = 100  # documents each side contributes to the fusion
 # pseudo-relevant documents: 5 beat 3 (ANCE-PRF's choice) and 10 on both Cranfield and CACM (docs/search.md)
@@ -47,6 +48,7 @@ class Hit:
     passage: int
     snippet: str
     ranks: dict[str, int] = field(default_factory=dict)  # hybrid: the rank on each side
+    sides: dict[str, float] = field(default_factory=dict)  # hybrid: each side's own score (BM25; cosine)
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class Hit:
             "passage": self.passage,
             "snippet": self.snippet,
             "ranks": self.ranks,
+            "sides": self.sides,
         }
 
 
@@ -159,18 +162,26 @@ def _dense(index, vectors: np.ndarray, k: int) -> list[Ranking]:
     return out
 
 
-def _fuse(sides: list[Ranking], fusion: str, weights, rrf_k: int = RRF_K) -> tuple[Ranking, dict[str, dict[str, int]]]:
+def _fuse(sides: list[Ranking], fusion: str, weights, rrf_k: int = RRF_K) -> tuple[Ranking, dict[str, dict]]:
+    """The fused ranking, its scores on 0..1 (1: first on every side; for RRF, the share of the best fused
+    score there can be), and per document each side's rank and own score."""
+    weights = list(weights)
     if fusion == "rrf":
-        fused = reciprocal_rank([list(side) for side in sides], k=rrf_k, weights=list(weights))
+        fused = reciprocal_rank([list(side) for side in sides], k=rrf_k, weights=weights)
+        best = sum(weights) / (rrf_k + 1)
     else:
-        fused = weighted_scores([{d: s for d, (s, _) in side.items()} for side in sides], weights=list(weights))
+        fused = weighted_scores([{d: s for d, (s, _) in side.items()} for side in sides], weights=weights)
+        best = sum(weights)
     rank_of = [{doc: rank for rank, doc in enumerate(side, 1)} for side in sides]
     ranking: Ranking = {}
-    ranks: dict[str, dict[str, int]] = {}
+    ranks: dict[str, dict] = {}
     for doc, score in sorted(fused.items(), key=lambda item: -item[1]):
         row = next((side[doc][1] for side in sides if doc in side and side[doc][1] is not None), None)
-        ranking[doc] = (score, row)
-        ranks[doc] = {name: r[doc] for name, r in zip(("keyword", "dense"), rank_of) if doc in r}
+        ranking[doc] = (score / best, row)
+        ranks[doc] = {
+            "ranks": {name: r[doc] for name, r in zip(SIDES, rank_of) if doc in r},
+            "sides": {name: float(side[doc][0]) for name, side in zip(SIDES, sides) if doc in side},
+        }
     return ranking, ranks
 
 
@@ -240,14 +251,16 @@ def _rocchio(index, vectors: np.ndarray, evidence: list[list[str]], dense: list[
     return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 
-def _hit(index, query: str | None, doc_id: str, score: float, row: int | None, ranks: dict) -> Hit:
+def _hit(index, query: str | None, doc_id: str, score: float, row: int | None, sides: dict) -> Hit:
     title = index.stored.documents[doc_id].title
+    ranks, own = sides.get("ranks", {}), sides.get("sides", {})
     if query is None:  # evaluation and throughput: ids and scores are all that is needed
-        return Hit(doc_id, title, score, index.stored.passages[row].number if row is not None else 0, "", ranks)
+        number = index.stored.passages[row].number if row is not None else 0
+        return Hit(doc_id, title, score, number, "", ranks, own)
     if row is None:  # a keyword hit: the passage with the most query terms
         row = _best_passage(index, doc_id, query)
     passage = index.stored.passages[row]
-    return Hit(doc_id, title, float(score), passage.number, snippet(passage.text, query), ranks)
+    return Hit(doc_id, title, float(score), passage.number, snippet(plain_text(passage.text, title), query), ranks, own)
 
 
 def _best_passage(index, doc_id: str, query: str) -> int:

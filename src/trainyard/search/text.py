@@ -49,6 +49,28 @@ def highlight(text: str, query: str, mark: tuple[str, str] = ("[", "]")) -> str:
     return TOKEN.sub(wrap, text)
 
 
+MARKDOWN = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"(?m)^\s{0,3}(>|[-*+]|\d+\.)\s+"), ""),  # quotes, list marks
+    (re.compile(r"(?:(?<=\s)|^)#{1,6}\s+"), ""),  # headings (a passage's lines may be joined)
+    (re.compile(r"(\*\*|__|`+|~~)"), ""),  # bold, code, strike-through marks
+    (re.compile(r"(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)"), ""),  # emphasis marks
+]
+
+
+def plain_text(text: str, title: str = "") -> str:
+    """A passage as a reader should see it in a snippet: without Markdown markup, and without the title
+    (shown beside it) where the passage starts with it, once or twice (the title line and a heading)."""
+    for pattern, replacement in MARKDOWN:
+        text = pattern.sub(replacement, text)
+    text = " ".join(text.split())
+    head = " ".join(title.split())
+    for _ in range(2):
+        if head and text.lower().startswith(head.lower()) and len(text) > len(head):
+            text = text[len(head) :].lstrip(" :.-—")
+    return text
+
+
 def snippet(text: str, query: str, words: int = 40) -> str:
     """The ``words``-word window of ``text`` that holds the most query terms."""
     tokens = text.split()
