@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -80,6 +81,17 @@ def names(text: str) -> set[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Stems of words that carry no fact of their own (modal and auxiliary verbs, vague verbs) that the
+    keyword analyzer's stop words keep; a sentence may repeat them from the question freely."""
+    words = (
+        "should would could can cannot may might must will shall do does did done have has had having get gets "
+        "got make makes made use used need needs say says said tell told know known like want"
+    )
+    return frozenset(analyze(words))
+
+
 def missing_facts(sentence: str, passage: str, question: str = "") -> list[str]:
     """The sentence's numbers and names, and the question's words it repeats, that the passage does not state."""
     text = passage.lower()
@@ -87,7 +99,7 @@ def missing_facts(sentence: str, passage: str, question: str = "") -> list[str]:
     lacking = sorted(numbers(sentence) - numbers(passage))
     lacking += sorted(n for n in names(sentence) if n not in words and n not in text)
     if question:
-        focus = set(analyze(question)) & set(analyze(sentence))
+        focus = (set(analyze(question)) & set(analyze(sentence))) - function_words()
         lacking += sorted(focus - set(analyze(passage)) - {n for n in names(sentence)})
     return lacking
 

@@ -128,7 +128,7 @@ class Embedder:
         """The ONNX query encoder, if this model has one in the cache."""
         if self._fast is None:
             self._fast = FastQueries.open(self.path, self.onnx_file) or False
-        return self._fast or None
+        return self._fast if isinstance(self._fast, FastQueries) else None
 
     def export_onnx(self) -> Path | None:
         """Write the transformer to ONNX in the cache (once per model and machine; atomic); None for a model
@@ -140,7 +140,6 @@ class Embedder:
             return None
         import torch
 
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         features = self._model.tokenizer(["a query", "another query"], padding=True, return_tensors="pt")
         transformer = self._model[0].auto_model.eval()
@@ -156,6 +155,7 @@ class Embedder:
 
         model = Hidden()
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
@@ -169,8 +169,12 @@ class Embedder:
                     dynamo=False,
                 )
             os.replace(tmp, target)
-        except Exception:  # no fast path for this model: its queries stay on sentence-transformers
-            tmp.unlink(missing_ok=True)
+        except Exception:  # no fast path (a model torch cannot export, a cache it cannot write): queries stay
+            # on sentence-transformers
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
             return None
         self._fast = None
         return target
