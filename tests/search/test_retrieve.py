@@ -36,3 +36,16 @@ def test_search_options_are_checked(cran_index) -> None:
         search_many(cran_index, ["flow"], mode="hybrid", rm3="sometimes")
     off = search_many(cran_index, ["boundary layer flow"], mode="hybrid", k=5, rm3="off", rrf_k=10, depth=20)[0]
     assert len(off) == 5
+
+
+def test_hybrid_scores_say_where_each_side_put_the_document(cran_index):
+    hits = cran_index.search("propeller slipstream effect on wing lift", mode="hybrid", k=10)
+    assert all(0 < h.score <= 1 for h in hits) and [h.score for h in hits] == sorted(
+        (h.score for h in hits), reverse=True
+    )
+    top = hits[0]
+    assert set(top.ranks) <= {"keyword", "dense"} and top.ranks
+    if "dense" in top.sides:
+        assert 0 < top.sides["dense"] <= 1  # a cosine
+    assert top.to_dict()["sides"] == top.sides
+    assert not top.snippet.lower().startswith(top.title.lower()[:30])  # the title is shown beside, not repeated
