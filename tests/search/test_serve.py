@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.rag.test_grounding import NOTES
 from trainyard.search.index import build_index
-from trainyard.search.serve import create_app
+from trainyard.search.serve import LiveIndex, create_app
+
+CLI = [sys.executable, "-c", "from trainyard.cli.app import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +27,9 @@ def notes_path(tmp_path_factory):
 
 
 def test_search_and_health(notes_path):
-    from trainyard.search.index import open_index
-
-    with open_index(notes_path) as index:
-        client = TestClient(create_app(index))
+    live = LiveIndex(notes_path)
+    try:
+        client = TestClient(create_app(live))
         hits = client.get("/search", params={"q": "when is the dentist appointment", "k": 3}).json()["hits"]
         assert hits[0]["id"] == "dentist.md" and len(hits) == 3
         assert 0 < hits[-1]["score"] <= hits[0]["score"] <= 1 and set(hits[0]["ranks"]) == {"keyword", "dense"}
@@ -37,15 +38,22 @@ def test_search_and_health(notes_path):
         bad = client.get("/search", params={"q": "x", "mode": "fuzzy"})
         assert bad.status_code == 422 and "--mode 'fuzzy'" in bad.json()["detail"]
         assert client.get("/health").json() == {"status": "ok", "documents": 15, "passages": 15}
+    finally:
+        live.close()
 
 
-def test_the_cli_serves_an_index(notes_path):
+def test_the_cli_serves_an_index_and_query_asks_it(notes_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINYARD_CACHE", str(tmp_path / "cache"))  # the registration lives there
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = "from trainyard.cli.app import main; main()"
+    query = [*CLI, "search", "query", str(notes_path), "who is the accountant", "-k", "2", "--json"]
+    done = subprocess.run(query, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    alone = json.loads(done.stdout)
+    assert "served_by" not in alone
     server = subprocess.Popen(
-        [sys.executable, "-c", code, "search", "serve", str(notes_path), "--port", str(port)],
+        [*CLI, "search", "serve", str(notes_path), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -58,9 +66,17 @@ def test_the_cli_serves_an_index(notes_path):
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
                 time.sleep(0.3)
-        url = f"http://127.0.0.1:{port}/search?q=who+is+the+accountant&k=2"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            assert json.loads(answer.read())["hits"][0]["id"] == "taxes.md"
+        served = json.loads(subprocess.run(query, capture_output=True, text=True, check=True).stdout)
+        assert served["served_by"] == f"http://127.0.0.1:{port}"
+        assert (
+            [h["id"] for h in served["hits"]]
+            == [h["id"] for h in alone["hits"]]
+            == ["taxes.md", served["hits"][1]["id"]]
+        )
+        assert served["hits"][0]["score"] == pytest.approx(alone["hits"][0]["score"], abs=1e-6)
+        bad = subprocess.run([*query[:-1], "--mode", "fuzzy"], capture_output=True, text=True)
+        assert bad.returncode == 2 and "--mode 'fuzzy'" in bad.stderr and "Traceback" not in bad.stderr
     finally:
         server.terminate()
         server.wait(timeout=30)
+    assert not list((tmp_path / "cache" / "servers").glob("*.json"))  # a stopped server leaves no registration

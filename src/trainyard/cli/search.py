@@ -154,14 +154,19 @@ def query_command(
 
     Example: trainyard search query cran-index "boundary layer on a flat plate" --mode keyword
     """
-    from trainyard.search.index import open_index
     from trainyard.search.text import highlight
 
-    with open_index(index) as opened:
-        opened.check_embedder(embedder)
-        hits = opened.search(text, mode=mode, k=k, fusion=fusion)
+    served = _served_hits(index, text, mode, k, fusion) if embedder is None else None
+    hits = served[1] if served else None
+    if hits is None:  # no server for this index: open it here
+        from trainyard.search.index import open_index
+
+        with open_index(index) as opened:
+            opened.check_embedder(embedder)
+            hits = opened.search(text, mode=mode, k=k, fusion=fusion)
     if json:
-        typer.echo(jsonlib.dumps({"query": text, "mode": mode, "hits": [h.to_dict() for h in hits]}, indent=2))
+        payload = {"query": text, "mode": mode, "hits": [h.to_dict() for h in hits]}
+        typer.echo(jsonlib.dumps({**payload, **({"served_by": served[0]} if served else {})}, indent=2))
         return
     console = Console()
     if not hits:
@@ -188,6 +193,20 @@ def query_command(
         )
 
 
+def _served_hits(index: Path, text: str, mode: str, k: int, fusion: str):
+    """The URL of a `search serve` running on this index (everything already loaded) and its hits, or None."""
+    from trainyard.search.retrieve import Hit
+    from trainyard.search.serve import ask_server
+
+    answer = ask_server(index, {"q": text, "mode": mode, "k": k, "fusion": fusion})
+    if answer is None:
+        return None
+    hits = [
+        Hit(h["id"], h["title"], h["score"], h["passage"], h["snippet"], h["ranks"], h["sides"]) for h in answer["hits"]
+    ]
+    return answer["url"], hits
+
+
 def _sides(hit) -> str:
     """A hybrid hit's place on each side: "3 · 1 (0.49)" is third by keywords, first by meaning at cosine 0.49."""
     keyword = hit.ranks.get("keyword")
@@ -201,7 +220,7 @@ def _sides(hit) -> str:
 def serve_command(
     index: IndexDir,
     host: Annotated[str, typer.Option("--host", help="The address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8001,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8001,
 ) -> None:
     """Serve an index over HTTP with everything loaded once: GET /search?q=...&mode=hybrid&k=10, GET /health.
 
@@ -210,17 +229,26 @@ def serve_command(
     from trainyard.extras import require
 
     require("serve", "trainyard search serve")
+    import signal
+    import sys
+
     import uvicorn
 
-    from trainyard.search.index import open_index
-    from trainyard.search.serve import create_app
+    from trainyard.search.serve import LiveIndex, create_app, registered
 
-    with open_index(index) as opened:  # a missing or damaged index fails here, in one line
-        app = create_app(opened)
+    live = LiveIndex(index)  # a missing or damaged index fails here, in one line
+    url = f"http://{host}:{port}"
+    try:
         Console(stderr=True, highlight=False).print(
-            f"serving {index} ({len(opened.doc_ids):,} documents) on http://{host}:{port}; API at /docs"
+            f"serving {index} ({len(live.index.doc_ids):,} documents) on {url}; API at /docs; "
+            "`trainyard search query` on this index asks this server"
         )
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
+        # uvicorn stops on SIGTERM, then hands the signal on: to this handler, so the registration is removed
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with registered(index, url):
+            uvicorn.Server(uvicorn.Config(create_app(live), host=host, port=port, log_level="warning")).run()
+    finally:
+        live.close()
 
 
 @search_app.command("eval")
