@@ -1,5 +1,6 @@
 """How long one query takes, per mode: in the library (warm), from the command line (a fresh process each
-time), and through `trainyard search serve` (HTTP on loopback), on a Cranfield index.
+time), and through `trainyard search serve` (HTTP on loopback, and `search query` while it runs: the
+command asks it), on a Cranfield index.
 
     python bench/search_latency.py [--runs 7] [--loaded]
 
@@ -73,7 +74,8 @@ def command_line(index_path: Path, queries: list[str], runs: int, cache: str | N
     return out
 
 
-def served(index_path: Path, queries: list[str]) -> dict:
+def served(index_path: Path, queries: list[str], runs: int) -> tuple[dict, dict]:
+    """Through HTTP, and through `search query` while the server runs (it asks the server)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -98,7 +100,7 @@ def served(index_path: Path, queries: list[str]) -> dict:
                 json.loads(urllib.request.urlopen(url, timeout=30).read())
                 times.append((time.perf_counter() - start) * 1000)
             out[mode] = statistics.median(times)
-        return out
+        return out, command_line(index_path, queries, runs, None)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -121,9 +123,11 @@ def main() -> None:
     for process in busy:
         process.start()
     try:
+        http, asked = served(workdir / "cran-index", queries, args.runs)
         result = {
             "library_p50_ms": library(workdir / "cran-index", queries),
-            "served_p50_ms": served(workdir / "cran-index", queries),
+            "served_p50_ms": http,
+            "cli_with_server_p50_ms": asked,
             "cli_p50_ms": command_line(workdir / "cran-index", queries, args.runs, None),
             "cli_without_onnx_p50_ms": command_line(workdir / "cran-index", queries, args.runs, "/dev/null/no-cache"),
         }
