@@ -91,8 +91,6 @@ def test_an_extractive_answer_refuses_what_the_notes_do_not_say(notes_index):
 
 @pytest.mark.slow  # the local LLM
 def test_the_local_model_shows_only_what_its_sources_support(notes_index):
-    from tests.llm.conftest import gemma  # noqa: F401
-
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install builds it)")
     from trainyard.llm.local import LocalGGUF
 
