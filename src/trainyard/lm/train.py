@@ -232,9 +232,9 @@ def _train_lm(
     start = run_start - (state.history[-1]["seconds"] if state.history else 0.0)  # seconds across resumes
     interval_start, interval_tokens, losses = time.perf_counter(), 0, []
     clock = Clock(deadline, len(valid_tokens), settings)
-    if settings.column:  # the held-out forecast after the last step: a forward pass of its paths per value,
-        # about a third of a training step on as many windows
-        clock.reserve_steps(len(valid_values) * HOLDOUT_SAMPLES / settings.batch / 3)
+    if settings.column:  # the held-out forecast after the last step: per value one cached token per path, and
+        # a pass over half a context every half context (each about a third of a training step), two for slack
+        clock.reserve_steps(2 + len(valid_values) / max(settings.context // 2, 1) / 3)
     best: tuple[float, int, dict] | None = None  # a series keeps its best weights on the held-out values
     while state.step < min(total, until or total):
         if clock.out_of_time():
@@ -332,6 +332,7 @@ class Clock:
         self.finish_s: float | None = None
         self.scale = held_out_tokens / max(settings.batch * settings.context, 1)  # one validation in steps
         self.reserved_steps = 0.0
+        self.steps = 0
         self._last = time.monotonic()
 
     def reserve_steps(self, steps: float) -> None:
@@ -341,7 +342,9 @@ class Clock:
     def stepped(self) -> None:
         now = time.monotonic()
         seconds, self._last = now - self._last, now
-        self.step_s = 0.9 * self.step_s + 0.1 * seconds if self.step_s else seconds
+        self.steps += 1
+        if self.steps > 1:  # the first step pays for allocations once: it says little of the next ones
+            self.step_s = 0.9 * self.step_s + 0.1 * seconds if self.step_s else seconds
 
     @contextmanager
     def finishing(self) -> Iterator[None]:
