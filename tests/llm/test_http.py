@@ -97,6 +97,7 @@ def test_the_whole_answer_through_the_server(server, cran_index):
         backend=backend,
         max_tokens=40,
     )
-    assert answer.answered and answer.text.startswith("According to passage [")
+    assert answer.draft.startswith("According to passage [")  # the model's own text, prefill included
+    assert answer.answered == any(s["passage"] for s in answer.supports)  # shown: what a passage supports
     assert answer.timings["first_token_s"] > 0 and answer.passages[0]["doc_id"] == "1"
     assert answer.backend == backend.model
