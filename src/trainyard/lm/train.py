@@ -231,7 +231,7 @@ def _train_lm(
     run_start = time.perf_counter()
     start = run_start - (state.history[-1]["seconds"] if state.history else 0.0)  # seconds across resumes
     interval_start, interval_tokens, losses = time.perf_counter(), 0, []
-    clock = Clock(deadline, len(valid_tokens), settings)
+    clock = Clock(deadline, sum(int(y.numel()) for _, y in windows), settings)
     if settings.column:  # the held-out forecast after the last step: per value one cached token per path, and
         # a pass over half a context every half context (each about a third of a training step), two for slack
         clock.reserve_steps(2 + len(valid_values) / max(settings.context // 2, 1) / 3)
@@ -330,7 +330,9 @@ class Clock:
         self.deadline = deadline
         self.step_s = 0.0  # a moving average of one step's seconds
         self.finish_s: float | None = None
-        self.scale = held_out_tokens / max(settings.batch * settings.context, 1)  # one validation in steps
+        # one validation in training steps: a forward pass over the held-out tokens, a third of a step's work
+        self.scale = held_out_tokens / max(settings.batch * settings.context, 1) / 3
+        self.saves = 3 if settings.column else 2  # after the loop: the last checkpoint (and a series' best)
         self.reserved_steps = 0.0
         self.steps = 0
         self._last = time.monotonic()
@@ -357,7 +359,7 @@ class Clock:
         if self.deadline is None:
             return False
         finish = self.finish_s if self.finish_s is not None else self.step_s * max(self.scale, 1.0) + 0.5
-        return time.monotonic() + self.step_s * (1 + self.reserved_steps) + 2 * finish >= self.deadline
+        return time.monotonic() + self.step_s * (1 + self.reserved_steps) + self.saves * finish >= self.deadline
 
 
 def _checkpoint(out, model, tokenizer, state, optimizer, batches, windows, chars_per_token, start, losses) -> None:
