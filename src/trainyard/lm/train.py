@@ -149,8 +149,14 @@ def train_lm(
     deadline = None
     if settings.time_limit:
         deadline = (started if started is not None else time.monotonic()) + settings.time_limit
-    with writer_lock(out):
-        return _train_lm(source, Path(out), settings, resume, overwrite, until, progress, deadline)
+    threads = torch.get_num_threads()
+    if settings.column:  # a series model is a few thousand weights: one thread is as fast, and a second one
+        torch.set_num_threads(1)  # spinning for a busy core made single steps take seconds on a loaded machine
+    try:
+        with writer_lock(out):
+            return _train_lm(source, Path(out), settings, resume, overwrite, until, progress, deadline)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _train_lm(
