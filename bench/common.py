@@ -6,6 +6,8 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +61,14 @@ def _cpus() -> int:
     import os
 
     return os.cpu_count() or 0
+
+
+@contextmanager
+def busy(loops: int) -> Iterator[None]:
+    """``loops`` processes spinning beside the work, as other jobs on a shared machine would (none for 0)."""
+    spinning = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(loops)]
+    try:
+        yield
+    finally:
+        for process in spinning:
+            process.kill()

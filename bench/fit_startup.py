@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, ROOT, write_result  # noqa: E402
+from common import RESULTS, ROOT, busy, write_result  # noqa: E402
 
 CALLS = """
 import json, time
@@ -81,8 +81,7 @@ def main() -> None:
     trees = {"before": args.before.resolve(), "after": ROOT}
     rows = []
     for load in ("quiet", "loaded"):
-        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "loaded" else None
-        try:
+        with busy(1 if load == "loaded" else 0):
             for i in range(args.repeat):
                 for label, tree in trees.items():
                     calls = run(CALLS, tree)
@@ -91,9 +90,6 @@ def main() -> None:
                     rows.append({"code": label, "load": load, "repeat": i, "first_call": calls[0],
                                  "later_call": statistics.median(calls[1:]), **fit})  # fmt: skip
                     print(json.dumps(rows[-1]), flush=True)
-        finally:
-            if busy:
-                busy.kill()
     summary = _summary(rows)
     write_result("fit_startup", {"rows": rows, "summary": summary})
     print_table(summary)

@@ -50,10 +50,6 @@ def load(package: str, item: str):
     return frame["time"].to_numpy(dtype=float), frame["value"].to_numpy(dtype=float)
 
 
-def seasonal_naive(history: np.ndarray, season: int, steps: int) -> np.ndarray:
-    return np.array([history[len(history) - season + (i % season)] for i in range(steps)])
-
-
 def ets(history: np.ndarray, season: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
@@ -98,7 +94,7 @@ def trainyard(times, history, steps: int, time_limit: float, workdir: Path, seed
 
 
 def main() -> None:
-    from trainyard.lm.series import mase
+    from trainyard.lm.series import mase, seasonal_naive
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--time-limit", type=float, default=30)

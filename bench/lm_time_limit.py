@@ -10,7 +10,6 @@ validation and checkpoint were outside the clock.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -19,14 +18,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, write_result  # noqa: E402
+from common import SHARED_DATA, busy, write_result  # noqa: E402
 
 CLI = [sys.executable, "-c", "from trainyard.cli.app import main; main()"]
-
-
-def _busy() -> None:
-    while True:
-        pass
 
 
 def _series(path: Path) -> Path:
@@ -55,23 +49,12 @@ def main() -> None:
     }
     result: dict = {"limit": args.limit}
     for load in ("quiet", "loaded"):
-        busy = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(os.cpu_count() or 1)]
-        if load == "loaded":
-            for process in busy:
-                process.start()
-        try:
+        with busy((os.cpu_count() or 1) if load == "loaded" else 0):
             for name, case in cases.items():
-                times = [
-                    wall(
-                        ["lm", "train", *case, "-o", str(work / f"{name}-{load}-{i}"), "--time-limit", str(args.limit)]
-                    )
-                    for i in range(args.runs)
-                ]
+                out = [str(work / f"{name}-{load}-{i}") for i in range(args.runs)]
+                times = [wall(["lm", "train", *case, "-o", o, "--time-limit", str(args.limit)]) for o in out]
                 result[f"{name}_{load}"] = times
                 print(f"{name:7} {load:7} wall {', '.join(f'{t:.1f}' for t in times)} s for a {args.limit:g} s limit")
-        finally:
-            for process in busy if load == "loaded" else []:
-                process.terminate()
     print(f"wrote {write_result('lm_time_limit', result)}")
 
 

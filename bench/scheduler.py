@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, WORK, write_result  # noqa: E402
+from common import SHARED_DATA, WORK, busy, write_result  # noqa: E402
 
 TABLES = {
     # a stand-in for the 16,000-row, 16-feature, 26-class table (generated: no download here)
@@ -152,17 +152,13 @@ def main() -> None:
         info = TABLES[name]
         table = write_table(name, folder)
         for load in args.loads.split(","):
-            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "loaded" else None
-            try:
+            with busy(1 if load == "loaded" else 0):
                 runs = folder / f"runs-{args.label}-{load}"
                 row = {
                     "table": name,
                     "load": load,
                     **run_command(table, info["target"], args.time_limit, runs, args.code),
                 }
-            finally:
-                if busy:
-                    busy.kill()
             run = runs / name
             if row["exit"] == 0:
                 row.update(read_run(run, info["metric"]))

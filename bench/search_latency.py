@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import socket
 import statistics
@@ -28,16 +27,11 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, write_result  # noqa: E402
+from common import SHARED_DATA, busy, write_result  # noqa: E402
 
 warnings.filterwarnings("ignore")
 CLI = [sys.executable, "-c", "from trainyard.cli.app import main; main()"]
 MODES = ("keyword", "dense", "hybrid")
-
-
-def _busy() -> None:
-    while True:
-        pass
 
 
 def library(index_path: Path, queries: list[str]) -> dict:
@@ -117,12 +111,7 @@ def main() -> None:
     queries = list(read_queries(SHARED_DATA / "cranfield" / "cran.qry").values())[:50]
     workdir = Path(tempfile.mkdtemp())
     build_index(SHARED_DATA / "cranfield" / "cran.all.1400", workdir / "cran-index").close()
-    busy = (
-        [multiprocessing.Process(target=_busy, daemon=True) for _ in range(os.cpu_count() or 1)] if args.loaded else []
-    )
-    for process in busy:
-        process.start()
-    try:
+    with busy((os.cpu_count() or 1) if args.loaded else 0):
         http, asked = served(workdir / "cran-index", queries, args.runs)
         result = {
             "library_p50_ms": library(workdir / "cran-index", queries),
@@ -131,9 +120,6 @@ def main() -> None:
             "cli_p50_ms": command_line(workdir / "cran-index", queries, args.runs, None),
             "cli_without_onnx_p50_ms": command_line(workdir / "cran-index", queries, args.runs, "/dev/null/no-cache"),
         }
-    finally:
-        for process in busy:
-            process.terminate()
     print(f"{'p50 ms':28} " + " ".join(f"{m:>9}" for m in MODES))
     for name, row in result.items():
         print(f"{name:28} " + " ".join(f"{row[m]:9.0f}" for m in MODES))

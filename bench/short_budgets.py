@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, WORK, write_result  # noqa: E402
+from common import SHARED_DATA, WORK, busy, write_result  # noqa: E402
 
 CASES = {
     "classifier_15s": {"table": "adult10k", "estimator": "AutoClassifier", "options": {"time_limit": 15}},
@@ -127,12 +127,8 @@ def main() -> None:
     rows = []
     for load in args.loads.split(","):
         for name, case in CASES.items():
-            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "loaded" else None
-            try:
+            with busy(1 if load == "loaded" else 0):
                 row = {"case": name, "load": load, **run_case(case, made[case["table"]], folder, args.code)}
-            finally:
-                if busy:
-                    busy.kill()
             row["hist_gb"] = peers[case["table"]]
             row["limit"] = case["options"]["time_limit"]
             rows.append(row)

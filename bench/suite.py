@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, WORK, write_result  # noqa: E402
+from common import SHARED_DATA, WORK, busy, write_result  # noqa: E402
 from suite_tables import BY_NAME, TABLES, Table  # noqa: E402
 
 FOLDER = WORK / "suite"
@@ -162,12 +162,8 @@ def run_trainyard(table: Table, csv: Path, limit: float, code: str | None) -> di
         "--seed",
         "0",
     ]
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if LOADED else None
-    try:
+    with busy(1 if LOADED else 0):
         out = watch(command, env)
-    finally:
-        if busy:
-            busy.kill()
     out.pop("stdout", None)
     run = runs / table.name
     if out["exit"] == 0:

@@ -191,3 +191,9 @@ def writer_lock(path: Path | str) -> Iterator[None]:
     finally:
         lock.unlink(missing_ok=True)
         os.close(fd)
+
+
+def cache_dir(*parts: str) -> Path:
+    """Where trainyard keeps what it derives once per machine (models, exported encoders, server registrations):
+    ``$TRAINYARD_CACHE``, else ``~/.cache/trainyard``; ``parts`` name a folder inside it."""
+    return Path(os.environ.get("TRAINYARD_CACHE") or Path.home() / ".cache" / "trainyard", *parts)

@@ -3,6 +3,7 @@ numeric prompt is read as numbers; bad input is one line."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -91,3 +92,24 @@ def test_bad_input_is_one_line(series_model, monthly, args, message):
     done = _run("lm", *(a.format(out=out, csv=monthly) for a in args))
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_plain_script_trains_and_forecasts(monthly, tmp_path):
+    script = f"""
+import json
+from trainyard.lm import checkpoint
+from trainyard.lm.series import forecast
+from trainyard.lm.train import TrainSettings, train_lm
+from trainyard.lm.data import read_series
+
+state = train_lm({str(monthly)!r}, {str(tmp_path / "ckpt")!r}, TrainSettings.for_series("units", steps=60))
+model, codec, _ = checkpoint.load({str(tmp_path / "ckpt")!r})
+history, _, _ = read_series({str(monthly)!r}, "units", holdout=0.0)
+out = forecast(model, codec, history, 6)
+print(json.dumps({{"season": codec.season, "keys": sorted(out), "steps": len(out["mean"]),
+                   "held_out": state.history[-1]["forecast"]["points"]}}))
+"""
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"season": 12, "keys": ["mean", "q10", "q50", "q90"], "steps": 6, "held_out": 12}

@@ -80,3 +80,22 @@ def test_the_cli_serves_an_index_and_query_asks_it(notes_path, tmp_path, monkeyp
         server.terminate()
         server.wait(timeout=30)
     assert not list((tmp_path / "cache" / "servers").glob("*.json"))  # a stopped server leaves no registration
+
+
+def test_the_server_sees_documents_added_to_its_index(tmp_path):
+    from trainyard.search.index import add_documents
+
+    path = tmp_path / "notes-index"
+    build_index(NOTES, path).close()
+    live = LiveIndex(path)
+    try:
+        client = TestClient(create_app(live))
+        assert client.get("/health").json()["documents"] == 15
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        (extra / "garage.txt").write_text("Garage\n\nThe garage door code is 5521.\n", encoding="utf-8")
+        add_documents(path, extra)  # replaces the index directory under the running server
+        hits = client.get("/search", params={"q": "garage door code", "k": 1}).json()["hits"]
+        assert hits[0]["id"] == "garage.txt" and client.get("/health").json()["documents"] == 16
+    finally:
+        live.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -20,21 +20,16 @@ Checkpoint = Annotated[Path, typer.Argument(help="A checkpoint directory (trainy
 
 @lm_app.command("train")
 def train_command(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A text file, a folder of .txt/.md, or a SMART collection.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The checkpoint directory.")],
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="char or bpe.")] = "char",
-    layers: Annotated[Optional[int], typer.Option("--layers", min=1, help="[default: 4; series 2]")] = None,
-    heads: Annotated[Optional[int], typer.Option("--heads", min=1, help="[default: 4]")] = None,
-    dim: Annotated[Optional[int], typer.Option("--dim", min=1, help="[default: 256; series 64]")] = None,
-    context: Annotated[
-        Optional[int],
-        typer.Option("--context", min=2, help="Tokens the model sees at once. [default: 256; series: fits its length]"),
-    ] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", min=1, help="[default: 16; series 32]")] = None,
-    steps: Annotated[
-        Optional[int],
-        typer.Option("--steps", min=1, help="Steps of the learning-rate schedule. [default: 2000; series 600]"),
-    ] = None,
+    layers: Annotated[int, typer.Option("--layers", min=1)] = 4,
+    heads: Annotated[int, typer.Option("--heads", min=1)] = 4,
+    dim: Annotated[int, typer.Option("--dim", min=1)] = 256,
+    context: Annotated[int, typer.Option("--context", min=2, help="Tokens the model sees at once.")] = 256,
+    batch: Annotated[int, typer.Option("--batch", min=1)] = 16,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Steps of the learning-rate schedule.")] = 2000,
     lr: Annotated[float, typer.Option("--lr", min=1e-9, help="Peak learning rate.")] = 3e-3,
     optimizer: Annotated[str, typer.Option("--optimizer", help="adamw or sgd.")] = "adamw",
     time_limit: Annotated[
@@ -42,9 +37,8 @@ def train_command(
         typer.Option("--time-limit", min=1, help="Seconds for the whole command, the last checkpoint included."),
     ] = None,
     eval_every: Annotated[
-        Optional[int],
-        typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps. [default: 100; series 50]"),
-    ] = None,
+        int, typer.Option("--eval-every", min=1, help="Validate and checkpoint every N steps.")
+    ] = 100,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the checkpoint in --out exactly.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a trained checkpoint in --out.")] = False,
@@ -57,7 +51,7 @@ def train_command(
     ] = None,
     bins: Annotated[
         Optional[int],
-        typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary). [default: 64, fewer when short]"),
+        typer.Option("--bins", min=2, help="Series: quantile bins (the vocabulary). [default: fits its length]"),
     ] = None,
     season: Annotated[
         Optional[int],
@@ -69,6 +63,7 @@ def train_command(
     Example: trainyard lm train ../shared/data/cranfield/cran.all.1400 -o cran-lm --time-limit 600
 
     A series: trainyard lm train sales.csv --column units -o sales-lm, then trainyard lm forecast sales-lm sales.csv
+    (a series gets a small model and a context that fit its length wherever a flag is not given: docs/lm.md)
     """
     import time
 
@@ -77,34 +72,9 @@ def train_command(
     # The limit covers the process's start-up too, and leaves a second for its end (the last lines, and the
     # interpreter unloading torch: 21 s of wall time for a 20 s limit without it).
     started = time.monotonic() - process_seconds() - EXIT_SECONDS
-    from trainyard.lm.train import TrainSettings, train_lm
+    from trainyard.lm.train import train_lm
 
-    given: dict[str, Any] = {
-        name: value
-        for name, value in {
-            "layers": layers,
-            "heads": heads,
-            "dim": dim,
-            "context": context,
-            "batch": batch,
-            "steps": steps,
-            "eval_every": eval_every,
-            "bins": bins,
-            "season": season,
-        }.items()
-        if value is not None
-    }
-    common: dict[str, Any] = {
-        "tokenizer": tokenizer,
-        "lr": lr,
-        "optimizer": optimizer,
-        "time_limit": time_limit,
-        "seed": seed,
-    }
-    if column:
-        settings = TrainSettings.for_series(column, **common, **given)
-    else:
-        settings = TrainSettings(**common, **given)
+    settings = _train_settings(ctx, column)
     console = Console(stderr=True)
     bar = Progress(
         TextColumn("[bold]training"),
@@ -145,6 +115,20 @@ def train_command(
             f"{f['coverage_80']:.0%} inside the 80% band",
             highlight=False,
         )
+
+
+def _train_settings(ctx: typer.Context, column: str | None):
+    """The command's options as TrainSettings; for a series, only the flags given replace its own defaults."""
+    from dataclasses import fields
+
+    from trainyard.lm.train import TrainSettings
+
+    names = {f.name for f in fields(TrainSettings)} - {"column"}
+    options = {name: value for name, value in ctx.params.items() if name in names}
+    if not column:
+        return TrainSettings(**options)
+    given = {n: v for n, v in options.items() if getattr(ctx.get_parameter_source(n), "name", "DEFAULT") != "DEFAULT"}
+    return TrainSettings.for_series(column, **given)
 
 
 @lm_app.command("forecast")

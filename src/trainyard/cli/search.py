@@ -201,10 +201,7 @@ def _served_hits(index: Path, text: str, mode: str, k: int, fusion: str):
     answer = ask_server(index, {"q": text, "mode": mode, "k": k, "fusion": fusion})
     if answer is None:
         return None
-    hits = [
-        Hit(h["id"], h["title"], h["score"], h["passage"], h["snippet"], h["ranks"], h["sides"]) for h in answer["hits"]
-    ]
-    return answer["url"], hits
+    return answer["url"], [Hit.from_dict(h) for h in answer["hits"]]
 
 
 def _sides(hit) -> str:

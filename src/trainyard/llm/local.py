@@ -14,6 +14,7 @@ from trainyard.cores import usable_cores
 from trainyard.errors import DataError
 from trainyard.extras import require
 from trainyard.io import atomic_path
+from trainyard.io import cache_dir as trainyard_cache
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -21,7 +22,7 @@ DEFAULT_NAME = "gemma-3-270m-q4_k_m.gguf"
 
 def cache_dir() -> Path:
     """Where the local model files go: ``$TRAINYARD_CACHE/models``, else ``~/.cache/trainyard/models``."""
-    return Path(os.environ.get("TRAINYARD_CACHE", Path.home() / ".cache" / "trainyard")) / "models"
+    return trainyard_cache("models")
 
 
 def default_model() -> Path:

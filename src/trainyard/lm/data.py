@@ -7,7 +7,7 @@ then predicts the next bin, and a bin's centre is its value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -52,18 +52,12 @@ class SeriesCodec:
     def to_json(self) -> str:
         import json
 
-        return json.dumps(
-            {
-                "kind": self.kind,
-                "mean": self.mean,
-                "std": self.std,
-                "edges": self.edges,
-                "centres": self.centres,
-                "lag": self.lag,
-                "season": self.season,
-                "log": self.log,
-            }
-        )
+        return json.dumps({"kind": self.kind, **asdict(self)})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SeriesCodec:
+        """The codec a checkpoint saved (one from before ``lag``, ``season`` and ``log`` takes their defaults)."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     @classmethod
     def fit(
@@ -147,12 +141,12 @@ def holdout_forecast(
 ) -> dict:
     """The held-out values forecast from the training values alone (every step ahead, as a user would
     forecast): the model's MAE, MASE and 80% band coverage beside the naive and seasonal-naive forecasts'."""
-    from trainyard.lm.series import forecast, mase
+    from trainyard.lm.series import forecast, mase, seasonal_naive
 
     predicted = forecast(model, codec, history, len(future), samples=samples, seed=seed)
     season = codec.season or 1
-    snaive = np.array([history[len(history) - season + (i % season)] for i in range(len(future))])
-    naive = np.full(len(future), history[-1])
+    snaive = seasonal_naive(history, season, len(future))
+    naive = seasonal_naive(history, 1, len(future))
     inside = (future >= predicted["q10"]) & (future <= predicted["q90"])
     return {
         "points": int(len(future)),

@@ -143,6 +143,13 @@ def forecast(
     return out
 
 
+def seasonal_naive(history: np.ndarray, season: int, steps: int) -> np.ndarray:
+    """The seasonal-naive forecast: each of ``steps`` values is the one a season before (the last value, for
+    a season of 1)."""
+    history = np.asarray(history, dtype=float)
+    return np.array([history[len(history) - season + (i % season)] for i in range(steps)])
+
+
 def mase(truth: np.ndarray, predicted: np.ndarray, history: np.ndarray, season: int) -> float:
     """Mean absolute error scaled by the in-sample error of the seasonal-naive forecast (lag ``season``)."""
     lag = season if len(history) > season else 1

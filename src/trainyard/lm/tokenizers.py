@@ -96,13 +96,5 @@ def tokenizer_from_json(text: str):
     if data.get("kind") == "series":
         from trainyard.lm.data import SeriesCodec
 
-        return SeriesCodec(
-            data["mean"],
-            data["std"],
-            data["edges"],
-            data["centres"],
-            data.get("lag", 0),
-            data.get("season"),
-            data.get("log", False),
-        )
+        return SeriesCodec.from_dict(data)
     raise DataError(f"unknown tokenizer kind {data.get('kind')!r} in the checkpoint")

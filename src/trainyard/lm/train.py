@@ -301,10 +301,9 @@ def _series_codec(settings: TrainSettings, values: np.ndarray, time_season: int 
     season = settings.season or time_season or detect_season(values)
     lag = choose_lag(values, season)
     learnt = len(values) - lag
-    settings = replace(
-        settings, season=season, context=series_context(settings, learnt), bins=series_bins(settings, learnt)
-    )
-    return settings, SeriesCodec.fit(values, series_bins(settings, learnt), lag, season, wants_log(values, lag))
+    bins = series_bins(settings, learnt)
+    settings = replace(settings, season=season, context=series_context(settings, learnt), bins=bins)
+    return settings, SeriesCodec.fit(values, bins, lag, season, wants_log(values, lag))
 
 
 def _better(best, state: checkpoint.State, model: CausalLM):

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from trainyard.rag.prompts import PREFILL
 from trainyard.search.text import analyze
 
 SUPPORT_COSINE = 0.6
@@ -27,6 +28,7 @@ SUPPORT_OVERLAP = 0.6
 EXTRACT_MIN_COSINE = 0.5  # an extracted sentence's least MiniLM cosine with the question (bench/ask.py)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")  # lower-case text (Cranfield) has no capitals to go by
 CITATION = re.compile(r"\[(\d{1,3})\]")
+PREFILL_LEFT = re.compile(rf"^{re.escape(PREFILL.rstrip(' ['))}\s*,?\s*")  # what the prefill leaves once uncited
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 NAME = re.compile(r"(?<![\w.])[A-Z][\w'-]*[a-z][\w'-]*|\b[A-Z]{2,}\w*")  # Patel, ecoTEC excluded, TAP, KX16
 NUMBER_WORDS = {
@@ -100,7 +102,7 @@ def missing_facts(sentence: str, passage: str, question: str = "") -> list[str]:
     lacking += sorted(n for n in names(sentence) if n not in words and n not in text)
     if question:
         focus = (set(analyze(question)) & set(analyze(sentence))) - function_words()
-        lacking += sorted(focus - set(analyze(passage)) - {n for n in names(sentence)})
+        lacking += sorted(focus - set(analyze(passage)) - names(sentence))
     return lacking
 
 
@@ -146,7 +148,7 @@ def checked(supports: list[Support]) -> str:
     for item in supports:
         if item.passage is not None:
             text = CITATION.sub("", item.sentence).strip()
-            text = re.sub(r"^According to passage\s*,?\s*", "", text).strip()
+            text = PREFILL_LEFT.sub("", text).strip()
             text = re.sub(r"\s+([.,;:!?])", r"\1", text)
             end = text[-1] if text[-1:] in ".!?" else "."
             text = text.rstrip(".!?").rstrip()

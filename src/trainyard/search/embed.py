@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +60,6 @@ def model_fingerprint(path: Path | str | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
-    """Where trainyard keeps what it derives once per machine (``TRAINYARD_CACHE``, else ~/.cache/trainyard)."""
-    return Path(os.environ.get("TRAINYARD_CACHE") or Path.home() / ".cache" / "trainyard")
-
-
 class Embedder:
     """Embeds texts to unit-length float32 vectors (so inner product is cosine). sentence-transformers loads on
     the first ``encode``; ``encode_queries`` takes the ONNX copy when there is one."""
@@ -79,6 +74,7 @@ class Embedder:
         self._loaded = None
         self._traced = None
         self._fast: FastQueries | None | bool = None  # None: not looked for yet; False: none to be had
+        self._export_tried = False
 
     @property
     def _model(self):
@@ -95,10 +91,12 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(self._model.max_seq_length)
 
-    @property
+    @cached_property
     def onnx_file(self) -> Path:
-        """The ONNX copy of this model's transformer in the cache."""
-        return cache_dir() / "embedders" / f"{self.name}-{model_fingerprint(self.path)}.onnx"
+        """The ONNX copy of this model's transformer in the cache (the fingerprint reads the model's files once)."""
+        from trainyard.io import cache_dir
+
+        return cache_dir("embedders") / f"{self.name}-{model_fingerprint(self.path)}.onnx"
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Unit vectors for ``texts``, longest first in batches of ``BATCH_SIZE`` (little padding);
@@ -121,7 +119,9 @@ class Embedder:
         if fast:
             return fast.encode(texts)
         vectors = self._batch(texts)
-        self.export_onnx()  # the next process asks without loading torch
+        if not self._export_tried:  # once: the next process (and the next query) asks without loading torch
+            self._export_tried = True
+            self.export_onnx()
         return vectors
 
     def fast_queries(self) -> FastQueries | None:

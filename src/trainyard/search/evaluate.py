@@ -228,13 +228,12 @@ def align(
                 if doc in doc_of:
                     cleaned.setdefault(by_id[qid], {})[doc_of[doc]] = _gain(grade, graded)
     used = sum(len(docs) for docs in cleaned.values())
-    notes.append(f"used {used:,} of {pairs:,} judgement lines")
     judged = {q: t for q, t in queries.items() if q in cleaned and any(g > 0 for g in cleaned[q].values())}
     if len(judged) < len(queries):
         notes.append(f"{len(queries) - len(judged)} queries have no relevant document and are not scored")
     for note in notes:
-        if not note.startswith("used "):  # a count, not a warning
-            warnings.warn(note, TrainyardWarning, stacklevel=2)
+        warnings.warn(note, TrainyardWarning, stacklevel=2)
+    notes.append(f"used {used:,} of {pairs:,} judgement lines")  # a count, not a warning
     return Judgements(judged, {q: cleaned[q] for q in judged}, notes, pairs, used)
 
 

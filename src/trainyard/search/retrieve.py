@@ -61,6 +61,13 @@ class Hit:
             "sides": self.sides,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Hit:
+        """A hit from ``to_dict``'s form (as `search serve` answers)."""
+        return cls(
+            data["id"], data["title"], data["score"], data["passage"], data["snippet"], data["ranks"], data["sides"]
+        )
+
 
 class Hits(list):
     """The ranked hits of one query: a list of ``Hit``, shown as a table in a notebook."""
@@ -174,15 +181,15 @@ def _fuse(sides: list[Ranking], fusion: str, weights, rrf_k: int = RRF_K) -> tup
         best = sum(weights)
     rank_of = [{doc: rank for rank, doc in enumerate(side, 1)} for side in sides]
     ranking: Ranking = {}
-    ranks: dict[str, dict] = {}
+    per_side: dict[str, dict] = {}
     for doc, score in sorted(fused.items(), key=lambda item: -item[1]):
         row = next((side[doc][1] for side in sides if doc in side and side[doc][1] is not None), None)
         ranking[doc] = (score / best, row)
-        ranks[doc] = {
+        per_side[doc] = {
             "ranks": {name: r[doc] for name, r in zip(SIDES, rank_of) if doc in r},
             "sides": {name: float(side[doc][0]) for name, side in zip(SIDES, sides) if doc in side},
         }
-    return ranking, ranks
+    return ranking, per_side
 
 
 def _hybrid(index, queries: list[str], depth: int, fusion: str, weights, feedback: int, rrf_k: int, rm3: str):

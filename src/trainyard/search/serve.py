@@ -79,7 +79,7 @@ def create_app(live: LiveIndex) -> FastAPI:
 
 def registration(index: Path) -> Path:
     """Where a server for ``index`` says where it listens."""
-    from trainyard.search.embed import cache_dir
+    from trainyard.io import cache_dir
 
     key = hashlib.sha256(str(Path(index).resolve()).encode()).hexdigest()[:16]
     return cache_dir() / "servers" / f"{key}.json"

@@ -59,9 +59,8 @@ def first_look(trainer, specs) -> None:
     for index, spec in enumerate(specs):
         equal = (end - time.monotonic()) / (len(specs) - index)
         every_row = cost.whole(spec, MIN_WORK_SHARE if spec.work_param else 1.0) / SAFETY
-        share = min(max(equal, every_row, MIN_SHARE), budget.slice("fitting"))
-        if not any(r.ok and r.name != "dummy" for r in trainer.ledger):
-            share = budget.slice("fitting")  # until one real model has a score, a model may take a slice
+        scored = any(r.ok and r.name != "dummy" for r in trainer.ledger)  # until one real model is, take a slice
+        share = min(max(equal, every_row, MIN_SHARE), budget.slice("fitting")) if scored else budget.slice("fitting")
         trainer.fit(spec, seconds=share)
 
 
