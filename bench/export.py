@@ -55,7 +55,7 @@ def main() -> None:
 
     import trainyard
     from trainyard.tabular.export.onnx_export import export_onnx, onnx_feed
-    from trainyard.tabular.serve.compiled import compile_run
+    from trainyard.tabular.runs.predict import compile_run
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

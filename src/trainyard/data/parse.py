@@ -1,7 +1,9 @@
 """Numbers hidden in text: " £8,000" -> 8000.0, "51,000 mi." -> 51000.0, "300.0HP" -> 300.0.
 
 The parsers are vectorised over a pandas Series (one regular expression pass),
-so they are as fast on a million rows as ``pd.to_numeric``.
+so they are as fast on a million rows as ``pd.to_numeric``. Each has a one-value twin
+(``parse_number``, ``extract_number``, ``remove_from_text``) with the same rule, for the few rows
+of a prediction request, where pandas' string machinery costs more than the work.
 """
 
 from __future__ import annotations
@@ -61,6 +63,32 @@ def parse_numbers(values: pd.Series, *, decimal_comma: bool = False) -> pd.Serie
     return result
 
 
+def parse_number(value, *, decimal_comma: bool = False) -> float:
+    """``parse_numbers`` for one value: the same pattern on the same text (a number's own ``str``)."""
+    if _missing(value):
+        return np.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    match = _PATTERNS[decimal_comma].search(str(value))
+    if match is None:
+        return np.nan
+    number = match["num"]
+    number = re.sub(r"[. \u00a0]", "", number).replace(",", ".") if decimal_comma else number.replace(",", "")
+    try:
+        result = float(number)
+    except ValueError:
+        return np.nan
+    if match["exp"] is not None:
+        result *= 10.0 ** int(match["exp"])
+    if (match["sign"] in ("-", "−")) != (match["sign2"] in ("-", "−")):
+        result = -result
+    return result
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 def parse_share(values: pd.Series, *, decimal_comma: bool = False) -> float:
     """The share of non-missing cells that parse as one number."""
     present = values.dropna()
@@ -83,6 +111,19 @@ def extract_named(values: pd.Series, patterns: dict[str, str]) -> pd.DataFrame:
             raise ValueError(f"pattern for {name!r} must have exactly one group, has {compiled.groups}")
         out[name] = parse_numbers(text.str.extract(compiled, expand=False))
     return pd.DataFrame(out, index=values.index)
+
+
+def extract_number(value, pattern: re.Pattern[str]) -> float:
+    """``extract_named`` for one value and one compiled pattern (its group is the number)."""
+    if _missing(value):
+        return np.nan
+    match = pattern.search(str(value))
+    return np.nan if match is None or match.group(1) is None else parse_number(match.group(1))
+
+
+def compiled_patterns(patterns: dict[str, str]) -> dict[str, re.Pattern[str]]:
+    """The named patterns compiled as ``extract_named`` and ``remove_patterns`` use them."""
+    return {name: re.compile(pattern, re.IGNORECASE) for name, pattern in patterns.items()}
 
 
 # A number followed by a unit word: "378.0HP", "4.6L", "8 Cylinder", "6-Speed", "16V".
@@ -142,3 +183,13 @@ def remove_patterns(values: pd.Series, patterns: dict[str, str]) -> pd.Series:
     for pattern in patterns.values():
         text = text.str.replace(re.compile(pattern, re.IGNORECASE), " ", regex=True)
     return text.str.replace(r"\s+", " ", regex=True).str.strip().replace("", pd.NA)
+
+
+def remove_from_text(value, patterns: dict[str, re.Pattern[str]]) -> str | None:
+    """``remove_patterns`` for one value: the words that remain, None where none do."""
+    if _missing(value):
+        return None
+    text = str(value)
+    for pattern in patterns.values():
+        text = pattern.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip() or None

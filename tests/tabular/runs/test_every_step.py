@@ -37,6 +37,7 @@ import trainyard.tabular.prep
 from tests.tabular.models.test_catalog import QUICK
 from trainyard.data.schema import profile
 from trainyard.tabular.models.catalog import catalog
+from trainyard.tabular.models.compiled import NotCompiled, check_compiled, compile_model
 from trainyard.tabular.models.ensemble import EnsembleModel
 from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.prep.base import FrameTransformer
@@ -44,7 +45,6 @@ from trainyard.tabular.recipe import SHIPPED, load_recipe
 from trainyard.tabular.runs.store import check_saved_model
 from trainyard.tabular.runs.trust import PIPELINE_TYPES, dump_model, third_party_types, trusted
 from trainyard.tabular.saved import is_saved, qualified_name
-from trainyard.tabular.serve.compiled import NotCompiled, check_compiled, compile_model
 
 # Recipes beyond the shipped ones, so that every option's step fires somewhere: text as TF-IDF, a log
 # feature, the correlation filter, PCA and k-best selection (k-NN then has few enough features for its
@@ -82,6 +82,11 @@ NEVER_WRITTEN = {
     "trainyard.tabular.models.early_stopping.Stopping": "how a catalog entry stops early: code, not state",
     "trainyard.tabular.models.ensemble.LabelledModel": "wraps a loaded model in the user's labels, never saved",
     "trainyard.tabular.models.torch_mlp._TorchMLP": "the MLPs' base; only its two subclasses are fitted",
+    "trainyard.tabular.prep.arrays.NoArrayForm": "an exception: a step without an array form, never fitted",
+    "trainyard.tabular.models.compiled.CompiledModel": "built from a loaded run at serving time, never saved",
+    "trainyard.tabular.models.compiled.CompiledPrep": "part of a CompiledModel, never saved",
+    "trainyard.tabular.models.compiled.CompiledMember": "part of a CompiledModel, never saved",
+    "trainyard.tabular.models.compiled.NotCompiled": "an exception: what a model cannot be compiled for",
 }
 TASKS = ("regression", "multiclass")
 FITTED = 130  # of the table's 160 rows: the rest are the rows each saved model is checked on
@@ -225,14 +230,14 @@ def walked(tmp_path_factory) -> dict[str, Any]:
 
 
 def _served_answers_the_same(label: str, model, task: str, n_classes: int, rows: pd.DataFrame) -> None:
-    """The server's compiled model (when the model compiles) agrees with the pipelines, as ``compile_run`` checks
-    before serving; a model that does not compile is served through its pipelines, which is what predict does."""
+    """Every fit compiles (each step's array form, each model fed arrays or plain rows) and the compiled model
+    agrees with the pipelines, as ``compile_run`` checks before serving."""
     from trainyard.tabular.models.output import predict_output
 
     try:
         compiled = compile_model(model, task, n_classes)
-    except NotCompiled:
-        return
+    except NotCompiled as err:
+        raise AssertionError(f"{label} does not compile: {err}") from None
     if isinstance(model, EnsembleModel):
         expected = model.predict_output(rows)
     else:

@@ -15,9 +15,11 @@ from sklearn.utils.validation import check_is_fitted
 from trainyard.errors import SchemaError
 from trainyard.tabular.saved import saved
 
-# Rows at or below which transforms use plain Python per value: a prediction request of a few rows
-# spends more in pandas' vectorised string machinery than in the work itself.
+# Rows at or below which predicting takes the steps' array forms (``transform_arrays``): a prediction request
+# of a few rows spends more in pandas than in the work itself.
 SMALL_FRAME = 64
+
+Columns = dict[str, np.ndarray]  # a few rows as column name -> array: the steps' small-input form
 
 
 def is_missing(value) -> bool:
@@ -27,6 +29,10 @@ def is_missing(value) -> bool:
 
 class FrameTransformer(TransformerMixin, BaseEstimator):
     """A transformer over named DataFrame columns; subclasses set ``feature_names_out_``.
+
+    Each subclass has two forms of the same rule: ``transform`` (a DataFrame, any number of rows) and
+    ``transform_arrays`` (column name -> array, for the few rows of a prediction request: plain Python
+    per value, no pandas); tests/tabular/prep/test_contract.py checks that they agree on every subclass.
 
     Every subclass is marked as saved (``trainyard.tabular.saved``): a step the pipelines hold is a step the
     loader trusts, with nothing else to edit.
@@ -51,6 +57,10 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
                 f"missing column(s) {', '.join(map(str, missing))}; the data must have the columns it was fitted on"
             )
         return X
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        """``transform`` for a few rows as column -> array: the output columns, by ``feature_names_out_``."""
+        raise NotImplementedError(f"{type(self).__name__} has no array form")
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")

@@ -10,9 +10,17 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from trainyard.data.parse import extract_named, parse_numbers, remove_patterns
+from trainyard.data.parse import (
+    compiled_patterns,
+    extract_named,
+    extract_number,
+    parse_number,
+    parse_numbers,
+    remove_from_text,
+    remove_patterns,
+)
 from trainyard.data.values import MISSING_TOKENS, is_text_dtype
-from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, check_columns, is_missing
+from trainyard.tabular.prep.base import Columns, FrameTransformer, check_columns, is_missing
 
 DEFAULT_MISSING_TOKENS = MISSING_TOKENS
 
@@ -48,8 +56,8 @@ class MissingTokens(FrameTransformer):
         self.feature_names_out_ = list(X.columns)
         return self
 
-    def transform_columns(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``transform`` for a few rows held as column -> array (the compiled server's form): the same rule."""
+    def transform_arrays(self, columns: Columns) -> Columns:
+        columns = dict(columns)
         lowered = _lowered(tuple(self.tokens))
         for name in self.text_columns_:
             mask = missing_token_mask(columns[name], lowered)
@@ -68,10 +76,7 @@ class MissingTokens(FrameTransformer):
         lowered = _lowered(tuple(self.tokens))
         for column in self.text_columns_:
             values = X[column]
-            if len(values) <= SMALL_FRAME:
-                mask = missing_token_mask(values, lowered)
-            else:
-                mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
+            mask = values.astype("string").str.strip().str.lower().isin(lowered).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 X[column] = values.mask(mask)
         # runs saved before this step knew about infinity lack float_columns_
@@ -95,7 +100,7 @@ def _lowered(tokens: tuple[str, ...]) -> frozenset[str]:
 
 
 def missing_token_mask(values, lowered: frozenset[str] | set[str]) -> np.ndarray:
-    """Which values only say "missing", value by value (cheaper than pandas' string methods for a few rows)."""
+    """Which values only say "missing", value by value (the array form of the rule)."""
     return np.fromiter((not is_missing(v) and str(v).strip().lower() in lowered for v in values), bool, len(values))
 
 
@@ -142,6 +147,18 @@ class Coalesce(FrameTransformer):
         keep = [c for c in self.feature_names_out_ if c not in merged]
         return pd.concat([X[keep], pd.DataFrame(merged, index=X.index)], axis=1)[self.feature_names_out_]
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        out = dict(columns)
+        for name, members in (self.groups or {}).items():
+            parsed = {c: parse_array(columns[c]) if self.numeric_[name] else columns[c] for c in members}
+            first, *rest = self.order_[name]
+            value = parsed[first].astype(float if self.numeric_[name] else object, copy=True)
+            for column in rest:
+                empty = missing_mask(value)
+                value[empty] = parsed[column][empty]
+            out[name] = value
+        return {c: out[c] for c in self.feature_names_out_}
+
 
 def _preference(members: dict[str, pd.Series], numeric: bool) -> list[str]:
     """Order the members by how well they agree with the quantity where they overlap."""
@@ -185,6 +202,24 @@ class ParseNumbers(FrameTransformer):
         for column in self.columns:
             X[column] = parse_numbers(X[column], decimal_comma=self.decimal_comma)
         return X
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        parsed = {c: parse_array(columns[c], decimal_comma=self.decimal_comma) for c in self.columns}
+        return {c: parsed.get(c, columns[c]) for c in self.feature_names_out_}
+
+
+def parse_array(values: np.ndarray, *, decimal_comma: bool = False) -> np.ndarray:
+    """``parse_numbers`` on an array, value by value: numbers stay numbers, text is parsed."""
+    if values.dtype.kind in "iuf":
+        return values.astype(float)
+    return np.fromiter((parse_number(v, decimal_comma=decimal_comma) for v in values), float, len(values))
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """``pd.isna`` on an array of a few values, value by value."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.fromiter((is_missing(v) for v in values), bool, len(values))
 
 
 NUMBERS_ONLY = "(numbers only)"  # the words of a cell whose text was all numbers and their units
@@ -232,6 +267,17 @@ class ExtractNumbers(FrameTransformer):
                 parts.append(X[[column]])
         return pd.concat(parts, axis=1)
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        out = dict(columns)
+        for column, patterns in (self.patterns or {}).items():
+            values, compiled = columns[column], compiled_patterns(patterns)
+            if column in self.keep:
+                words = [np.nan if is_missing(v) else remove_from_text(v, compiled) or NUMBERS_ONLY for v in values]
+                out[column] = np.array(words, dtype=object)
+            for name, pattern in compiled.items():
+                out[f"{column}_{name}"] = np.fromiter((extract_number(v, pattern) for v in values), float, len(values))
+        return {c: out[c] for c in self.feature_names_out_}
+
 
 class DropColumns(FrameTransformer):
     """Drop columns, each with its reason, deciding on the training rows only.
@@ -272,8 +318,7 @@ class DropColumns(FrameTransformer):
         X = self._start_transform(X)
         return X[self.feature_names_out_]
 
-    def transform_columns(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``transform`` for a few rows held as column -> array."""
+    def transform_arrays(self, columns: Columns) -> Columns:
         return {name: columns[name] for name in self.feature_names_out_}
 
 
@@ -327,3 +372,6 @@ class SafeNames(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         return X.set_axis(self.feature_names_out_, axis=1)
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        return {new: columns[old] for old, new in zip(self.feature_names_in_, self.feature_names_out_)}

@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from trainyard.data.values import TRISTATE_VOCABULARY, normalise_word
 from trainyard.errors import SchemaError
-from trainyard.tabular.prep.base import SMALL_FRAME, FrameTransformer, is_missing
+from trainyard.tabular.prep.base import Columns, FrameTransformer, is_missing
 
 DEFAULT_VOCABULARY = TRISTATE_VOCABULARY
 _normalise = normalise_word
@@ -61,6 +61,17 @@ class TriStateEncoder(FrameTransformer):
             out[column] = codes.fillna(0).astype("float64")
         return pd.DataFrame(out, index=X.index)
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        vocabulary = self.vocabulary_
+        return {
+            c: np.fromiter(
+                (0.0 if is_missing(v) else float(vocabulary.get(_normalise(v), 0)) for v in columns[c]),
+                float,
+                len(columns[c]),
+            )
+            for c in self.feature_names_out_
+        }
+
 
 class TextTfidf(FrameTransformer):
     """Free text, when kept, as TF-IDF weights of its most frequent terms (dense columns)."""
@@ -85,6 +96,10 @@ class TextTfidf(FrameTransformer):
         blocks = [self.vectorizers_[c].transform(X[c].fillna("").astype(str)).toarray() for c in self.vectorizers_]
         data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
         return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        blocks = [self.vectorizers_[c].transform(_texts(columns[c])).toarray() for c in self.vectorizers_]
+        return _named(blocks, self.feature_names_out_, columns)
 
 
 class TextWords(FrameTransformer):
@@ -132,6 +147,23 @@ class TextWords(FrameTransformer):
         data = np.hstack(blocks) if blocks else np.empty((len(X), 0))
         return pd.DataFrame(data, columns=self.feature_names_out_, index=X.index)
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        blocks = [
+            svd.transform(vectorizer.transform(_texts(columns[c]))) for c, (vectorizer, svd) in self.steps_.items()
+        ]
+        return _named(blocks, self.feature_names_out_, columns)
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """A text column's values as the vectorisers read them (``fillna("").astype(str)``)."""
+    return ["" if is_missing(v) else str(v) for v in values]
+
+
+def _named(blocks: list[np.ndarray], names: list[str], columns: Columns) -> Columns:
+    n_rows = len(next(iter(columns.values()))) if columns else 0
+    data = np.hstack(blocks) if blocks else np.empty((n_rows, 0))
+    return {name: data[:, i] for i, name in enumerate(names)}
+
 
 class AsCategory(FrameTransformer):
     """Categorical columns as pandas ``category`` dtype, for models that split on categories natively.
@@ -152,24 +184,22 @@ class AsCategory(FrameTransformer):
         X = self._start_transform(X)
         out = {}
         for column in X.columns:
-            if len(X) <= SMALL_FRAME:
-                values = [None if is_missing(v) else str(v) for v in X[column]]
-            else:
-                values = X[column].astype("string").astype(object)
+            values = X[column].astype("string").astype(object)
             # a level never seen becomes missing (code -1), as it should; pandas 4 will refuse to do it implicitly
             dtype = _category_dtype(tuple(self.categories_[column]))
             out[column] = pd.Categorical.from_codes(dtype.categories.get_indexer(values), dtype=dtype)
         return pd.DataFrame(out, index=X.index)
 
-    def codes(self, block: np.ndarray) -> np.ndarray:
-        """``transform`` for a few rows as an array (columns in the fitted order): each level's position among
-        the fitted categories, NaN for a missing value or a level never seen (the code -1 of ``transform``)."""
-        out = np.full(block.shape, np.nan)
-        for j, column in enumerate(self.feature_names_out_):
+    def transform_arrays(self, columns: Columns) -> Columns:
+        """Each level's position among the fitted categories as a float, NaN for a missing value or a level
+        never seen (the code -1 of ``transform``): what XGBoost and LightGBM read from a category column."""
+        out = {}
+        for column in self.feature_names_out_:
             lookup = _category_positions(tuple(self.categories_[column]))
-            for i, value in enumerate(block[:, j]):
-                if not is_missing(value):
-                    out[i, j] = lookup.get(str(value), np.nan)
+            values = columns[column]
+            out[column] = np.fromiter(
+                (np.nan if is_missing(v) else lookup.get(str(v), np.nan) for v in values), float, len(values)
+            )
         return out
 
 

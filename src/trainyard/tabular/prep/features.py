@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from trainyard.tabular.prep.base import FrameTransformer
+from trainyard.tabular.prep.base import Columns, FrameTransformer
 
 
 class AgeFromYear(FrameTransformer):
@@ -37,6 +37,11 @@ class AgeFromYear(FrameTransformer):
         ages.columns = self.feature_names_out_
         return ages
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        ref = pd.Timestamp(self.as_of_)
+        reference = ref.year + (ref.month - 1) / 12
+        return {out: reference - _floats(columns[c]) for c, out in zip(self.feature_names_in_, self.feature_names_out_)}
+
 
 class ExpFeatures(FrameTransformer):
     """Add ``exp(-x / scale)`` for each column; ``scale`` is the column's median |x| in ``fit``.
@@ -61,6 +66,12 @@ class ExpFeatures(FrameTransformer):
         exp = pd.DataFrame({f"{c}_exp": np.exp(-X[c] / self.scale_[c]) for c in X.columns}, index=X.index)
         return pd.concat([X, exp], axis=1) if self.keep_original else exp
 
+    def transform_arrays(self, columns: Columns) -> Columns:
+        values = {c: _floats(columns[c]) for c in self.feature_names_in_}
+        out = dict(values) if self.keep_original else {}
+        out.update({f"{c}_exp": np.exp(-v / self.scale_[c]) for c, v in values.items()})
+        return out
+
 
 class LogFeatures(FrameTransformer):
     """Add ``log1p(x)`` for each column (values below zero are clipped to zero first)."""
@@ -79,6 +90,20 @@ class LogFeatures(FrameTransformer):
         logs = np.log1p(X.clip(lower=0))
         logs.columns = [f"{c}_log" for c in X.columns]
         return pd.concat([X, logs], axis=1) if self.keep_original else logs
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        values = {c: _floats(columns[c]) for c in self.feature_names_in_}
+        out = dict(values) if self.keep_original else {}
+        out.update({f"{c}_log": np.log1p(np.clip(v, 0, None)) for c, v in values.items()})
+        return out
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    return (
+        np.array([np.nan if v is None else v for v in values], dtype=float)
+        if values.dtype == object
+        else values.astype(float)
+    )
 
 
 class DateParts(FrameTransformer):
@@ -108,6 +133,21 @@ class DateParts(FrameTransformer):
             if column in hours:
                 out[f"{column}_hour"] = dates.dt.hour + dates.dt.minute / 60
         return pd.DataFrame(out, index=X.index).astype("float64")
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        hours = set(getattr(self, "hours_", []))
+        out = {}
+        for column in self.feature_names_in_:
+            dates = pd.DatetimeIndex(
+                pd.to_datetime(pd.Series(columns[column], dtype=object), errors="coerce", format="mixed")
+            )
+            year, month = dates.year.to_numpy(float), dates.month.to_numpy(float)
+            out[f"{column}_year"], out[f"{column}_month"] = year, month
+            out[f"{column}_dayofweek"] = dates.day_of_week.to_numpy(float)
+            out[f"{column}_months"] = (year - 2000) * 12 + month
+            if column in hours:
+                out[f"{column}_hour"] = dates.hour.to_numpy(float) + dates.minute.to_numpy(float) / 60
+        return out
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -150,3 +190,6 @@ class CorrelationFilter(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         return X[self.feature_names_out_]
+
+    def transform_arrays(self, columns: Columns) -> Columns:
+        return {c: columns[c] for c in self.feature_names_out_}

@@ -57,6 +57,8 @@ class Run:
     report: Path | None = None  # report.html, when train_run wrote it
     mlflow_run: str | None = None  # the MLflow run it was logged to (train_run's mlflow=)
     mlflow_uri: str | None = None
+    # the compiled model for a few rows and why not (runs/predict.compiled_model), built on first use
+    compiled: tuple[Any, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def classes(self) -> list | None:

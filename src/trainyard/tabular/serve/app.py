@@ -11,7 +11,7 @@ capped (413) while it is read. Predicting runs on the event loop's thread, with 
 libraries limited to one thread: a request is a few milliseconds of work, and starting thread
 pools for it would cost more than it saves; `--workers` adds processes for throughput.
 
-At start the model is compiled (serve/compiled.py: preprocessing on arrays, Treelite for the trees of
+At start the model is compiled (models/compiled.py: preprocessing on arrays, Treelite for the trees of
 a few rows) and checked against the pipelines on rows made from the Schema; where it cannot be, the
 pipelines answer, and /health and the start-up line say why.
 """
@@ -31,10 +31,20 @@ from threadpoolctl import ThreadpoolController
 
 from trainyard.cores import usable_cores
 from trainyard.errors import first_line
-from trainyard.tabular.runs.predict import check_rows, output_frame, predict_output
+from trainyard.tabular.models.compiled import CompiledModel
+from trainyard.tabular.runs.predict import check_rows, compile_run, count_unusual, output_columns, predict_output
 from trainyard.tabular.runs.store import Run, load_run
-from trainyard.tabular.serve.compiled import CompiledModel, compile_run
-from trainyard.tabular.serve.rows import RowsError, example_rows, features, json_type, parse_csv, parse_json, row_schema
+from trainyard.tabular.serve.rows import (
+    Columns,
+    RowsError,
+    example_rows,
+    features,
+    json_type,
+    parse_csv,
+    parse_json_columns,
+    row_schema,
+    rows_frame,
+)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -126,9 +136,10 @@ def create_app(
             kind, body = _content(request.headers.get("content-type", "application/json"), body)
             try:
                 if kind == "application/json":
-                    frame = parse_json(body, run.schema, max_rows)
+                    columns, n_rows = parse_json_columns(body, run.schema, max_rows)
                 elif kind in ("text/csv", "application/csv"):
                     frame = parse_csv(body, run.schema, max_rows)
+                    columns, n_rows = {str(c): frame[c].to_numpy() for c in frame.columns}, len(frame)
                 else:
                     raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
             except (RowsError, MemoryError):
@@ -137,7 +148,7 @@ def create_app(
                 raise RowsError(
                     400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})"
                 ) from None
-            return JSONResponse(_predict(run, frame, threaded, fast, pools))
+            return JSONResponse(_predict(run, columns, n_rows, threaded, fast, pools))
         except ClientDisconnect:  # the client left mid-body: one line in the log, nobody to answer
             log.warning("a client disconnected before sending the whole body")
             return JSONResponse({"detail": "the client disconnected"}, status_code=400)
@@ -171,48 +182,47 @@ def _set_threads(estimators: list, threads: int) -> None:
         estimator.set_params(n_jobs=threads)
 
 
-def _predict_threads(run: Run, rows, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController):
-    """Predictions for ``rows``. A request of a few rows runs on one thread: OpenMP and BLAS pools (and the
-    boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
+def _predict_threads(
+    run: Run, columns: Columns, n_rows: int, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController
+) -> np.ndarray:
+    """The model's output for the rows. A request of a few rows runs on one thread: OpenMP and BLAS pools (and
+    the boosters' own n_jobs, which override them) would spin threads for nothing, and server processes would
     fight over the cores. A batch of BATCH_ROWS or more uses every core for the call."""
 
-    def output():
-        return fast.predict_output(rows) if fast is not None else predict_output(run, rows)
+    def output() -> np.ndarray:
+        if fast is not None:
+            return fast.predict_columns(columns, n_rows)
+        return predict_output(run, rows_frame(columns, n_rows))
 
-    if len(rows) < BATCH_ROWS:
+    if n_rows < BATCH_ROWS:
         with pools.limit(limits=1):
-            return output_frame(run, output(), rows.index)
+            return output()
     cores = usable_cores()
     _set_threads(threaded, cores)
     try:
         with pools.limit(limits=cores):
-            return output_frame(run, output(), rows.index)
+            return output()
     finally:
         _set_threads(threaded, 1)
 
 
 def _predict(
-    run: Run, frame, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController
+    run: Run, columns: Columns, n_rows: int, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController
 ) -> dict[str, Any]:
-    checked = check_rows(frame, run.schema)
-    answer: dict[str, Any] = {
-        "rows": len(frame),
-        "unseen_categories": checked.unseen,
-        "out_of_range": checked.out_of_range,
-    }
-    if not len(frame):
+    """The answer to one request: its rows already parsed and typed against the Schema (serve/rows.py)."""
+    unseen, out_of_range = count_unusual(columns, run.schema)
+    answer: dict[str, Any] = {"rows": n_rows, "unseen_categories": unseen, "out_of_range": out_of_range}
+    if not n_rows:
         return {**answer, "predictions": []}
     try:
-        predictions = _predict_threads(run, checked.rows, threaded, fast, pools)
+        output = _predict_threads(run, columns, n_rows, threaded, fast, pools)
     except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
         reason = first_line(err) or type(err).__name__
         raise RowsError(422, f"the model cannot use these rows ({reason}); look for extreme values") from None
-    answer["predictions"] = [_finite(v) for v in predictions["prediction"].tolist()]
-    probabilities = [c for c in predictions.columns if c.startswith("proba_")]
-    if probabilities:
-        answer["probabilities"] = {
-            c[len("proba_") :]: [_finite(v) for v in predictions[c].tolist()] for c in probabilities
-        }
+    predictions = output_columns(run, output)
+    answer["predictions"] = [_finite(v) for v in predictions.pop("prediction").tolist()]
+    if predictions:
+        answer["probabilities"] = {c[len("proba_") :]: [_finite(v) for v in p.tolist()] for c, p in predictions.items()}
     return answer
 
 

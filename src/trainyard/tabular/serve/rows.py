@@ -60,9 +60,24 @@ def row_schema(schema: Schema) -> dict[str, Any]:
     }
 
 
+Columns = dict[str, np.ndarray]  # a request's rows as column -> array: floats for numbers, objects otherwise
+
+
+def rows_frame(columns: Columns, n_rows: int) -> pd.DataFrame:
+    """Parsed columns as a DataFrame (object columns stay object: pandas would make them its string dtype)."""
+    if not columns:
+        return pd.DataFrame(index=pd.RangeIndex(n_rows))
+    return pd.DataFrame({c: v if v.dtype != object else pd.Series(v, dtype=object) for c, v in columns.items()})
+
+
 def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
     """Rows from a JSON body (a list of row objects, one object, or {"rows": [...]}), typed by the Schema; RowsError
     otherwise."""
+    return rows_frame(*parse_json_columns(body, schema, max_rows))
+
+
+def parse_json_columns(body: bytes, schema: Schema, max_rows: int) -> tuple[Columns, int]:
+    """``parse_json`` as column -> array and the row count: the server's form, without a DataFrame."""
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as err:
@@ -83,8 +98,8 @@ def parse_json(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
             if column.name not in row:
                 raise RowsError(422, f"row {i} lacks column {column.name!r} (send null for a missing value)")
             values.append(_check_value(row[column.name], kind, column.name, i))
-        columns[column.name] = _series(values, kind)
-    return pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(len(rows)))
+        columns[column.name] = np.array(values, dtype=float if kind == "number" else object)
+    return columns, len(rows)
 
 
 def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
@@ -176,14 +191,6 @@ def _check_value(value: Any, kind: str, name: str, row: int) -> Any:
     if not isinstance(value, str):
         raise RowsError(422, f"column {name!r} row {row}: {_show(value)} is not a string")
     return value
-
-
-def _series(values: list, kind: str) -> pd.Series | np.ndarray:
-    # an array for numbers (None is NaN); an object Series for the rest, which pandas would otherwise
-    # turn into its string dtype. No index given: aligning each column to one costs more than a request's work.
-    if kind == "number":
-        return np.array(values, dtype=float)
-    return pd.Series(values, dtype=object)
 
 
 def _show(value: Any) -> str:

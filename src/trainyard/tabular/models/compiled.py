@@ -13,13 +13,12 @@ identical (LightGBM and XGBoost both take native categories) share one pass.
 
 The speed-up is measured by bench/serve.py (docs/benchmarks.md, "Measurements behind the code").
 ``compile_model`` names a step it does not know (NotCompiled);
-``compile_run`` also checks the compiled model against the pipelines, and the server answers with
-the pipelines wherever either fails.
+``runs.predict.compile_run`` also checks the compiled model against the pipelines, and the server and
+``Run.predict`` answer with the pipelines wherever either fails.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import warnings
 from collections.abc import Callable
@@ -29,11 +28,19 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.pipeline import Pipeline
 
-from trainyard.errors import first_line
 from trainyard.tabular.models.output import predict_output, spread_classes
+from trainyard.tabular.prep.arrays import NoArrayForm, block_form
+from trainyard.tabular.prep.base import FrameTransformer
 from trainyard.tabular.prep.clean import SafeNames
 from trainyard.tabular.prep.encoders import AsCategory
 
@@ -42,6 +49,7 @@ FEW_ROWS = 16  # up to this many rows Treelite predicts the trees; above, the bo
 # XGBoost sums its trees in float32, Treelite too but in another order: they differ by a few float32 units
 # of the margin, which a log target turns into a relative difference of about 1e-5.
 RTOL, ATOL = 1e-4, 1e-6
+FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 
 
 class NotCompiled(Exception):
@@ -84,8 +92,9 @@ class CompiledMember:
 
     prep: int  # index into CompiledModel.preps
     few: Callable[[np.ndarray], np.ndarray] | None  # Treelite's trees: up to FEW_ROWS rows
-    many: Callable[[pd.DataFrame], np.ndarray]  # the fitted model itself, on the matrix as a DataFrame
+    many: Callable[[np.ndarray | pd.DataFrame], np.ndarray]  # the fitted model itself
     weight: float
+    takes_frame: bool  # ``many`` needs the matrix as the DataFrame the model was fitted on (else the array)
 
 
 @dataclass
@@ -97,13 +106,18 @@ class CompiledModel:
 
     def predict_output(self, rows: pd.DataFrame) -> np.ndarray:
         """What ``fitting.predict_output`` gives: values for regression, class probabilities otherwise."""
-        columns = {str(c): rows[c].to_numpy() for c in rows.columns}
-        matrices = [prep.matrix(dict(columns), len(rows)) for prep in self.preps]
+        return self.predict_columns({str(c): rows[c].to_numpy() for c in rows.columns}, len(rows))
+
+    def predict_columns(self, columns: Columns, n_rows: int) -> np.ndarray:
+        """``predict_output`` for rows held as column -> array (the server's parsed request)."""
+        matrices = [prep.matrix(dict(columns), n_rows) for prep in self.preps]
         frames: dict[int, pd.DataFrame] = {}
         total = None
         for member in self.members:
-            if member.few is not None and len(rows) <= FEW_ROWS:
+            if member.few is not None and n_rows <= FEW_ROWS:
                 output = member.few(matrices[member.prep])
+            elif not member.takes_frame:
+                output = member.many(matrices[member.prep])
             else:
                 if member.prep not in frames:
                     frames[member.prep] = self.preps[member.prep].frame(matrices[member.prep])
@@ -130,8 +144,10 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
             preps.append(_compile_prep(steps))
         index, estimator = keys.index(key), pipeline.steps[-1][1]
 
-        def many(frame: pd.DataFrame, estimator: object = estimator) -> np.ndarray:
-            return predict_output(estimator, frame, task, n_classes)
+        def many(rows: np.ndarray | pd.DataFrame, estimator: object = estimator) -> np.ndarray:
+            with warnings.catch_warnings():  # fitted on named columns, fed an array in the same order
+                warnings.simplefilter("ignore", UserWarning)
+                return predict_output(estimator, rows, task, n_classes)
 
         members.append(
             CompiledMember(
@@ -139,9 +155,19 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
                 few=_tree_predictor(estimator, task, n_classes, preps[index]),
                 many=many,
                 weight=float(weight),
+                takes_frame=not _takes_arrays(estimator, preps[index]),
             )
         )
     return CompiledModel(preps, members)
+
+
+def _takes_arrays(estimator, prep: CompiledPrep) -> bool:
+    """Whether the model reads the matrix as an array as it read the DataFrame: scikit-learn's own models and
+    the MLP (a log-target wrapper around one too) on numbers only. The boosters and CatBoost read names or
+    category dtypes, so above FEW_ROWS they take the DataFrame."""
+    inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
+    module = type(inner).__module__
+    return not prep.categories and (module.startswith("sklearn.") or module == "trainyard.tabular.models.torch_mlp")
 
 
 # --- preprocessing --------------------------------------------------------------------------
@@ -177,16 +203,8 @@ def _compile_prep(steps: list) -> CompiledPrep:
 
 
 def _cleaning_step(step) -> Callable[[Columns], Columns]:
-    if hasattr(step, "transform_columns"):  # the step's own small-input transform, beside its DataFrame one
-        return step.transform_columns
-    if type(step).__module__.startswith("trainyard.tabular.prep."):
-        # the rarer cleaning steps (merging split columns, numbers in text) run as they are, on a small
-        # DataFrame whose columns keep their dtypes (an object array would otherwise become pandas' str)
-        def through_frame(columns: Columns) -> Columns:
-            out = step.transform(pd.DataFrame({c: pd.Series(v, dtype=v.dtype, copy=False) for c, v in columns.items()}))
-            return {str(c): out[c].to_numpy() for c in out.columns}
-
-        return through_frame
+    if isinstance(step, FrameTransformer):  # the step's own small-input form, beside its DataFrame one
+        return step.transform_arrays
     raise NotCompiled(f"the cleaning step {type(step).__name__}")
 
 
@@ -198,12 +216,10 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
         if isinstance(transformer, str) or not selected:  # "drop"; a fitted "passthrough" is a FunctionTransformer
             continue
         start = encoder.output_indices_[name].start
-        if isinstance(transformer, AsCategory):
+        if isinstance(transformer, AsCategory):  # codes among the fitted levels, read as categories by the model
             for i, column in enumerate(selected):
                 categories[start + i] = pd.CategoricalDtype(transformer.categories_[column])
-            branches.append((selected, transformer.codes))
-        else:
-            branches.append((selected, _array_step(transformer)))
+        branches.append((selected, _array_step(transformer)))
 
     def encode(columns: Columns, n_rows: int) -> np.ndarray:
         blocks = []
@@ -218,21 +234,11 @@ def _encode(encoder: ColumnTransformer) -> tuple[Callable[[Columns, int], np.nda
 
 
 def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
-    """A fitted transformer fed arrays: scikit-learn's own (a copy that returns arrays, not DataFrames),
-    or trainyard's, which name the columns of an array themselves (prep/base.py)."""
-    if not type(step).__module__.startswith(("sklearn.", "trainyard.tabular.prep.")):
-        raise NotCompiled(f"the step {type(step).__name__}")
-    plain = copy.deepcopy(step)
-    if hasattr(plain, "set_output"):
-        plain.set_output(transform="default")
-
-    def transform(block: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():  # fitted on named columns, fed an array in the same order
-            warnings.simplefilter("ignore", UserWarning)
-            out = plain.transform(block)
-        return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
-
-    return transform
+    """A fitted transformer's small-input form (prep/arrays.py)."""
+    try:
+        return block_form(step)
+    except NoArrayForm as err:
+        raise NotCompiled(str(err)) from None
 
 
 # --- models ---------------------------------------------------------------------------------
@@ -245,6 +251,8 @@ def _tree_predictor(
     slower than the boosters' own code, but it has almost no cost per call, so it wins for a few rows
     and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
     inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
+    if type(inner).__module__ == "trainyard.tabular.models.catboost_model":
+        return _catboost_predictor(estimator, inner, task, n_classes, prep)
     trees = _treelite_model(inner, prep)
     if trees is None:
         return None
@@ -260,6 +268,33 @@ def _tree_predictor(
             return values
         proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
         return spread_classes(proba, estimator.classes_, n_classes)
+
+    return predict
+
+
+def _catboost_predictor(estimator, inner, task: str, n_classes: int, prep: CompiledPrep) -> Callable:
+    """CatBoost's own code fed plain rows (category codes back to their levels) on one thread: a DataFrame
+    costs it ~4 ms per call, plain rows 0.3 ms."""
+    from trainyard.tabular.models.catboost_model import MISSING_LEVEL
+
+    levels = {i: [str(c) for c in dtype.categories] for i, dtype in prep.categories.items()}
+
+    def plain_rows(matrix: np.ndarray) -> list[list]:
+        rows = matrix.tolist()
+        for row in rows:
+            for i, names in levels.items():
+                row[i] = MISSING_LEVEL if row[i] != row[i] else names[int(row[i])]
+        return rows
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        rows = plain_rows(matrix)
+        if task == "regression":
+            values = np.asarray(inner.predict(rows, thread_count=1), dtype=float).ravel()
+            if inner is not estimator:
+                values = estimator.transformer_.inverse_transform(values.reshape(-1, 1)).ravel()
+            return values
+        proba = np.asarray(inner.predict_proba(rows, thread_count=1), dtype=float)
+        return spread_classes(proba, inner.classes_, n_classes)
 
     return predict
 
@@ -280,6 +315,8 @@ def _treelite_model(model, prep: CompiledPrep):
         return treelite.frontend.from_xgboost_json(json.dumps(raw))
     if library == "lightgbm":
         return treelite.frontend.from_lightgbm(model.booster_)
+    if isinstance(model, FORESTS):
+        return treelite.sklearn.import_model(model)
     if isinstance(model, (HistGradientBoostingRegressor, HistGradientBoostingClassifier)):
         if model.is_categorical_ is not None and np.any(model.is_categorical_):
             model = _hist_on_codes(model)
@@ -316,24 +353,6 @@ def _xgboost_levels(cats: dict | None) -> dict[int, list[str]]:
         if offsets:
             levels[feature] = [values[a:b].decode() for a, b in zip(offsets[:-1], offsets[1:])]
     return levels
-
-
-def compile_run(run, rows: pd.DataFrame) -> tuple[CompiledModel | None, str]:
-    """The run's model compiled and checked against the library path on ``rows`` (a few rows and all of
-    them, so both the Treelite and the many-rows paths are checked), or None and why not."""
-    from trainyard.tabular.runs.predict import predict_output as run_output
-
-    try:
-        compiled = compile_model(run.estimator, run.manifest["task"], len(run.classes or []))
-    except NotCompiled as err:
-        return None, f"{err} cannot be compiled"
-    except Exception as err:  # a converter's own refusal (Treelite, a library's format): the library path stays
-        return None, f"compiling failed ({type(err).__name__}: {first_line(err, 120)})"
-    for subset in (rows.iloc[:1], rows.iloc[:FEW_ROWS], rows):
-        differs = check_compiled(compiled, lambda r: run_output(run, r), subset)
-        if differs:
-            return None, f"the compiled model disagreed with the pipelines on {len(subset)} example rows ({differs})"
-    return compiled, ""
 
 
 def check_compiled(compiled: CompiledModel, expected: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> str:

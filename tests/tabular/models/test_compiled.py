@@ -11,20 +11,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tests.conftest import shared
 from trainyard.data.parse import parse_numbers
 from trainyard.data.schema import profile
+from trainyard.tabular.models.compiled import ATOL, FEW_ROWS, RTOL, NotCompiled, check_compiled, compile_model
 from trainyard.tabular.models.ensemble import EnsembleModel
 from trainyard.tabular.models.pipeline import tabular_pipeline
 from trainyard.tabular.recipe import load_recipe
-from trainyard.tabular.runs.predict import check_rows, predict_output
+from trainyard.tabular.runs.predict import check_rows, compile_run, predict_output
 from trainyard.tabular.runs.store import load_run
-from trainyard.tabular.serve.compiled import (
-    ATOL,
-    FEW_ROWS,
-    RTOL,
-    NotCompiled,
-    check_compiled,
-    compile_model,
-    compile_run,
-)
 from trainyard.tabular.serve.rows import example_rows
 
 BOOSTERS = ["xgboost", "lightgbm", "hist_gb"]
