@@ -80,8 +80,10 @@ def test_regression_boosters_and_ridge_with_gaps(market):
     rows = check_rows(_with_gaps(market.iloc[2000:2100].drop(columns="price"), "make", "mileage"), schema).rows
     _assert_same(model, rows, 0)
     compiled = compile_model(model, "regression", 0)
-    # XGBoost and LightGBM take the same native categories: one preprocessing pass serves both
-    assert len(compiled.preps) == 3 and sum(m.few is not None for m in compiled.members) == 3
+    # XGBoost and LightGBM take the same native categories: one preprocessing pass serves both; every member
+    # has a few-rows path (Treelite for the boosters, the arithmetic for ridge) and ridge reads arrays
+    assert len(compiled.preps) == 3 and all(m.few is not None for m in compiled.members)
+    assert [m.takes_frame for m in compiled.members] == [True, True, True, False]  # native categories: frames
 
 
 def test_log_target_is_undone(market):

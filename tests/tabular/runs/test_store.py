@@ -204,3 +204,19 @@ def test_check_rows_counts_the_same_on_few_and_many_rows(result) -> None:
             for column, count in getattr(piece, field).items():
                 summed[column] = summed.get(column, 0) + count
         assert summed == getattr(whole, field) and summed, field
+
+
+def test_a_few_rows_take_the_compiled_model_and_answer_as_the_pipelines(car_run) -> None:
+    import numpy as np
+
+    from trainyard.tabular.runs.predict import predict_frame
+
+    run = load_run(car_run)
+    rows = run.sample_rows().head(5)
+    fast = run.predict(rows)
+    assert run.compiled is not None and run.compiled[0] is not None, run.compiled
+    slow = predict_frame(run, check_rows(rows, run.schema).rows, compiled=False)
+    np.testing.assert_allclose(fast["prediction"], slow["prediction"], rtol=1e-5)
+    many = run.sample_rows()
+    assert len(many) > 64  # above SMALL_FRAME the pipelines answer, compiled or not
+    pd.testing.assert_frame_equal(run.predict(many), predict_frame(run, check_rows(many, run.schema).rows))

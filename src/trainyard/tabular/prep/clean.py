@@ -65,10 +65,11 @@ class MissingTokens(FrameTransformer):
                 values = columns[name].astype(object, copy=True)
                 values[mask] = np.nan
                 columns[name] = values
-        for name in getattr(self, "float_columns_", []):
-            floats = columns.get(name)
-            if floats is not None and floats.dtype.kind == "f" and beyond_huge(floats).any():
-                columns[name] = np.where(beyond_huge(floats), np.nan, floats)
+        names = [n for n in getattr(self, "float_columns_", []) if n in columns and columns[n].dtype.kind == "f"]
+        if names:  # one pass over every float column: a wide table has hundreds of them
+            huge = beyond_huge(np.stack([columns[n] for n in names]))
+            for i in np.flatnonzero(huge.any(axis=1)):
+                columns[names[i]] = np.where(huge[i], np.nan, columns[names[i]])
         return columns
 
     def transform(self, X):

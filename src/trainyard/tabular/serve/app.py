@@ -31,9 +31,10 @@ from threadpoolctl import ThreadpoolController
 
 from trainyard.cores import usable_cores
 from trainyard.errors import first_line
-from trainyard.tabular.models.compiled import CompiledModel
+from trainyard.tabular.models.compiled import FEW_ROWS, CompiledModel
 from trainyard.tabular.runs.predict import check_rows, compile_run, count_unusual, output_columns, predict_output
 from trainyard.tabular.runs.store import Run, load_run
+from trainyard.tabular.serve.batching import Batcher
 from trainyard.tabular.serve.rows import (
     Columns,
     RowsError,
@@ -88,6 +89,12 @@ def create_app(
 
     app.state.compiled_note = "compiled" if fast else f"not compiled: {why_not}; the pipelines answer"
 
+    def model(columns: Columns, n_rows: int) -> np.ndarray:
+        return _predict_threads(run, columns, n_rows, threaded, fast, pools)
+
+    batcher = Batcher(model)
+    app.state.batcher = batcher
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {
@@ -97,6 +104,7 @@ def create_app(
             "task": task,
             "compiled": fast is not None,
             **({"compiled_note": why_not} if fast is None else {}),
+            "batched": {"requests": batcher.requests, "model_calls": batcher.batches},
         }
 
     described = {
@@ -148,7 +156,7 @@ def create_app(
                 raise RowsError(
                     400, f"the body could not be read ({type(err).__name__}: {first_line(err, 120)})"
                 ) from None
-            return JSONResponse(_predict(run, columns, n_rows, threaded, fast, pools))
+            return JSONResponse(await _predict(run, columns, n_rows, batcher))
         except ClientDisconnect:  # the client left mid-body: one line in the log, nobody to answer
             log.warning("a client disconnected before sending the whole body")
             return JSONResponse({"detail": "the client disconnected"}, status_code=400)
@@ -206,16 +214,15 @@ def _predict_threads(
         _set_threads(threaded, 1)
 
 
-def _predict(
-    run: Run, columns: Columns, n_rows: int, threaded: list, fast: CompiledModel | None, pools: ThreadpoolController
-) -> dict[str, Any]:
-    """The answer to one request: its rows already parsed and typed against the Schema (serve/rows.py)."""
+async def _predict(run: Run, columns: Columns, n_rows: int, model: Batcher) -> dict[str, Any]:
+    """The answer to one request: its rows already parsed and typed against the Schema (serve/rows.py). A
+    request of up to FEW_ROWS rows is predicted with the others that arrive meanwhile (serve/batching.py)."""
     unseen, out_of_range = count_unusual(columns, run.schema)
     answer: dict[str, Any] = {"rows": n_rows, "unseen_categories": unseen, "out_of_range": out_of_range}
     if not n_rows:
         return {**answer, "predictions": []}
     try:
-        output = _predict_threads(run, columns, n_rows, threaded, fast, pools)
+        output = await model(columns, n_rows) if n_rows <= FEW_ROWS else model.predict(columns, n_rows)
     except (ValueError, OverflowError, FloatingPointError) as err:  # well-typed, but values the model cannot use
         reason = first_line(err) or type(err).__name__
         raise RowsError(422, f"the model cannot use these rows ({reason}); look for extreme values") from None
