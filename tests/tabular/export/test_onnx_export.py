@@ -90,7 +90,8 @@ def test_what_cannot_convert_is_named_and_nothing_is_written(tmp_path) -> None:
     assert result.exit_code == 2 and "Traceback" not in result.output
     line = result.output.strip()
     assert line.startswith("error: ") and len(line.splitlines()) == 1
-    assert "cannot export to ONNX: encoder branch" in line and "(DateParts)" in line and "nothing was written" in line
+    assert "cannot export to ONNX: no ONNX form for encoder branch" in line and "(DateParts)" in line
+    assert "nothing was written" in line
     assert not out.exists() and not list(tmp_path.glob("*.onnx*"))
 
 
@@ -102,3 +103,42 @@ def test_an_existing_file_is_kept(tmp_path) -> None:
     out.write_text("mine")
     result = runner.invoke(app, ["export", str(run.path), "-o", str(out)])
     assert result.exit_code == 2 and "--overwrite" in result.output and out.read_text() == "mine"
+
+
+def test_an_ensemble_exports_as_one_graph_of_its_members(tmp_path) -> None:
+    frame = _table(1200, 3).drop(columns=["grade"])
+    run = trainyard.train_run(frame, "price", runs=tmp_path, models=["ridge", "lightgbm", "random_forest"],
+                              tune=False, report=False)  # fmt: skip
+    assert run.manifest["best"] == "ensemble", run.manifest["best"]
+    done = export_onnx(run, tmp_path / "m.onnx")
+    assert done.max_relative_difference < 1e-4
+    new = _table(200, 8).drop(columns=["grade", "price"])
+    got = _onnx_predict(tmp_path / "m.onnx", new)["prediction"].ravel()
+    np.testing.assert_allclose(got, run.predict(new)["prediction"].to_numpy(), rtol=1e-4)
+
+
+def test_the_readme_snippet_runs_as_a_plain_script_on_integer_columns(tmp_path) -> None:
+    """The README's onnxruntime lines, run by a plain Python process on a CSV whose whole numbers pandas reads
+    as int64, give trainyard's predictions."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    snippet = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "onnxruntime" in b)
+    frame = used_car_market(1500, seed=0).drop(columns=["listing_date", "seller_comment", "listing_id"])
+    frame["doors"] = np.random.default_rng(0).choice([3, 5], len(frame))  # whole numbers: int64 in pandas
+    run = trainyard.train_run(frame.head(1200), "price", runs=tmp_path, models=["dummy", "ridge"], tune=False,
+                              ensemble=False, report=False)  # fmt: skip
+    export_onnx(run, tmp_path / "cars.onnx")
+    new = frame.iloc[1200:].drop(columns=["price"])
+    new.to_csv(tmp_path / "new_cars.csv", index=False)
+    assert pd.read_csv(tmp_path / "new_cars.csv")["doors"].dtype == np.int64
+    script = snippet.replace(
+        "print(session.run(None, feed))", "import numpy; numpy.save('got.npy', session.run(None, feed)[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = run.predict(pd.read_csv(tmp_path / "new_cars.csv"))["prediction"].to_numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "got.npy").ravel(), expected, rtol=1e-4)

@@ -58,8 +58,8 @@ def export_onnx(run: Run, out: Path | str, *, overwrite: bool = False) -> Export
         model = build_model(run, rows).SerializeToString()
     except NotExportable as err:
         raise DataError(
-            f"{run.path}: cannot export to ONNX: {err} has no ONNX converter in trainyard; "
-            "nothing was written (train with other models or recipe, or serve the run with trainyard serve)"
+            f"{run.path}: cannot export to ONNX: no ONNX form for {err}; nothing was written "
+            "(train with other models or recipe, or serve the run with trainyard serve)"
         ) from None
     got = run_onnx(model, rows)
     close, difference, labels_equal = compare(run, rows, got)
@@ -78,39 +78,62 @@ def export_onnx(run: Run, out: Path | str, *, overwrite: bool = False) -> Export
 
 
 def build_model(run: Run, rows: pd.DataFrame):
-    """The whole ONNX model: inputs, trainyard's preprocessing, the converted model, the outputs."""
-    from onnx import helper
-    from onnx.compose import add_prefix
+    """The whole ONNX model: inputs, then per member pipeline its preprocessing and its converted model, the
+    members' outputs weighted and summed (an ensemble; one member of weight 1 otherwise), the outputs."""
+    from onnx import checker, helper
 
     from trainyard.tabular.models.ensemble import EnsembleModel
 
     estimator = run.estimator
-    if isinstance(estimator, EnsembleModel):
-        raise NotExportable("the ensemble (a weighted blend of pipelines; train with --no-ensemble)")
+    members = list(estimator.members or []) if isinstance(estimator, EnsembleModel) else [estimator]
+    weights = list(estimator.weights or []) if isinstance(estimator, EnsembleModel) else [1.0]
     g = Graph(levels={c.name: list(c.details.get("levels", [])) for c in run.schema.columns})
-    inputs, columns = graph_inputs(run.schema, rows)
-    features = _preprocess(g, estimator.named_steps["prep"], columns)
-    model = estimator.named_steps["model"]
-    core, inverse = _unwrap(model)
-    # every name of the converted model gets a prefix: its output names may be ours ("probabilities")
-    converted = add_prefix(_convert(core, len(features), run.task != "regression"), "model_")
-    joined = g.node("Concat", features, "concat", axis=1)
-    g.nodes.append(helper.make_node("Cast", [joined], ["model_" + MODEL_INPUT], to=1))  # float32, as converted
-    outputs, tail = _outputs(g, converted, run, inverse)
-    graph = converted.graph
-    nodes = g.nodes + list(graph.node) + tail
-    initializers = g.initializers + list(graph.initializer)
-    merged = helper.make_graph(nodes, "trainyard", inputs, outputs, initializers)
-    opsets = {o.domain: o.version for o in converted.opset_import}
-    opsets[""] = max(opsets.get("", ONNX_OPSET), ONNX_OPSET)
-    opsets["ai.onnx.ml"] = max(opsets.get("ai.onnx.ml", ML_OPSET), ML_OPSET)
+    inputs, columns = graph_inputs(run.schema, rows, g)
+    opsets: dict[str, int] = {"": ONNX_OPSET, "ai.onnx.ml": ML_OPSET}
+    weighted, ir_version = [], 0
+    for i, (pipeline, weight) in enumerate(zip(members, weights)):
+        output, converted = _member(g, pipeline, columns, run, f"m{i}_")
+        for o in converted.opset_import:
+            opsets[o.domain] = max(opsets.get(o.domain, o.version), o.version)
+        ir_version = max(ir_version, converted.ir_version)
+        weighted.append(g.node("Mul", [output, g.const(np.array([weight], dtype=np.float32), "weight")], "weighted"))
+    total = weighted[0] if len(weighted) == 1 else g.node("Sum", weighted, "blend")
+    outputs = _outputs(g, total, run)
+    merged = helper.make_graph(g.nodes, "trainyard", inputs, outputs, g.initializers)
     model_proto = helper.make_model(merged, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
-    model_proto.ir_version = converted.ir_version
+    model_proto.ir_version = ir_version
     model_proto.producer_name = "trainyard"
-    from onnx import checker
-
     checker.check_model(model_proto)
     return model_proto
+
+
+def _member(g: Graph, pipeline, columns, run: Run, prefix: str):
+    """One pipeline's nodes into ``g``: its preprocessing, its model (names prefixed), its inverse target; the
+    tensor of its output ([N, 1] values, or [N, classes] probabilities) and the converted model."""
+    from onnx import TensorProto, helper
+    from onnx.compose import add_prefix
+
+    features = _preprocess(g, pipeline.named_steps["prep"], columns)
+    core, inverse = _unwrap(pipeline.named_steps["model"])
+    classifier = run.task != "regression"
+    if classifier and len(getattr(core, "classes_", [])) != len(run.classes or []):
+        raise NotExportable(f"a member ({type(core).__name__}) that saw {len(core.classes_)} of the classes")
+    # every name of the converted model gets a prefix: its names may be ours ("probabilities") or a member's
+    converted = add_prefix(_convert(core, len(features), classifier), prefix)
+    joined = g.node("Concat", features, "concat", axis=1)
+    precision = converted.graph.input[0].type.tensor_type.elem_type  # float32, or double where converted so
+    g.nodes.append(helper.make_node("Cast", [joined], [prefix + MODEL_INPUT], to=precision))
+    g.nodes += list(converted.graph.node)
+    g.initializers += list(converted.graph.initializer)
+    outs = [g.node("Cast", [o.name], "float", to=TensorProto.FLOAT) for o in converted.graph.output]
+    if classifier:
+        return outs[-1], converted
+    value = outs[0]
+    if inverse == "exp":
+        value = g.node("Exp", [value], "exp")
+    elif inverse == "clip":
+        value = g.node("Max", [value, g.const(np.array([0.0], dtype=np.float32), "zero")], "clip")
+    return g.node("Reshape", [value, g.const(np.array([-1, 1], dtype=np.int64))], "value"), converted
 
 
 def _preprocess(g: Graph, prep, columns) -> list[str]:
@@ -180,6 +203,8 @@ def _convert(model, n_features: int, classifier: bool):
 
                 return convert_lightgbm(model.booster_ if hasattr(model, "booster_") else model, initial_types=initial,
                                         zipmap=False, target_opset=15)  # fmt: skip
+            if type(model).__module__ == "trainyard.tabular.models.catboost_model":
+                raise NotExportable(_catboost_note(model))
             if kind == "xgboost":
                 from onnxmltools import convert_xgboost
 
@@ -189,56 +214,74 @@ def _convert(model, n_features: int, classifier: bool):
                 booster.feature_names = None  # the converter reads features as f0, f1, ...
                 booster.feature_types = None
                 return convert_xgboost(model, initial_types=initial, target_opset=15)
-            from skl2onnx import convert_sklearn
-            from skl2onnx.common.data_types import FloatTensorType as SklFloat
-
-            initial = [(MODEL_INPUT, SklFloat([None, n_features]))]
-            options = {id(model): {"zipmap": False}} if classifier else None
-            return convert_sklearn(model, initial_types=initial, options=options,
-                                   target_opset={"": ONNX_OPSET, "ai.onnx.ml": ML_OPSET})  # fmt: skip
+            categorical = getattr(model, "is_categorical_", None)
+            if categorical is not None and np.any(categorical):
+                raise NotExportable(
+                    f"{type(model).__name__} splitting on native categories (skl2onnx converts numeric splits)"
+                )
+            return _convert_sklearn(model, n_features, classifier)
         except NotExportable:
             raise
         except Exception as err:
             raise NotExportable(f"the model {type(model).__name__} ({str(err).splitlines()[0][:120]})") from None
 
 
-def _outputs(g: Graph, converted, run: Run, inverse: str | None):
+def _convert_sklearn(model, n_features: int, classifier: bool):
+    """A scikit-learn model through skl2onnx: in double precision where its converter has it (a linear model on
+    large values loses ~1e-3 of its prediction in float32), else in float32."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    options = {id(model): {"zipmap": False}} if classifier else None
+    opsets = {"": ONNX_OPSET, "ai.onnx.ml": ML_OPSET}
+    try:
+        initial = [(MODEL_INPUT, DoubleTensorType([None, n_features]))]
+        converted = convert_sklearn(model, initial_types=initial, options=options, target_opset=opsets)
+        import onnxruntime as ort
+
+        ort.InferenceSession(converted.SerializeToString(), providers=["CPUExecutionProvider"])  # runs in double?
+        return converted
+    except Exception:  # no double-precision converter or kernel for this model: float32, as the boosters' are
+        initial = [(MODEL_INPUT, FloatTensorType([None, n_features]))]
+        return convert_sklearn(model, initial_types=initial, options=options, target_opset=opsets)
+
+
+def _catboost_note(model) -> str:
+    """Why a CatBoost model is not joined to the graph (CatBoost writes ONNX itself, for numeric features only,
+    with its class probabilities as a list of maps that the blend cannot add up)."""
+    if model.get_cat_feature_indices():
+        return "CatBoost with categorical features (CatBoost's own ONNX writer takes numeric features only)"
+    return "CatBoost (its ONNX writer's outputs are not joined to trainyard's graph yet)"
+
+
+def _outputs(g: Graph, total: str, run: Run) -> list:
     """Name the outputs: prediction for regression; label and probabilities for classes."""
     from onnx import TensorProto, helper
 
-    outs = [o.name for o in converted.graph.output]
-    tail = []
     if run.task == "regression":
-        value = outs[0]
-        if inverse == "exp":
-            tail.append(helper.make_node("Exp", [value], ["ty_exp"]))
-            value = "ty_exp"
-        elif inverse == "clip":
-            zero = g.const(np.array([0.0], dtype=np.float32), "zero")
-            tail.append(helper.make_node("Max", [value, zero], ["ty_clip"]))
-            value = "ty_clip"
-        tail.append(helper.make_node("Reshape", [value, g.const(np.array([-1, 1], dtype=np.int64))], ["prediction"]))
-        return [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None, 1])], tail
-    probabilities = outs[-1]
+        g.nodes.append(helper.make_node("Identity", [total], ["prediction"]))
+        return [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None, 1])]
     classes = np.array([str(c) for c in run.classes or []], dtype=object)
-    tail.append(helper.make_node("Identity", [probabilities], ["probabilities"]))
-    tail.append(helper.make_node("ArgMax", ["probabilities"], ["ty_argmax"], axis=1, keepdims=0))
-    tail.append(helper.make_node("Gather", [g.const(classes, "classes"), "ty_argmax"], ["label"], axis=0))
+    g.nodes.append(helper.make_node("Identity", [total], ["probabilities"]))
+    g.nodes.append(helper.make_node("ArgMax", ["probabilities"], ["ty_argmax"], axis=1, keepdims=0))
+    g.nodes.append(helper.make_node("Gather", [g.const(classes, "classes"), "ty_argmax"], ["label"], axis=0))
     return [
         helper.make_tensor_value_info("label", TensorProto.STRING, [None]),
         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, len(classes)]),
-    ], tail
+    ]
 
 
 # --- checking -------------------------------------------------------------------------------
 
 
 def onnx_feed(rows: pd.DataFrame, session) -> dict[str, np.ndarray]:
-    """Rows as the ONNX model's inputs: [N, 1] double or string (missing: the empty string)."""
+    """Rows as the ONNX model's inputs: [N, 1] double, int64 or string (missing: the empty string)."""
     feed = {}
     for item in session.get_inputs():
         values = rows[item.name]
-        if item.type == "tensor(double)":
+        if item.type == "tensor(int64)":
+            feed[item.name] = values.to_numpy(dtype=np.int64).reshape(-1, 1)
+        elif item.type == "tensor(double)":
             feed[item.name] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64).reshape(-1, 1)
         else:
             feed[item.name] = np.array(["" if pd.isna(v) else str(v) for v in values], dtype=object).reshape(-1, 1)

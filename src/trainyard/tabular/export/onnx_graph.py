@@ -70,17 +70,22 @@ class Column:
 # --- inputs and cleaning ------------------------------------------------------------------
 
 
-def graph_inputs(schema, example) -> tuple[list, dict[str, Column]]:
-    """One input per feature of the Schema, typed by the example rows' dtypes."""
+def graph_inputs(schema, example, g: Graph) -> tuple[list, dict[str, Column]]:
+    """One input per feature of the Schema, typed as the example rows hold it: integers as int64 (cast to double
+    inside), other numbers as double, the rest as strings."""
     from onnx import TensorProto, helper
 
     inputs, columns = [], {}
     for name in schema.features:
-        numeric = example[name].dtype.kind in "fiu"
-        kind = "double" if numeric else "string"
+        kind = example[name].dtype.kind
+        if kind in "iu":
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.INT64, [None, 1]))
+            columns[name] = Column(g.node("Cast", [name], "double", to=TensorProto.DOUBLE), "double", name)
+            continue
+        numeric = kind == "f"
         elem = TensorProto.DOUBLE if numeric else TensorProto.STRING
         inputs.append(helper.make_tensor_value_info(name, elem, [None, 1]))
-        columns[name] = Column(name, kind, name)
+        columns[name] = Column(name, "double" if numeric else "string", name)
     return inputs, columns
 
 
