@@ -143,7 +143,7 @@ def onnx_one_row(run, rows: pd.DataFrame, folder: Path) -> dict:
     from trainyard.tabular.export.onnx_export import export_onnx, onnx_feed
 
     try:
-        done = export_onnx(run, folder / "model.onnx")
+        done = export_onnx(run, folder / f"{run.path.name}.onnx", overwrite=True)
     except TrainyardError as err:
         return {"exported": False, "why": str(err).splitlines()[0][:200]}
     options = ort.SessionOptions()
@@ -259,7 +259,11 @@ def main() -> None:
 def _line(r: dict) -> str:
     if "error" in r:
         return f"{r['table']:17} error: {r['error'][:60]}"
-    onnx = f"{r['onnx']['one_row_ms']:5.2f}" if r["onnx"]["exported"] else "  -  "
+    onnx = (
+        f"{r['onnx']['one_row_ms']:5.2f}/{r['onnx']['compiled_one_row_ms'] or 0:5.2f}"
+        if r["onnx"]["exported"]
+        else "  -  "
+    )
     return (
         f"{r['table']:17} p50 {r['one_1_p50_ms']:5.2f} p99 {r['one_1_p99_ms']:5.2f} "
         f"rps {r['one_8_requests_per_s']:5.0f}/{r['empty_8_requests_per_s']:5.0f} "

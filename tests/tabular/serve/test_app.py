@@ -51,6 +51,31 @@ def test_predictions_equal_the_run_and_every_body_shape(client, car_run, market)
     }
 
 
+def test_a_null_is_the_missing_value_a_table_holds(tmp_path):
+    """JSON null reaches the model as the NaN a table read for training holds (scikit-learn's target encoder
+    reads None and NaN as different values), so the server answers as `trainyard predict` on the same rows."""
+    import numpy as np
+
+    import trainyard
+    from trainyard.tabular.serve.app import create_app
+
+    rng = np.random.default_rng(0)
+    city = rng.choice([f"city{i}" for i in range(80)], 900).astype(object)
+    city[rng.random(900) < 0.15] = np.nan  # missing in training: a level of its own for the target encoder
+    size = rng.normal(0, 1, 900)
+    price = size + np.array([hash(c) % 7 if isinstance(c, str) else 9 for c in city]) + rng.normal(0, 0.1, 900)
+    frame = pd.DataFrame({"city": city, "size": size, "price": price})
+    run = trainyard.train_run(frame.head(700), "price", runs=tmp_path, models=["dummy", "ridge"], tune=False,
+                              ensemble=False, report=False)  # fmt: skip
+    rows = [{"city": None if i % 2 else f"city{i}", "size": float(i) / 10} for i in range(20)]
+    expected, _ = predict_with_notes(run, pd.DataFrame(rows))  # pandas reads the nulls as NaN
+    client = TestClient(create_app(run))
+    got = client.post("/predict", json=rows).json()["predictions"]
+    assert got == pytest.approx(expected["prediction"].tolist(), rel=1e-9)
+    one = client.post("/predict", json=rows[1:2]).json()["predictions"]
+    assert one == pytest.approx(expected["prediction"].tolist()[1:2], rel=1e-5)
+
+
 def test_schema_health_and_openapi(client):
     schema = client.get("/schema").json()
     assert schema["target"] == "price" and schema["task"] == "regression"

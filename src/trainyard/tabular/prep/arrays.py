@@ -183,22 +183,28 @@ def _lookup(step) -> BlockForm | None:
     library = library_form(step)
     known = [_first_level(levels) for levels in step.categories_]
     tables = []
+    every_numeric = all(_numeric(c) for c in step.categories_)
+
+    def probe(j: int, values: list) -> np.ndarray:
+        block = np.empty((len(values), len(known)), dtype=object)
+        block[:] = np.array(known, dtype=object)
+        column = np.empty(len(values), dtype=object)
+        column[:] = values
+        block[:, j] = column
+        out = library(as_floats(block) if every_numeric else block)
+        return np.asarray(out, dtype=float)[:, starts[j] : starts[j + 1]]
+
     for j, levels in enumerate(step.categories_):
         numeric = np.asarray(levels).dtype.kind in "iuf"
         probes = [v for v in levels if not is_missing(v)]
-        others = [np.nan, _unseen_number(probes) if numeric else _UNSEEN] + ([] if numeric else [None])
-        block = np.empty((len(probes) + len(others), len(known)), dtype=object)
-        block[:] = np.array(known, dtype=object)
-        block[:, j] = np.array(probes + others, dtype=object)
         try:
-            out = library(as_floats(block) if all(_numeric(c) for c in step.categories_) else block)
+            # None and NaN each in a probe of its own: scikit-learn reads a column holding both differently
+            out = probe(j, probes + [np.nan, _unseen_number(probes) if numeric else _UNSEEN])
+            none = out[-2] if numeric else probe(j, [None])[0]
         except (ValueError, TypeError):  # an encoder that refuses an unseen level: its own form says so
             return None
-        out = np.asarray(out, dtype=float)[:, starts[j] : starts[j + 1]]
         table = {value: out[i] for i, value in enumerate(probes)}
-        rows = {"nan": out[len(probes)], "unseen": out[len(probes) + 1]}
-        rows["none"] = out[len(probes) + 2] if not numeric else rows["nan"]
-        tables.append((table, rows, numeric))
+        tables.append((table, {"nan": out[len(probes)], "unseen": out[len(probes) + 1], "none": none}, numeric))
 
     def transform(block: np.ndarray) -> np.ndarray:
         out = np.empty((len(block), int(starts[-1])))

@@ -98,8 +98,18 @@ def parse_json_columns(body: bytes, schema: Schema, max_rows: int) -> tuple[Colu
             if column.name not in row:
                 raise RowsError(422, f"row {i} lacks column {column.name!r} (send null for a missing value)")
             values.append(_check_value(row[column.name], kind, column.name, i))
-        columns[column.name] = np.array(values, dtype=float if kind == "number" else object)
+        columns[column.name] = _column(values, kind)
     return columns, len(rows)
+
+
+def _column(values: list, kind: str) -> np.ndarray:
+    """One column's values as an array; a missing value is NaN whatever the type, as in a table read for
+    training (scikit-learn's encoders read None and NaN as different values)."""
+    if kind == "number":
+        return np.array(values, dtype=float)
+    column = np.empty(len(values), dtype=object)
+    column[:] = [np.nan if v is None else v for v in values]
+    return column
 
 
 def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
@@ -130,9 +140,9 @@ def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
             if not known.all():
                 i = int(np.flatnonzero(~known.to_numpy())[0])
                 raise RowsError(422, f"column {column.name!r} row {i}: {text.iloc[i]!r} is not true or false")
-            columns[column.name] = lowered.map({"true": True, "false": False}).astype(object).where(~empty, None)
+            columns[column.name] = lowered.map({"true": True, "false": False}).astype(object).where(~empty, np.nan)
         else:
-            columns[column.name] = text.astype(object).where(~empty, None)
+            columns[column.name] = text.astype(object).where(~empty, np.nan)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
