@@ -149,18 +149,30 @@ def onnx_one_row(run, rows: pd.DataFrame, folder: Path) -> dict:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(done.path), options, providers=["CPUExecutionProvider"])
+    from trainyard.tabular.runs.predict import check_rows, compiled_model
+
     row = rows.head(1)
-    session.run(None, onnx_feed(row, session))
-    times = []
-    for _ in range(300):
-        start = time.perf_counter()
-        session.run(None, onnx_feed(row, session))
-        times.append((time.perf_counter() - start) * 1000)
+    compiled, checked = compiled_model(run), check_rows(row, run.schema).rows
     return {
         "exported": True,
-        "one_row_ms": statistics.median(times),
+        "one_row_ms": _median_ms(lambda: session.run(None, onnx_feed(row, session))),
+        # the same row through the compiled model in process (what the server runs, without HTTP)
+        "compiled_one_row_ms": _median_ms(lambda: compiled.predict_output(checked)) if compiled else None,
         "max_relative_difference": done.max_relative_difference,
     }
+
+
+def _median_ms(call, repeats: int = 300) -> float:
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        call()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def measure(name: str, args, folder: Path) -> dict:

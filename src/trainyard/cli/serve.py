@@ -35,7 +35,6 @@ def serve_command(
     from trainyard.extras import require
 
     require("serve", "trainyard serve")
-    import uvicorn
 
     from trainyard.tabular.runs.store import load_run
     from trainyard.tabular.serve.app import create_app
@@ -51,12 +50,12 @@ def serve_command(
         f"({workers} worker{'s' if workers > 1 else ''}); API at /docs"
     )
     if workers == 1:
-        from trainyard.tabular.serve.workers import listening_socket
+        from trainyard.tabular.serve.workers import listening_socket, run_uvicorn
 
         sock = listening_socket(host, port)  # TCP_NODELAY on the listening socket: see serve/workers.py
         app = create_app(loaded, max_body_bytes=limit, compiled=compiled)
         console.print(f"model: {app.state.compiled_note}")
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+        run_uvicorn(app, sock)
         return
     from trainyard.tabular.serve.workers import serve_processes
 

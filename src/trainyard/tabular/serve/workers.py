@@ -8,6 +8,7 @@ accepted sockets inherit, it does not (docs/benchmarks.md, "Measurements behind 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -72,7 +73,6 @@ def serve_processes(
 def _worker(
     run: str, host: str, port: int, max_body_bytes: int, compiled: bool, first: bool, trust_types: tuple[str, ...]
 ) -> None:
-    import uvicorn
 
     from trainyard.tabular.serve.app import create_app
 
@@ -82,10 +82,21 @@ def _worker(
     app = create_app(run, max_body_bytes=max_body_bytes, compiled=compiled, trust_types=trust_types)
     if first:  # every worker compiles the same model: one line says how it went
         print(f"model: {app.state.compiled_note}", file=sys.stderr, flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    run_uvicorn(app, sock)
 
 
 def _leave_with(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)
+
+
+def run_uvicorn(app, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until stopped. The loaded model is hundreds of thousands of Python objects that
+    live as long as the server: frozen out of the collector's reach first, a full collection no longer walks
+    them (without it, one request in ~100 waited 40-60 ms for one: bench/serve.py's p99 on loans_rate)."""
+    import uvicorn
+
+    gc.collect()
+    gc.freeze()
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
