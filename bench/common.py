@@ -34,6 +34,20 @@ print(json.dumps({{"seconds": seconds, "peak_bytes": peak - before, "rows": len(
 """
 
 
+def median_ms(call, repeats: int) -> float:
+    """The median milliseconds of ``call`` over ``repeats`` calls, after one to warm it."""
+    import statistics
+    import time
+
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def measure(imports: str, call: str) -> dict:
     """Time one call in a fresh Python process and report its peak extra memory."""
     code = _PROBE.format(imports=imports, call=call)

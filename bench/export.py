@@ -14,29 +14,17 @@ where one serve request of 1,000 rows took 134 ms against a goal of 100 ms?
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, write_result  # noqa: E402
+from common import SHARED_DATA, median_ms, write_result  # noqa: E402
 
 warnings.filterwarnings("ignore")
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def tables() -> dict[str, tuple[pd.DataFrame, str]]:

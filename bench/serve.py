@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORK, busy, write_result  # noqa: E402
+from common import WORK, busy, median_ms, write_result  # noqa: E402
 
 RUNS = WORK / "suite" / "runs"
 LUA = """
@@ -155,24 +155,19 @@ def onnx_one_row(run, rows: pd.DataFrame, folder: Path) -> dict:
     compiled, checked = compiled_model(run), check_rows(row, run.schema).rows
     return {
         "exported": True,
-        "one_row_ms": _median_ms(lambda: session.run(None, onnx_feed(row, session))),
+        "one_row_ms": _one_thread_ms(lambda: session.run(None, onnx_feed(row, session))),
         # the same row through the compiled model in process (what the server runs, without HTTP)
-        "compiled_one_row_ms": _median_ms(lambda: compiled.predict_output(checked)) if compiled else None,
+        "compiled_one_row_ms": _one_thread_ms(lambda: compiled.predict_output(checked)) if compiled else None,
         "max_relative_difference": done.max_relative_difference,
     }
 
 
-def _median_ms(call, repeats: int = 300) -> float:
+def _one_thread_ms(call) -> float:
+    """The median of 300 calls on one thread, as the server predicts a few rows."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        call()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        return median_ms(call, 300)
 
 
 def measure(name: str, args, folder: Path) -> dict:

@@ -14,6 +14,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from trainyard.data.values import is_missing
+
 CURRENCIES = r"£|\$|€|¥|₹|GBP|USD|EUR|CHF"
 # Units we strip after a number. A closed list on purpose: an open "any word"
 # would turn " 3 Series" (a BMW model) into the number 3.
@@ -65,7 +67,7 @@ def parse_numbers(values: pd.Series, *, decimal_comma: bool = False) -> pd.Serie
 
 def parse_number(value, *, decimal_comma: bool = False) -> float:
     """``parse_numbers`` for one value: the same pattern on the same text (a number's own ``str``)."""
-    if _missing(value):
+    if is_missing(value):
         return np.nan
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return float(value)
@@ -83,10 +85,6 @@ def parse_number(value, *, decimal_comma: bool = False) -> float:
     if (match["sign"] in ("-", "−")) != (match["sign2"] in ("-", "−")):
         result = -result
     return result
-
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def parse_share(values: pd.Series, *, decimal_comma: bool = False) -> float:
@@ -115,7 +113,7 @@ def extract_named(values: pd.Series, patterns: dict[str, str]) -> pd.DataFrame:
 
 def extract_number(value, pattern: re.Pattern[str]) -> float:
     """``extract_named`` for one value and one compiled pattern (its group is the number)."""
-    if _missing(value):
+    if is_missing(value):
         return np.nan
     match = pattern.search(str(value))
     return np.nan if match is None or match.group(1) is None else parse_number(match.group(1))
@@ -187,7 +185,7 @@ def remove_patterns(values: pd.Series, patterns: dict[str, str]) -> pd.Series:
 
 def remove_from_text(value, patterns: dict[str, re.Pattern[str]]) -> str | None:
     """``remove_patterns`` for one value: the words that remain, None where none do."""
-    if _missing(value):
+    if is_missing(value):
         return None
     text = str(value)
     for pattern in patterns.values():

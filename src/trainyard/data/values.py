@@ -10,6 +10,12 @@ import re
 
 import pandas as pd
 
+
+def is_missing(value) -> bool:
+    """None, pd.NA, NaT or NaN: ``pd.isna`` for one value, the per-value test of the few-rows paths."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
 # Cells that mean "missing" when they are all a string cell holds, as a user writes them (a recipe's default).
 MISSING_TOKENS = ("", "NA", "N/A", "null", "nan", "-", "?")
 MISSING_LOWER = frozenset(token.lower() for token in MISSING_TOKENS)

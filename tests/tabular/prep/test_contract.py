@@ -13,6 +13,7 @@ import skops.io as sio
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from trainyard.data.values import is_missing
 from trainyard.tabular.prep import (
     AgeFromYear,
     AsCategory,
@@ -28,7 +29,7 @@ from trainyard.tabular.prep import (
     TextTfidf,
     TriStateEncoder,
 )
-from trainyard.tabular.prep.base import FrameTransformer, is_missing
+from trainyard.tabular.prep.base import FrameTransformer
 from trainyard.tabular.prep.clean import SafeNames
 from trainyard.tabular.prep.encoders import TextWords
 

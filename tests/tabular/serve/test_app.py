@@ -76,6 +76,29 @@ def test_a_null_is_the_missing_value_a_table_holds(tmp_path):
     assert one == pytest.approx(expected["prediction"].tolist()[1:2], rel=1e-5)
 
 
+def test_one_row_requests_sent_together_each_get_their_own_answer(app, car_run, market):
+    """Requests in flight at once share model calls (serve/batching.py) and each gets its own row's answer."""
+    import asyncio
+
+    import httpx
+
+    rows = _rows(market, 12)
+    expected, _ = predict_with_notes(load_run(car_run), pd.DataFrame(rows))
+
+    async def send_together():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as client:
+            return await asyncio.gather(*(client.post("/predict", json=[row]) for row in rows))
+
+    calls = app.state.batcher.batches
+    loop = asyncio.new_event_loop()  # not asyncio.run: it leaves the thread without a current loop, which Dask needs
+    try:
+        answers = loop.run_until_complete(send_together())
+    finally:
+        loop.close()
+    assert [a.json()["predictions"][0] for a in answers] == pytest.approx(expected["prediction"].tolist(), rel=1e-5)
+    assert app.state.batcher.batches - calls < len(rows)  # some requests shared a call
+
+
 def test_schema_health_and_openapi(client):
     schema = client.get("/schema").json()
     assert schema["target"] == "price" and schema["task"] == "regression"

@@ -15,7 +15,11 @@ def _gather(batcher: Batcher, values: list[float]) -> list:
         calls = (batcher({"x": np.array([v, v + 0.5])}, 2) for v in values)
         return await asyncio.gather(*calls, return_exceptions=True)
 
-    return asyncio.run(main())
+    loop = asyncio.new_event_loop()  # not asyncio.run: it leaves the thread without a current loop, which Dask needs
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
 
 
 def test_requests_that_arrive_together_share_one_call() -> None:

@@ -125,10 +125,12 @@ def _member(g: Graph, pipeline, columns, run: Run, prefix: str):
     g.nodes.append(helper.make_node("Cast", [joined], [prefix + MODEL_INPUT], to=precision))
     g.nodes += list(converted.graph.node)
     g.initializers += list(converted.graph.initializer)
-    outs = [g.node("Cast", [o.name], "float", to=TensorProto.FLOAT) for o in converted.graph.output]
+    # float32 from here on, whatever precision the model ran in: the last output is the probabilities
+    # of a classifier (its first is the label), the first the value of a regressor
+    output = converted.graph.output[-1 if classifier else 0].name
+    value = g.node("Cast", [output], "float", to=TensorProto.FLOAT)
     if classifier:
-        return outs[-1], converted
-    value = outs[0]
+        return value, converted
     if inverse == "exp":
         value = g.node("Exp", [value], "exp")
     elif inverse == "clip":
@@ -190,7 +192,8 @@ def _unwrap(model) -> tuple[Any, str | None]:
 
 
 def _convert(model, n_features: int, classifier: bool):
-    """The model alone as ONNX, its one input ``features`` (float32, [N, n_features])."""
+    """The model alone as ONNX, its one input ``features`` ([N, n_features]: float32, or double where
+    ``_convert_sklearn`` could convert it so)."""
     from onnxmltools.convert.common.data_types import FloatTensorType
 
     initial = [(MODEL_INPUT, FloatTensorType([None, n_features]))]

@@ -2,14 +2,14 @@
 without pandas between the steps and without the boosters' Python-side overhead.
 
 A fitted member pipeline is ``prep`` (cleaning steps, one ColumnTransformer, optional steps over all
-features) and a model. Compiled, each cleaning step works on a dict of column -> array, the
-ColumnTransformer's branches are the fitted scikit-learn transformers themselves fed arrays (copies
-with plain array output), and the result is one float matrix in which a native categorical column
-holds its category code (NaN for missing or a level never seen, as XGBoost and LightGBM code them).
-For up to FEW_ROWS rows the trees of XGBoost, LightGBM and HistGradientBoosting are predicted by
-Treelite's GTIL (converted once); otherwise, and for every other model, the fitted model predicts
-from the matrix rebuilt as the DataFrame it was fitted on. Members whose fitted preprocessing is
-identical (LightGBM and XGBoost both take native categories) share one pass.
+features) and a model. Compiled, every step runs its array form (``prep/arrays.block_form``: a trainyard
+step's ``transform_arrays``, scikit-learn's from prep/arrays.py), and the result is one float matrix in
+which a native categorical column holds its category code (NaN for missing or a level never seen, as
+XGBoost and LightGBM code them). For up to FEW_ROWS rows each model has a path without per-call cost:
+Treelite's GTIL for boosters and forests (converted once), CatBoost fed plain rows, the arithmetic of
+linear models, LDA, naive Bayes and single trees. Otherwise scikit-learn's models and the MLP predict from
+the matrix, and the boosters and CatBoost from the matrix rebuilt as the DataFrame they were fitted on.
+Members whose fitted preprocessing is identical share one pass.
 
 The speed-up is measured by bench/serve.py (docs/benchmarks.md, "Measurements behind the code").
 ``compile_model`` names a step it does not know (NotCompiled);
@@ -89,10 +89,10 @@ class CompiledPrep:
 
 @dataclass
 class CompiledMember:
-    """One model of a compiled run: its preprocessing, Treelite trees for few rows, the model itself for many."""
+    """One model of a compiled run: its preprocessing, its path for a few rows, the model itself for many."""
 
     prep: int  # index into CompiledModel.preps
-    few: Callable[[np.ndarray], np.ndarray] | None  # Treelite's trees: up to FEW_ROWS rows
+    few: Callable[[np.ndarray], np.ndarray] | None  # up to FEW_ROWS rows (None: ``many`` at every size)
     many: Callable[[np.ndarray | pd.DataFrame], np.ndarray]  # the fitted model itself
     weight: float
     takes_frame: bool  # ``many`` needs the matrix as the DataFrame the model was fitted on (else the array)
@@ -153,8 +153,7 @@ def compile_model(model, task: str, n_classes: int) -> CompiledModel:
         members.append(
             CompiledMember(
                 prep=index,
-                few=_tree_predictor(estimator, task, n_classes, preps[index])
-                or _direct_predictor(estimator, task, n_classes),
+                few=_few_rows_predictor(estimator, task, n_classes, preps[index]),
                 many=many,
                 weight=float(weight),
                 takes_frame=not _takes_arrays(estimator, preps[index]),
@@ -167,8 +166,7 @@ def _takes_arrays(estimator, prep: CompiledPrep) -> bool:
     """Whether the model reads the matrix as an array as it read the DataFrame: scikit-learn's own models and
     the MLP (a log-target wrapper around one too) on numbers only. The boosters and CatBoost read names or
     category dtypes, so above FEW_ROWS they take the DataFrame."""
-    inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
-    module = type(inner).__module__
+    module = type(_inner(estimator)).__module__
     return not prep.categories and (module.startswith("sklearn.") or module == "trainyard.tabular.models.torch_mlp")
 
 
@@ -246,16 +244,33 @@ def _array_step(step) -> Callable[[np.ndarray], np.ndarray]:
 # --- models ---------------------------------------------------------------------------------
 
 
-def _tree_predictor(
+def _inner(estimator):
+    """The fitted model inside a target wrapper (log or clipped target), or the estimator itself."""
+    return estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
+
+
+def _few_rows_predictor(
     estimator, task: str, n_classes: int, prep: CompiledPrep
 ) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Treelite's GTIL for a few rows of a gradient-boosted model (None for other models). Per row it is
-    slower than the boosters' own code, but it has almost no cost per call, so it wins for a few rows
-    and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
-    inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
+    """The model's path for a few rows without its per-call cost (None: the model itself at every size), the
+    target's transform undone after it."""
+    inner = _inner(estimator)
+    predict: Callable[[np.ndarray], np.ndarray] | None
     if type(inner).__module__ == "trainyard.tabular.models.catboost_model":
-        return _catboost_predictor(estimator, inner, task, n_classes, prep)
-    trees = _treelite_model(inner, prep)
+        predict = _catboost_predictor(inner, task, n_classes, prep)
+    else:
+        predict = _tree_predictor(inner, task, n_classes, prep) or _direct_predictor(inner, task, n_classes)
+    if predict is None or inner is estimator:
+        return predict
+    model = predict
+    return lambda matrix: _inverse(estimator, model(matrix))
+
+
+def _tree_predictor(model, task: str, n_classes: int, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Treelite's GTIL for a few rows of a boosted or forest model (None for other models). Per row it is
+    slower than the libraries' own code, but it has almost no cost per call, so it wins for a few rows
+    and loses for many (docs/benchmarks.md, "Measurements behind the code")."""
+    trees = _treelite_model(model, prep)
     if trees is None:
         return None
     from treelite import gtil
@@ -264,12 +279,9 @@ def _tree_predictor(
         raw = gtil.predict(trees, np.ascontiguousarray(matrix, dtype=np.float64), nthread=1)
         raw = raw.reshape(len(matrix), -1)
         if task == "regression":
-            values = raw[:, 0].astype(float)
-            if inner is not estimator:
-                values = _inverse(estimator, values)
-            return values
+            return raw[:, 0].astype(float)
         proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if raw.shape[1] == 1 else raw.astype(float)
-        return spread_classes(proba, estimator.classes_, n_classes)
+        return spread_classes(proba, model.classes_, n_classes)
 
     return predict
 
@@ -284,7 +296,7 @@ def _inverse(estimator: TransformedTargetRegressor, values: np.ndarray) -> np.nd
     return transformer.inverse_transform(values.reshape(-1, 1)).ravel()
 
 
-def _direct_predictor(estimator, task: str, n_classes: int) -> Callable[[np.ndarray], np.ndarray] | None:
+def _direct_predictor(inner, task: str, n_classes: int) -> Callable[[np.ndarray], np.ndarray] | None:
     """Linear models, naive Bayes and single trees on a few rows without scikit-learn's input checks, which
     cost ~0.2 ms a call (more than the model): the same arithmetic on the matrix (a matrix with a missing
     value goes to the model itself, so its error stays the model's)."""
@@ -295,7 +307,6 @@ def _direct_predictor(estimator, task: str, n_classes: int) -> Callable[[np.ndar
     from sklearn.naive_bayes import GaussianNB
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    inner = estimator.regressor_ if isinstance(estimator, TransformedTargetRegressor) else estimator
     if task == "regression" and isinstance(inner, (LinearModel, SGDRegressor)) and isinstance(inner.coef_, np.ndarray):
         coef, intercept = np.asarray(inner.coef_, dtype=float), inner.intercept_
 
@@ -338,16 +349,13 @@ def _direct_predictor(estimator, task: str, n_classes: int) -> Callable[[np.ndar
         if np.isnan(matrix).any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                return predict_output(estimator, matrix, task, n_classes)
-        values = raw(matrix)
-        if task == "regression" and inner is not estimator:
-            values = _inverse(estimator, values)
-        return values
+                return predict_output(inner, matrix, task, n_classes)
+        return raw(matrix)
 
     return predict
 
 
-def _catboost_predictor(estimator, inner, task: str, n_classes: int, prep: CompiledPrep) -> Callable:
+def _catboost_predictor(inner, task: str, n_classes: int, prep: CompiledPrep) -> Callable[[np.ndarray], np.ndarray]:
     """CatBoost's own code fed plain rows (category codes back to their levels) on one thread: a DataFrame
     costs it ~4 ms per call, plain rows 0.3 ms."""
     from trainyard.tabular.models.catboost_model import MISSING_LEVEL
@@ -364,10 +372,7 @@ def _catboost_predictor(estimator, inner, task: str, n_classes: int, prep: Compi
     def predict(matrix: np.ndarray) -> np.ndarray:
         rows = plain_rows(matrix)
         if task == "regression":
-            values = np.asarray(inner.predict(rows, thread_count=1), dtype=float).ravel()
-            if inner is not estimator:
-                values = _inverse(estimator, values)
-            return values
+            return np.asarray(inner.predict(rows, thread_count=1), dtype=float).ravel()
         proba = np.asarray(inner.predict_proba(rows, thread_count=1), dtype=float)
         return spread_classes(proba, inner.classes_, n_classes)
 

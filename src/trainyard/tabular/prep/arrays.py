@@ -35,7 +35,8 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from trainyard.tabular.prep.base import FrameTransformer, is_missing
+from trainyard.data.values import is_missing
+from trainyard.tabular.prep.base import FrameTransformer, as_floats
 
 BlockForm = Callable[[np.ndarray], np.ndarray]
 
@@ -95,13 +96,6 @@ def _frame_step(step: FrameTransformer) -> BlockForm:
     return transform
 
 
-def as_floats(block: np.ndarray) -> np.ndarray:
-    """An object block of numbers and None as floats (None is NaN), as scikit-learn's checks read it."""
-    if block.dtype != object:
-        return block.astype(float)
-    return np.array([[np.nan if v is None else v for v in row] for row in block], dtype=float).reshape(block.shape)
-
-
 # --- scikit-learn's steps ---------------------------------------------------------------------------
 
 
@@ -124,25 +118,20 @@ def _imputer(step: SimpleImputer) -> BlockForm | None:
 
 
 def _standard(step: StandardScaler) -> BlockForm:
-    mean = step.mean_ if step.with_mean else None
-    scale = step.scale_ if step.with_std else None
-
-    def transform(block: np.ndarray) -> np.ndarray:
-        values = as_floats(block)
-        if mean is not None:
-            values = values - mean
-        return values / scale if scale is not None else values
-
-    return transform
+    return _centre_and_scale(step.mean_ if step.with_mean else None, step.scale_ if step.with_std else None)
 
 
 def _robust(step: RobustScaler) -> BlockForm:
-    center, scale = step.center_, step.scale_
+    return _centre_and_scale(step.center_, step.scale_)
+
+
+def _centre_and_scale(centre: np.ndarray | None, scale: np.ndarray | None) -> BlockForm:
+    """(x - centre) / scale, either part absent when the scaler was fitted without it."""
 
     def transform(block: np.ndarray) -> np.ndarray:
         values = as_floats(block)
-        if center is not None:
-            values = values - center
+        if centre is not None:
+            values = values - centre
         return values / scale if scale is not None else values
 
     return transform
@@ -195,7 +184,7 @@ def _lookup(step) -> BlockForm | None:
         return np.asarray(out, dtype=float)[:, starts[j] : starts[j + 1]]
 
     for j, levels in enumerate(step.categories_):
-        numeric = np.asarray(levels).dtype.kind in "iuf"
+        numeric = _numeric(levels)
         probes = [v for v in levels if not is_missing(v)]
         try:
             # None and NaN each in a probe of its own: scikit-learn reads a column holding both differently
@@ -204,11 +193,11 @@ def _lookup(step) -> BlockForm | None:
         except (ValueError, TypeError):  # an encoder that refuses an unseen level: its own form says so
             return None
         table = {value: out[i] for i, value in enumerate(probes)}
-        tables.append((table, {"nan": out[len(probes)], "unseen": out[len(probes) + 1], "none": none}, numeric))
+        tables.append((table, {"nan": out[len(probes)], "unseen": out[len(probes) + 1], "none": none}))
 
     def transform(block: np.ndarray) -> np.ndarray:
         out = np.empty((len(block), int(starts[-1])))
-        for j, (table, rows, _) in enumerate(tables):
+        for j, (table, rows) in enumerate(tables):
             segment = out[:, starts[j] : starts[j + 1]]
             for i, value in enumerate(block[:, j]):
                 if value is None:

@@ -22,9 +22,11 @@ SMALL_FRAME = 64
 Columns = dict[str, np.ndarray]  # a few rows as column name -> array: the steps' small-input form
 
 
-def is_missing(value) -> bool:
-    """None, pd.NA, NaT or NaN: the per-value test of the small-frame paths (``pd.isna`` for one value)."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+def as_floats(values: np.ndarray) -> np.ndarray:
+    """Numbers as floats, any shape; in an object array None is NaN (as ``astype("float64")`` reads a column)."""
+    if values.dtype != object:
+        return values.astype(float)
+    return np.array([np.nan if v is None else v for v in values.ravel()], dtype=float).reshape(values.shape)
 
 
 class FrameTransformer(TransformerMixin, BaseEstimator):

@@ -19,8 +19,8 @@ from trainyard.data.parse import (
     remove_from_text,
     remove_patterns,
 )
-from trainyard.data.values import MISSING_TOKENS, is_text_dtype
-from trainyard.tabular.prep.base import Columns, FrameTransformer, check_columns, is_missing
+from trainyard.data.values import MISSING_TOKENS, is_missing, is_text_dtype
+from trainyard.tabular.prep.base import Columns, FrameTransformer, check_columns
 
 DEFAULT_MISSING_TOKENS = MISSING_TOKENS
 

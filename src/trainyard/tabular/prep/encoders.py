@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from trainyard.data.values import TRISTATE_VOCABULARY, normalise_word
+from trainyard.data.values import TRISTATE_VOCABULARY, is_missing, normalise_word
 from trainyard.errors import SchemaError
-from trainyard.tabular.prep.base import Columns, FrameTransformer, is_missing
+from trainyard.tabular.prep.base import Columns, FrameTransformer
 
 DEFAULT_VOCABULARY = TRISTATE_VOCABULARY
 _normalise = normalise_word

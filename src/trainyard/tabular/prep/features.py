@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from trainyard.tabular.prep.base import Columns, FrameTransformer
+from trainyard.tabular.prep.base import Columns, FrameTransformer, as_floats
 
 
 class AgeFromYear(FrameTransformer):
@@ -40,7 +40,9 @@ class AgeFromYear(FrameTransformer):
     def transform_arrays(self, columns: Columns) -> Columns:
         ref = pd.Timestamp(self.as_of_)
         reference = ref.year + (ref.month - 1) / 12
-        return {out: reference - _floats(columns[c]) for c, out in zip(self.feature_names_in_, self.feature_names_out_)}
+        return {
+            out: reference - as_floats(columns[c]) for c, out in zip(self.feature_names_in_, self.feature_names_out_)
+        }
 
 
 class ExpFeatures(FrameTransformer):
@@ -67,7 +69,7 @@ class ExpFeatures(FrameTransformer):
         return pd.concat([X, exp], axis=1) if self.keep_original else exp
 
     def transform_arrays(self, columns: Columns) -> Columns:
-        values = {c: _floats(columns[c]) for c in self.feature_names_in_}
+        values = {c: as_floats(columns[c]) for c in self.feature_names_in_}
         out = dict(values) if self.keep_original else {}
         out.update({f"{c}_exp": np.exp(-v / self.scale_[c]) for c, v in values.items()})
         return out
@@ -92,18 +94,10 @@ class LogFeatures(FrameTransformer):
         return pd.concat([X, logs], axis=1) if self.keep_original else logs
 
     def transform_arrays(self, columns: Columns) -> Columns:
-        values = {c: _floats(columns[c]) for c in self.feature_names_in_}
+        values = {c: as_floats(columns[c]) for c in self.feature_names_in_}
         out = dict(values) if self.keep_original else {}
         out.update({f"{c}_log": np.log1p(np.clip(v, 0, None)) for c, v in values.items()})
         return out
-
-
-def _floats(values: np.ndarray) -> np.ndarray:
-    return (
-        np.array([np.nan if v is None else v for v in values], dtype=float)
-        if values.dtype == object
-        else values.astype(float)
-    )
 
 
 class DateParts(FrameTransformer):
@@ -123,31 +117,32 @@ class DateParts(FrameTransformer):
     def transform(self, X):
         X = self._start_transform(X)
         hours = set(getattr(self, "hours_", []))  # runs saved before hours were learned have none
-        out = {}
+        out: Columns = {}
         for column in X.columns:
-            dates = _dates(X[column])
-            out[f"{column}_year"] = dates.dt.year
-            out[f"{column}_month"] = dates.dt.month
-            out[f"{column}_dayofweek"] = dates.dt.day_of_week
-            out[f"{column}_months"] = (dates.dt.year - 2000) * 12 + dates.dt.month
-            if column in hours:
-                out[f"{column}_hour"] = dates.dt.hour + dates.dt.minute / 60
-        return pd.DataFrame(out, index=X.index).astype("float64")
+            out.update(_parts(pd.DatetimeIndex(_dates(X[column])), column, column in hours))
+        return pd.DataFrame(out, index=X.index)
 
     def transform_arrays(self, columns: Columns) -> Columns:
         hours = set(getattr(self, "hours_", []))
-        out = {}
+        out: Columns = {}
         for column in self.feature_names_in_:
-            dates = pd.DatetimeIndex(
-                pd.to_datetime(pd.Series(columns[column], dtype=object), errors="coerce", format="mixed")
-            )
-            year, month = dates.year.to_numpy(float), dates.month.to_numpy(float)
-            out[f"{column}_year"], out[f"{column}_month"] = year, month
-            out[f"{column}_dayofweek"] = dates.day_of_week.to_numpy(float)
-            out[f"{column}_months"] = (year - 2000) * 12 + month
-            if column in hours:
-                out[f"{column}_hour"] = dates.hour.to_numpy(float) + dates.minute.to_numpy(float) / 60
+            dates = pd.DatetimeIndex(_dates(pd.Series(columns[column], dtype=object)))
+            out.update(_parts(dates, column, column in hours))
         return out
+
+
+def _parts(dates: pd.DatetimeIndex, column: str, hour: bool) -> Columns:
+    """A date column's parts as floats (NaN where it is not a date)."""
+    year, month = dates.year.to_numpy(float), dates.month.to_numpy(float)
+    parts = {
+        f"{column}_year": year,
+        f"{column}_month": month,
+        f"{column}_dayofweek": dates.day_of_week.to_numpy(float),
+        f"{column}_months": (year - 2000) * 12 + month,
+    }
+    if hour:
+        parts[f"{column}_hour"] = dates.hour.to_numpy(float) + dates.minute.to_numpy(float) / 60
+    return parts
 
 
 def _dates(values: pd.Series) -> pd.Series:

@@ -17,11 +17,11 @@ import pandas as pd
 
 from trainyard.data.readers import read
 from trainyard.data.schema import ColumnProfile, Role, Schema
-from trainyard.data.values import MISSING_LOWER, MISSING_TOKENS
+from trainyard.data.values import MISSING_LOWER, MISSING_TOKENS, is_missing
 from trainyard.errors import DataError, SchemaError, TrainyardWarning, first_line
 from trainyard.tabular.models.compiled import FEW_ROWS, CompiledModel, NotCompiled, check_compiled, compile_model
 from trainyard.tabular.models.ensemble import LabelledModel
-from trainyard.tabular.prep.base import SMALL_FRAME, is_missing
+from trainyard.tabular.prep.base import SMALL_FRAME
 
 if TYPE_CHECKING:  # a Run calls into this module: only the annotation names it
     from trainyard.tabular.runs.store import Run

@@ -146,8 +146,7 @@ def create_app(
                 if kind == "application/json":
                     columns, n_rows = parse_json_columns(body, run.schema, max_rows)
                 elif kind in ("text/csv", "application/csv"):
-                    frame = parse_csv(body, run.schema, max_rows)
-                    columns, n_rows = {str(c): frame[c].to_numpy() for c in frame.columns}, len(frame)
+                    columns, n_rows = parse_csv(body, run.schema, max_rows)
                 else:
                     raise RowsError(415, f"content type {kind!r}: send application/json or text/csv")
             except (RowsError, MemoryError):

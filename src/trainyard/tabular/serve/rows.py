@@ -112,8 +112,9 @@ def _column(values: list, kind: str) -> np.ndarray:
     return column
 
 
-def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
-    """Rows from a CSV body with a header, typed by the Schema; RowsError otherwise."""
+def parse_csv(body: bytes, schema: Schema, max_rows: int) -> tuple[Columns, int]:
+    """Rows from a CSV body with a header, typed by the Schema, as column -> array and the row count; RowsError
+    otherwise."""
     try:
         frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -143,7 +144,7 @@ def parse_csv(body: bytes, schema: Schema, max_rows: int) -> pd.DataFrame:
             columns[column.name] = lowered.map({"true": True, "false": False}).astype(object).where(~empty, np.nan)
         else:
             columns[column.name] = text.astype(object).where(~empty, np.nan)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+    return {name: values.to_numpy() for name, values in columns.items()}, len(frame)
 
 
 def example_rows(schema: Schema, n: int, seed: int = 0) -> pd.DataFrame:
